@@ -1,0 +1,53 @@
+// One HTTP connection to the Creatify API, with its credentials. Not thread-safe: give each
+// worker thread its own Client. Never throws; every outcome is a Response.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace creatify {
+
+struct ClientOptions {
+  // "https://api.creatify.ai" or "http://host:port", optionally with a path prefix
+  // ("http://proxy/creatify") that is put before every request path.
+  std::string base_url;
+  std::string api_id;
+  std::string api_key;
+  // Connect, read and write timeout, each.
+  std::chrono::milliseconds timeout{10000};
+  std::string user_agent;
+};
+
+struct Response {
+  // HTTP status, or 0 when no HTTP answer came back.
+  int status = 0;
+  // The `code` label: "200", "429", ... or an error class when status == 0:
+  // "timeout", "connect", "tls", "read", "write", "error".
+  std::string code;
+  std::string body;
+  // Seconds from a 429's or 503's Retry-After header (delta-seconds or HTTP date), if any.
+  std::optional<double> retry_after_seconds;
+  // Wall time of the request.
+  double seconds = 0;
+  // For logs when status == 0, e.g. "Connection timed out". Never contains credentials.
+  std::string error;
+};
+
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // GET base_url's prefix + path_and_query, with X-API-ID, X-API-KEY and Accept: application/json.
+  Response Get(const std::string& path_and_query);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace creatify

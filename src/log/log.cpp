@@ -1,0 +1,182 @@
+#include "log/log.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace logging {
+namespace {
+
+std::atomic<Level> g_level{Level::kInfo};
+std::atomic<Format> g_format{Format::kLogfmt};
+std::mutex g_write_mutex;
+
+std::string_view LevelName(Level level) {
+  switch (level) {
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      break;
+  }
+  return "error";
+}
+
+// logfmt values are quoted when they hold anything but plain characters.
+void AppendLogfmtValue(std::string& out, std::string_view value) {
+  bool plain = !value.empty();
+  for (char c : value) {
+    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) >= 0x7f) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    out += value;
+    return;
+  }
+  out += '"';
+  for (char c : value) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += c;
+    }
+  }
+  out += '"';
+}
+
+void AppendJsonString(std::string& out, std::string_view value) {
+  static const char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char ch : value) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string Now() {
+  auto now = std::chrono::system_clock::now();
+  auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t seconds = static_cast<std::time_t>(millis / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(millis % 1000));
+  return buf;
+}
+
+}  // namespace
+
+std::optional<Level> ParseLevel(std::string_view text) {
+  for (Level level : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError}) {
+    if (LevelName(level) == text) return level;
+  }
+  return std::nullopt;
+}
+
+std::optional<Format> ParseFormat(std::string_view text) {
+  if (text == "logfmt") return Format::kLogfmt;
+  if (text == "json") return Format::kJson;
+  return std::nullopt;
+}
+
+void Configure(Level level, Format format) {
+  g_level.store(level);
+  g_format.store(format);
+}
+
+bool Enabled(Level level) { return level >= g_level.load(); }
+
+std::string FormatLine(Format format, Level level, std::string_view timestamp,
+                       std::string_view msg, std::initializer_list<Field> fields) {
+  std::string line;
+  line.reserve(96);
+  if (format == Format::kJson) {
+    line += "{\"ts\":";
+    AppendJsonString(line, timestamp);
+    line += ",\"level\":";
+    AppendJsonString(line, LevelName(level));
+    line += ",\"msg\":";
+    AppendJsonString(line, msg);
+    for (const auto& [key, value] : fields) {
+      line += ',';
+      AppendJsonString(line, key);
+      line += ':';
+      AppendJsonString(line, value);
+    }
+    line += '}';
+    return line;
+  }
+  line += "ts=";
+  line += timestamp;
+  line += " level=";
+  line += LevelName(level);
+  line += " msg=";
+  AppendLogfmtValue(line, msg);
+  for (const auto& [key, value] : fields) {
+    line += ' ';
+    line += key;
+    line += '=';
+    AppendLogfmtValue(line, value);
+  }
+  return line;
+}
+
+void Log(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+  if (!Enabled(level)) return;
+  std::string line = FormatLine(g_format.load(), level, Now(), msg, fields);
+  line += '\n';
+  std::lock_guard<std::mutex> lock(g_write_mutex);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace logging
