@@ -1,0 +1,49 @@
+#include "app/app.h"
+
+#include <cstdio>
+
+#include "app/context.h"
+#include "log/log.h"
+#include "version.h"
+
+namespace app {
+
+int Run(const Flags& flags) {
+  if (flags.help) {
+    std::fputs(Usage().c_str(), stdout);
+    return 0;
+  }
+  if (flags.version) {
+    std::printf("creatify-exporter %s (revision %s)\n", creatify_exporter::kVersion,
+                creatify_exporter::kRevision);
+    return 0;
+  }
+  logging::Configure(flags.log_level, flags.log_format);
+
+  Context ctx;
+  ctx.flags = flags;
+  if (!LoadConfiguration(ctx)) return 1;
+  if (flags.config_check) {
+    std::printf("%s: the configuration is valid\n", ctx.config.path.c_str());
+    return 0;
+  }
+
+  // Start-up, in order; the first failing step ends the process.
+  for (auto step : {BlockStopSignals, CreateStore, BindServer, StartPoller, StartServing}) {
+    if (!step(ctx)) {
+      StopPoller(ctx);
+      StopServer(ctx);
+      return 1;
+    }
+  }
+
+  WaitForStopSignal(ctx);
+
+  // Shut-down, in order: stop answering, then stop polling.
+  StopServer(ctx);
+  StopPoller(ctx);
+  logging::Info("Stopped");
+  return 0;
+}
+
+}  // namespace app

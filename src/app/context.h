@@ -1,0 +1,45 @@
+// What the start-up steps build and the shut-down steps tear down, in one place. Owned by Run on
+// the main thread; the members are themselves thread-safe where the server threads use them.
+#pragma once
+
+#include <csignal>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "app/flags.h"
+#include "collect/collector.h"
+#include "config/config.h"
+#include "poller/poller.h"
+#include "server/http_server.h"
+#include "state/store.h"
+
+namespace app {
+
+struct Context {
+  Flags flags;
+  config::Config config;
+  sigset_t stop_signals{};
+  std::unique_ptr<state::Store> store;
+  std::unique_ptr<collect::Collector> collector;
+  std::unique_ptr<server::HttpServer> server;
+  std::thread server_thread;
+  std::unique_ptr<poller::Poller> poller;
+};
+
+// Each step returns false after logging one clear error; later steps are then skipped.
+bool BlockStopSignals(Context& ctx);
+bool LoadConfiguration(Context& ctx);
+bool CreateStore(Context& ctx);
+bool BindServer(Context& ctx);
+bool StartPoller(Context& ctx);
+bool StartServing(Context& ctx);
+
+// Blocks until SIGINT or SIGTERM.
+void WaitForStopSignal(Context& ctx);
+
+void StopServer(Context& ctx);
+void StopPoller(Context& ctx);
+
+}  // namespace app

@@ -1,0 +1,15 @@
+// The shut-down steps of app::Run; each is safe to call when its start-up step never ran.
+#include "app/context.h"
+
+namespace app {
+
+void StopServer(Context& ctx) {
+  if (ctx.server) ctx.server->Stop();
+  if (ctx.server_thread.joinable()) ctx.server_thread.join();
+}
+
+void StopPoller(Context& ctx) {
+  if (ctx.poller) ctx.poller->Stop();
+}
+
+}  // namespace app

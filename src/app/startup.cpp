@@ -1,0 +1,105 @@
+// The start-up steps of app::Run.
+#include <pthread.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+
+#include "app/context.h"
+#include "creatify/kind.h"
+#include "log/log.h"
+#include "server/routes.h"
+#include "version.h"
+
+namespace app {
+
+bool BlockStopSignals(Context& ctx) {
+  // Every thread started after this inherits the mask, so only sigwait sees the stop signals.
+  sigemptyset(&ctx.stop_signals);
+  sigaddset(&ctx.stop_signals, SIGINT);
+  sigaddset(&ctx.stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &ctx.stop_signals, nullptr);
+  // A scraper that hangs up mid-response must not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  return true;
+}
+
+bool LoadConfiguration(Context& ctx) {
+  std::string error;
+  auto config = config::LoadConfig(ctx.flags.config_file, &error);
+  if (!config) {
+    std::fprintf(stderr, "creatify-exporter: %s\n", error.c_str());
+    return false;
+  }
+  ctx.config = std::move(*config);
+  return true;
+}
+
+bool CreateStore(Context& ctx) {
+  std::vector<std::string> active;
+  for (const auto& kind : creatify::Kinds()) {
+    if (ctx.config.KindActive(kind.name)) active.emplace_back(kind.name);
+  }
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  ctx.store = std::make_unique<state::Store>(std::move(active), now);
+  ctx.collector = std::make_unique<collect::Collector>(
+      [store = ctx.store.get()] { return store->Current(); },
+      collect::RenderOptions{.per_job_metrics = ctx.config.per_job_metrics,
+                             .version = creatify_exporter::kVersion,
+                             .revision = creatify_exporter::kRevision});
+  return true;
+}
+
+bool BindServer(Context& ctx) {
+  auto address = ParseListenAddress(ctx.flags.listen_address);
+  if (!address) {
+    std::fprintf(stderr, "creatify-exporter: invalid --web.listen-address \"%s\"\n",
+                 ctx.flags.listen_address.c_str());
+    return false;
+  }
+  ctx.server = std::make_unique<server::HttpServer>();
+  server::AddRoutes(*ctx.server, server::RouteOptions{
+                                     .telemetry_path = ctx.flags.telemetry_path,
+                                     .version = creatify_exporter::kVersion,
+                                     .revision = creatify_exporter::kRevision,
+                                 },
+                    *ctx.store, *ctx.collector);
+  std::string error;
+  if (!ctx.server->Bind(address->host, address->port, &error)) {
+    std::fprintf(stderr, "creatify-exporter: %s\n", error.c_str());
+    return false;
+  }
+  std::string host = address->host.empty() ? "0.0.0.0" : address->host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  logging::Info("Listening", {{"address", host + ":" + std::to_string(ctx.server->port())},
+                              {"telemetry_path", ctx.flags.telemetry_path}});
+  return true;
+}
+
+bool StartPoller(Context& ctx) {
+  std::string user_agent = std::string("creatify-exporter/") + creatify_exporter::kVersion;
+  auto fetch = poller::MakeHttpFetch(ctx.config, user_agent);
+  ctx.poller = std::make_unique<poller::Poller>(ctx.config, *ctx.store, std::move(fetch));
+  ctx.poller->Start();
+  int kinds = 0;
+  for (const auto& kind : creatify::Kinds()) kinds += ctx.config.KindActive(kind.name) ? 1 : 0;
+  logging::Info("Polling the Creatify API",
+                {{"base_url", ctx.config.base_url},
+                 {"poll_interval_ms", std::to_string(ctx.config.poll_interval.count())},
+                 {"kinds", std::to_string(kinds)}});
+  return true;
+}
+
+bool StartServing(Context& ctx) {
+  ctx.server_thread = std::thread([server = ctx.server.get()] { server->Serve(); });
+  return true;
+}
+
+void WaitForStopSignal(Context& ctx) {
+  int signal = 0;
+  sigwait(&ctx.stop_signals, &signal);
+  logging::Info("Stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+}
+
+}  // namespace app

@@ -1,0 +1,308 @@
+#include "poller/poller.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <vector>
+
+#include "creatify/kind.h"
+#include "creatify/parse.h"
+#include "log/log.h"
+
+namespace poller {
+namespace {
+
+constexpr char kCreditsEndpoint[] = "remaining_credits";
+constexpr char kCreditsPath[] = "/api/remaining_credits/";
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string QueryEscape(std::string_view value) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : value) {
+    auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ',') {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  return out;
+}
+
+bool IsSuccess(int status) { return status >= 200 && status < 300; }
+
+}  // namespace
+
+// One request of a cycle.
+struct Poller::Task {
+  // Index into the cycle's KindPolls, or -1 for the remaining credits.
+  int kind_slot = -1;
+  const creatify::KindSpec* kind = nullptr;
+  std::string path;
+  // For a job fetched by id: its id.
+  std::string job_id;
+};
+
+struct Poller::Outcome {
+  bool done = false;
+  // The API answered usably (a 404 for a job asked by id counts: the API is fine, the job is not
+  // there).
+  bool good = false;
+  bool not_found = false;
+  std::string code;
+  creatify::Response response;
+  creatify::ParseResult parsed;
+  std::optional<double> credits;
+  std::string error;
+};
+
+Fetch MakeHttpFetch(const config::Config& config, const std::string& user_agent) {
+  auto clients = std::make_shared<std::vector<std::unique_ptr<creatify::Client>>>();
+  for (int i = 0; i < config.max_concurrency; ++i) {
+    clients->push_back(std::make_unique<creatify::Client>(creatify::ClientOptions{
+        .base_url = config.base_url,
+        .api_id = config.api_id,
+        .api_key = config.api_key,
+        .timeout = config.timeout,
+        .user_agent = user_agent,
+    }));
+  }
+  return [clients](int worker, const std::string& path) { return (*clients)[worker]->Get(path); };
+}
+
+Poller::Poller(config::Config config, state::Store& store, Fetch fetch)
+    : config_(std::move(config)), store_(store), fetch_(std::move(fetch)) {}
+
+Poller::~Poller() { Stop(); }
+
+std::vector<Poller::Task> Poller::PlanCycle(const state::Snapshot& snapshot) const {
+  std::vector<Task> tasks;
+  int slot = 0;
+  for (const auto& kind : creatify::Kinds()) {
+    if (!config_.KindActive(kind.name)) continue;
+    const auto& kind_config = config_.kinds.find(kind.name)->second;
+    const state::KindSnapshot* known = snapshot.FindKind(kind.name);
+    auto is_terminal = [&](const std::string& id) {
+      if (known == nullptr) return false;
+      auto it = known->jobs.find(id);
+      return it != known->jobs.end() && creatify::IsTerminal(it->second.status);
+    };
+    std::vector<std::string> pending_ids;
+    for (const auto& id : kind_config.ids) {
+      if (!is_terminal(id)) pending_ids.push_back(id);
+    }
+    std::string ordering;
+    if (kind.list && !kind_config.ordering.empty()) {
+      ordering = "ordering=" + QueryEscape(kind_config.ordering);
+    }
+    if (kind.list && kind_config.ids.empty()) {
+      tasks.push_back({slot, &kind, std::string(kind.path) + (ordering.empty() ? "" : "?" + ordering),
+                       ""});
+    } else if (kind.list && kind.max_ids_per_request > 0) {
+      const size_t batch = static_cast<size_t>(kind.max_ids_per_request);
+      for (size_t i = 0; i < pending_ids.size(); i += batch) {
+        std::string ids;
+        for (size_t j = i; j < std::min(i + batch, pending_ids.size()); ++j) {
+          if (!ids.empty()) ids += ',';
+          ids += pending_ids[j];
+        }
+        std::string path = std::string(kind.path) + "?ids=" + QueryEscape(ids);
+        if (!ordering.empty()) path += "&" + ordering;
+        tasks.push_back({slot, &kind, std::move(path), ""});
+      }
+    } else {
+      for (const auto& id : pending_ids) {
+        tasks.push_back({slot, &kind, std::string(kind.path) + QueryEscape(id) + "/", id});
+      }
+    }
+    ++slot;
+  }
+  tasks.push_back({-1, nullptr, kCreditsPath, ""});
+  return tasks;
+}
+
+CycleReport Poller::RunCycle() {
+  const auto started = std::chrono::steady_clock::now();
+  auto snapshot = store_.Current();
+  std::vector<Task> tasks = PlanCycle(*snapshot);
+  std::vector<Outcome> outcomes(tasks.size());
+
+  std::atomic<size_t> next{0};
+  std::atomic<bool> rate_limited{false};
+  std::mutex retry_mutex;
+  std::optional<double> retry_after;
+
+  auto work = [&](int worker) {
+    for (;;) {
+      if (rate_limited.load()) return;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_) return;
+      }
+      size_t i = next.fetch_add(1);
+      if (i >= tasks.size()) return;
+      const Task& task = tasks[i];
+      Outcome& out = outcomes[i];
+      out.response = fetch_(worker, task.path);
+      out.done = true;
+      out.code = out.response.code;
+      if (out.response.status == 429) {
+        rate_limited.store(true);
+        std::lock_guard<std::mutex> lock(retry_mutex);
+        double wait = out.response.retry_after_seconds.value_or(0);
+        retry_after = std::max(retry_after.value_or(0), wait);
+      }
+      if (!IsSuccess(out.response.status)) {
+        if (out.response.status == 404 && !task.job_id.empty()) {
+          out.good = true;
+          out.not_found = true;
+        } else {
+          out.error = out.response.status == 0 ? out.response.error
+                                               : "HTTP " + std::to_string(out.response.status);
+        }
+        continue;
+      }
+      if (task.kind == nullptr) {
+        out.credits = creatify::ParseRemainingCredits(out.response.body, &out.error);
+        out.good = out.credits.has_value();
+      } else if (task.job_id.empty()) {
+        out.parsed = creatify::ParseJobList(*task.kind, out.response.body);
+        out.good = out.parsed.ok;
+        out.error = out.parsed.error;
+      } else {
+        out.parsed = creatify::ParseJobObject(*task.kind, out.response.body, task.job_id);
+        out.good = out.parsed.ok;
+        out.error = out.parsed.error;
+      }
+      if (!out.good) out.code = "parse";
+    }
+  };
+
+  const int workers = std::max(
+      1, std::min<int>(config_.max_concurrency, static_cast<int>(tasks.size())));
+  {
+    std::vector<std::jthread> threads;
+    for (int w = 1; w < workers; ++w) threads.emplace_back(work, w);
+    work(0);
+  }
+
+  state::PollCycle cycle;
+  for (const auto& kind : creatify::Kinds()) {
+    if (!config_.KindActive(kind.name)) continue;
+    state::KindPoll poll;
+    poll.kind = std::string(kind.name);
+    poll.success = true;
+    poll.complete_listing = kind.list && config_.kinds.find(kind.name)->second.ids.empty();
+    cycle.kinds.push_back(std::move(poll));
+  }
+  cycle.up = true;
+  CycleReport report;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const Task& task = tasks[i];
+    Outcome& out = outcomes[i];
+    const std::string endpoint = task.kind ? std::string(task.kind->name) : kCreditsEndpoint;
+    if (out.done) {
+      report.requests++;
+      cycle.requests.push_back({endpoint, out.code, out.response.seconds});
+      LogOutcome(task, out);
+    }
+    if (!out.done || !out.good) cycle.up = false;
+    if (task.kind == nullptr) {
+      if (out.good) cycle.remaining_credits = out.credits;
+      continue;
+    }
+    state::KindPoll& poll = cycle.kinds[static_cast<size_t>(task.kind_slot)];
+    if (!out.done || !out.good) poll.success = false;
+    for (auto& job : out.parsed.jobs) poll.jobs.push_back(std::move(job));
+    poll.invalid_items += out.parsed.invalid_items;
+    for (auto& field : out.parsed.invalid_fields) poll.invalid_fields.push_back(std::move(field));
+  }
+  cycle.duration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  cycle.finished_at = UnixNow();
+  store_.Apply(cycle);
+
+  report.up = cycle.up;
+  report.retry_after_seconds = retry_after;
+  if (logging::Enabled(logging::Level::kDebug)) {
+    logging::Debug("Poll cycle finished",
+                   {{"requests", std::to_string(report.requests)},
+                    {"up", cycle.up ? "1" : "0"},
+                    {"duration_seconds", std::to_string(cycle.duration_seconds)}});
+  }
+  return report;
+}
+
+void Poller::LogOutcome(const Task& task, const Outcome& outcome) {
+  const std::string endpoint = task.kind ? std::string(task.kind->name) : kCreditsEndpoint;
+  if (outcome.not_found) {
+    if (logged_not_found_.insert(endpoint + "/" + task.job_id).second) {
+      logging::Warn("Job not found: check the ids in the config",
+                    {{"kind", endpoint}, {"job_id", task.job_id}});
+    }
+    return;
+  }
+  std::string& last = last_error_[endpoint];
+  if (outcome.good) {
+    if (!last.empty()) {
+      logging::Info("Creatify API answers again", {{"endpoint", endpoint}});
+      last.clear();
+    }
+    if (outcome.parsed.invalid_items > 0 || !outcome.parsed.invalid_fields.empty()) {
+      logging::Debug("Skipped malformed parts of a response",
+                     {{"endpoint", endpoint},
+                      {"invalid_items", std::to_string(outcome.parsed.invalid_items)},
+                      {"invalid_fields", std::to_string(outcome.parsed.invalid_fields.size())}});
+    }
+    return;
+  }
+  std::string error = outcome.code + ": " + outcome.error;
+  if (error == last) return;
+  last = error;
+  logging::Warn("Creatify API request failed; serving the last known data",
+                {{"endpoint", endpoint}, {"code", outcome.code}, {"error", outcome.error}});
+}
+
+void Poller::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = false;
+  }
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Poller::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Poller::Loop() {
+  for (;;) {
+    const auto started = std::chrono::steady_clock::now();
+    CycleReport report = RunCycle();
+    auto next = started + config_.poll_interval;
+    if (report.retry_after_seconds) {
+      auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(*report.retry_after_seconds));
+      next = std::max(next, std::chrono::steady_clock::now() + wait);
+      logging::Debug("Creatify API is rate limiting; waiting before the next poll",
+                    {{"retry_after_seconds", std::to_string(*report.retry_after_seconds)}});
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
+  }
+}
+
+}  // namespace poller

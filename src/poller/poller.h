@@ -1,0 +1,77 @@
+// The background loop that asks the Creatify API for the state of the configured jobs and hands
+// each cycle's results to the store. A cycle fans its requests out over at most
+// `api.max_concurrency` workers; jobs the store already knows to be terminal are not asked for
+// again. Scrapes never wait on it: it only writes the store.
+//
+// Thread-safety: Start and Stop from one controlling thread; RunCycle is for tests and must not
+// run concurrently with the background loop.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "config/config.h"
+#include "creatify/client.h"
+#include "state/store.h"
+
+namespace poller {
+
+// Performs one GET of the API. `worker` is in [0, max_concurrency); calls with distinct workers
+// may run at the same time.
+using Fetch = std::function<creatify::Response(int worker, const std::string& path_and_query)>;
+
+// The production Fetch: one creatify::Client (one kept-alive connection) per worker.
+Fetch MakeHttpFetch(const config::Config& config, const std::string& user_agent);
+
+// What a cycle did, for tests and logs.
+struct CycleReport {
+  int requests = 0;
+  bool up = false;
+  // Set when the API answered 429: wait at least this long before the next cycle.
+  std::optional<double> retry_after_seconds;
+};
+
+class Poller {
+ public:
+  Poller(config::Config config, state::Store& store, Fetch fetch);
+  ~Poller();
+  Poller(const Poller&) = delete;
+  Poller& operator=(const Poller&) = delete;
+
+  // One poll cycle, synchronously.
+  CycleReport RunCycle();
+
+  // Runs cycles in a background thread, every poll_interval (longer when the API asks for it).
+  void Start();
+  // Stops the loop and waits for the running cycle to finish; idempotent.
+  void Stop();
+
+ private:
+  struct Task;
+  struct Outcome;
+
+  std::vector<Task> PlanCycle(const state::Snapshot& snapshot) const;
+  void LogOutcome(const Task& task, const Outcome& outcome);
+  void Loop();
+
+  const config::Config config_;
+  state::Store& store_;
+  const Fetch fetch_;
+
+  // Last error logged per endpoint, so an error is logged once per change, not per attempt.
+  std::map<std::string, std::string> last_error_;
+  std::set<std::string> logged_not_found_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mutex_
+  std::thread thread_;
+};
+
+}  // namespace poller

@@ -1,0 +1,80 @@
+#include "server/http_server.h"
+
+#include <httplib.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <atomic>
+
+namespace server {
+
+struct HttpServer::Impl {
+  httplib::Server server;
+  int port = 0;
+  std::atomic<bool> stop_requested{false};
+};
+
+HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
+  // Slow or idle clients must not pin worker threads for long.
+  impl_->server.set_read_timeout(std::chrono::seconds(10));
+  impl_->server.set_write_timeout(std::chrono::seconds(10));
+  impl_->server.set_keep_alive_timeout(5);
+  impl_->server.set_payload_max_length(64 * 1024);
+  impl_->server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) {
+      res.set_content(res.status == 404 ? "Not Found\n" : "Error\n", "text/plain; charset=utf-8");
+    }
+  });
+  impl_->server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        res.status = 500;
+        res.set_content("Internal Server Error\n", "text/plain; charset=utf-8");
+      });
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Get(const std::string& path, Handler handler) {
+  // httplib treats the pattern as a regular expression: match the path literally.
+  std::string pattern;
+  for (char c : path) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) pattern += '\\';
+    pattern += c;
+  }
+  impl_->server.Get(pattern, [handler = std::move(handler)](const httplib::Request&,
+                                                            httplib::Response& res) {
+    Response response = handler();
+    res.status = response.status;
+    res.set_content(std::move(response.body), response.content_type.c_str());
+  });
+}
+
+bool HttpServer::Bind(const std::string& host, int port, std::string* error) {
+  const std::string bind_host = host.empty() ? "0.0.0.0" : host;
+  if (port == 0) {
+    impl_->port = impl_->server.bind_to_any_port(bind_host.c_str());
+  } else {
+    impl_->port = impl_->server.bind_to_port(bind_host.c_str(), port) ? port : -1;
+  }
+  if (impl_->port <= 0) {
+    *error = "cannot listen on " + bind_host + ":" + std::to_string(port) + ": " +
+             std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+int HttpServer::port() const { return impl_->port; }
+
+void HttpServer::Serve() {
+  if (impl_->stop_requested.load()) return;
+  impl_->server.listen_after_bind();
+}
+
+void HttpServer::Stop() {
+  impl_->stop_requested.store(true);
+  impl_->server.stop();
+}
+
+}  // namespace server

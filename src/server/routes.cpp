@@ -1,0 +1,74 @@
+#include "server/routes.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+namespace server {
+namespace {
+
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string LandingPage(const RouteOptions& options) {
+  const std::string path = HtmlEscape(options.telemetry_path);
+  return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+         "<title>creatify-exporter</title>\n"
+         "<style>body{font-family:sans-serif;max-width:48em;margin:2em auto;padding:0 1em}"
+         "code{background:#f3f3f3;padding:0 .2em}</style>\n</head>\n<body>\n"
+         "<h1>creatify-exporter</h1>\n"
+         "<p>Prometheus exporter for the video jobs and credits of the Creatify API.</p>\n"
+         "<p>Version <code>" +
+         HtmlEscape(options.version) + "</code>, revision <code>" +
+         HtmlEscape(options.revision) +
+         "</code></p>\n<ul>\n"
+         "<li><a href=\"" +
+         path + "\">Metrics</a> (<code>" + path +
+         "</code>)</li>\n"
+         "<li><a href=\"/-/healthy\">Health</a> (<code>/-/healthy</code>)</li>\n"
+         "<li><a href=\"/-/ready\">Readiness</a> (<code>/-/ready</code>: ready once the first "
+         "poll of the API was attempted)</li>\n"
+         "</ul>\n</body>\n</html>\n";
+}
+
+void AddRoutes(HttpServer& server, const RouteOptions& options, const state::Store& store,
+               const collect::Collector& collector) {
+  server.Get(options.telemetry_path, [&collector] {
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, collector.Collect());
+    return Response{200, kMetricsContentType, out.str()};
+  });
+  server.Get("/", [page = LandingPage(options)] {
+    return Response{200, "text/html; charset=utf-8", page};
+  });
+  server.Get("/-/healthy", [] { return Response{200, "text/plain; charset=utf-8", "Healthy\n"}; });
+  server.Get("/-/ready", [&store] {
+    if (store.Current()->polled) return Response{200, "text/plain; charset=utf-8", "Ready\n"};
+    return Response{503, "text/plain; charset=utf-8",
+                    "Not ready: the first poll of the Creatify API has not finished\n"};
+  });
+}
+
+}  // namespace server

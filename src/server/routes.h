@@ -1,0 +1,29 @@
+// The exporter's routes: the telemetry path, the landing page and the health endpoints. Each
+// handler reads one immutable snapshot of the store, so scrapes never wait on the poller.
+// Thread-safe: handlers may run concurrently.
+#pragma once
+
+#include <string>
+
+#include "collect/collector.h"
+#include "server/http_server.h"
+#include "state/store.h"
+
+namespace server {
+
+struct RouteOptions {
+  std::string telemetry_path = "/metrics";
+  std::string version;
+  std::string revision;
+};
+
+inline constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+
+// `store` and `collector` must outlive `server`.
+void AddRoutes(HttpServer& server, const RouteOptions& options, const state::Store& store,
+               const collect::Collector& collector);
+
+// The landing page's HTML.
+std::string LandingPage(const RouteOptions& options);
+
+}  // namespace server

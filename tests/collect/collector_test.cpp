@@ -1,0 +1,145 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "collect/collector.h"
+#include "support/golden.h"
+
+using creatify::Job;
+using creatify::Status;
+
+namespace {
+
+constexpr double kStart = 1'763'800'000;
+
+const collect::RenderOptions kOptions{.per_job_metrics = true,
+                                      .version = "1.2.3",
+                                      .revision = "0123456789ab"};
+
+Job MakeJob(std::string id, Status status) {
+  Job job;
+  job.id = std::move(id);
+  job.status = status;
+  job.raw_status = std::string(creatify::StatusName(status));
+  return job;
+}
+
+// A store that has seen two poll cycles of every kind, with fields present and absent.
+std::shared_ptr<const state::Snapshot> BusySnapshot() {
+  state::Store store({"ads_clone", "custom_template", "aurora"}, kStart);
+
+  Job clone = MakeJob("0c1d", Status::kRunning);
+  clone.created_at = kStart + 1.5;
+  clone.updated_at = kStart + 30;
+  clone.info = {{"aspect_ratio", "9x16"}, {"language", "en"}};
+
+  Job tmpl = MakeJob("7e3a", Status::kInQueue);
+  tmpl.progress = 0.25;
+  tmpl.created_at = kStart + 2;
+  tmpl.info = {{"name", "Spring \"sale\"\nv2"}, {"model_version", "aurora_v1"}};
+
+  Job weird = MakeJob("9f00", Status::kUnknown);
+  weird.raw_status = "paused";
+
+  Job aurora = MakeJob("a1", Status::kPending);
+  aurora.created_at = kStart + 5;
+
+  state::PollCycle first;
+  first.up = true;
+  first.finished_at = kStart + 10;
+  first.duration_seconds = 0.3;
+  first.remaining_credits = 1234.5;
+  first.kinds = {{.kind = "ads_clone", .success = true, .jobs = {clone}},
+                 {.kind = "custom_template", .success = true, .jobs = {tmpl, weird}},
+                 {.kind = "aurora", .success = true, .complete_listing = true, .jobs = {aurora}}};
+  first.requests = {{"ads_clone", "200", 0.07}, {"custom_template", "200", 0.2},
+                    {"custom_template", "200", 0.3}, {"aurora", "200", 0.6},
+                    {"remaining_credits", "200", 0.04}};
+  store.Apply(first);
+
+  clone.status = Status::kDone;
+  clone.updated_at = kStart + 301.5;
+  clone.credits_used = 12.5;
+  clone.video_duration_seconds = 31;
+  aurora.status = Status::kFailed;
+  aurora.updated_at = kStart + 65;
+  aurora.credits_used = 0;
+  aurora.progress = 1;
+
+  state::PollCycle second;
+  second.up = false;
+  second.finished_at = kStart + 40;
+  second.duration_seconds = 10.2;
+  second.kinds = {{.kind = "ads_clone", .success = true, .jobs = {clone}},
+                  {.kind = "custom_template", .success = false, .invalid_items = 2,
+                   .invalid_fields = {"progress", "progress", "created_at"}},
+                  {.kind = "aurora", .success = true, .complete_listing = true, .jobs = {aurora}}};
+  second.requests = {{"ads_clone", "200", 0.09},
+                     {"custom_template", "timeout", 10},
+                     {"custom_template", "parse", 0.1},
+                     {"aurora", "200", 0.5},
+                     {"remaining_credits", "429", 0.02}};
+  store.Apply(second);
+  return store.Current();
+}
+
+}  // namespace
+
+TEST_CASE("exposition before the first poll") {
+  state::Store store({"ads_clone", "aurora"}, kStart);
+  std::string text = collect::RenderText(*store.Current(), kOptions);
+  CHECK(text == testsupport::Golden("before_first_poll.prom", text));
+}
+
+TEST_CASE("exposition of every kind with per-job metrics") {
+  std::string text = collect::RenderText(*BusySnapshot(), kOptions);
+  CHECK(text == testsupport::Golden("busy.prom", text));
+}
+
+TEST_CASE("exposition without per-job metrics") {
+  auto options = kOptions;
+  options.per_job_metrics = false;
+  std::string text = collect::RenderText(*BusySnapshot(), options);
+  CHECK(text == testsupport::Golden("busy_no_per_job.prom", text));
+  CHECK(text.find("\ncreatify_job_status") == std::string::npos);
+  CHECK(text.find("\ncreatify_job_info") == std::string::npos);
+  CHECK(text.find("job_id=") == std::string::npos);
+}
+
+TEST_CASE("a field the API did not send produces no sample") {
+  std::string text = collect::RenderText(*BusySnapshot(), kOptions);
+  // 9f00 was sent with status only.
+  CHECK(text.find("creatify_job_status{kind=\"custom_template\",job_id=\"9f00\",status=\"unknown\"} 1") !=
+        std::string::npos);
+  for (const char* family :
+       {"creatify_job_progress_ratio", "creatify_job_video_duration_seconds",
+        "creatify_job_credits_used", "creatify_job_created_timestamp_seconds",
+        "creatify_job_updated_timestamp_seconds"}) {
+    CHECK_MESSAGE(text.find(std::string(family) + "{kind=\"custom_template\",job_id=\"9f00\"}") ==
+                      std::string::npos,
+                  family);
+  }
+}
+
+TEST_CASE("numbers render the same whatever the process locale") {
+  std::string before = collect::RenderText(*BusySnapshot(), kOptions);
+  std::locale saved = std::locale::global(std::locale::classic());
+  try {
+    std::locale::global(std::locale("de_DE.UTF-8"));
+  } catch (const std::runtime_error&) {
+    // The locale is not installed here; the classic locale still exercises the path.
+  }
+  std::string after = collect::RenderText(*BusySnapshot(), kOptions);
+  std::locale::global(saved);
+  CHECK(before == after);
+}
+
+TEST_CASE("the collector renders the source's current snapshot") {
+  auto snapshot = BusySnapshot();
+  collect::Collector collector([snapshot] { return snapshot; }, kOptions);
+  auto families = collector.Collect();
+  REQUIRE(!families.empty());
+  CHECK(families.front().name == "creatify_jobs");
+  CHECK(families.size() == 20);
+}

@@ -1,0 +1,210 @@
+#include <doctest/doctest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "state/store.h"
+
+using creatify::Job;
+using creatify::Status;
+using state::KindPoll;
+using state::PollCycle;
+using state::Store;
+
+namespace {
+
+constexpr double kWatchStart = 1'700'000'000;
+
+Job MakeJob(std::string id, Status status, double created = kWatchStart - 100,
+            std::optional<double> credits = std::nullopt) {
+  Job job;
+  job.id = std::move(id);
+  job.status = status;
+  job.created_at = created;
+  job.updated_at = created + 90;
+  job.credits_used = credits;
+  return job;
+}
+
+PollCycle Cycle(std::vector<Job> jobs, std::string kind = "aurora", bool complete = false) {
+  PollCycle cycle;
+  cycle.up = true;
+  cycle.finished_at = kWatchStart + 10;
+  KindPoll poll;
+  poll.kind = std::move(kind);
+  poll.success = true;
+  poll.complete_listing = complete;
+  poll.jobs = std::move(jobs);
+  cycle.kinds.push_back(std::move(poll));
+  return cycle;
+}
+
+double Completed(const Store& store, Status status, std::string_view kind = "aurora") {
+  return store.Current()->FindKind(kind)->completed.at(status);
+}
+
+}  // namespace
+
+TEST_CASE("a job seen running and then done is counted once with its credits and time") {
+  Store store({"aurora"}, kWatchStart);
+  store.Apply(Cycle({MakeJob("a", Status::kRunning)}));
+  CHECK(Completed(store, Status::kDone) == 0);
+  store.Apply(Cycle({MakeJob("a", Status::kDone, kWatchStart - 100, 12.5)}));
+  store.Apply(Cycle({MakeJob("a", Status::kDone, kWatchStart - 100, 12.5)}));
+  auto snapshot = store.Current();
+  const auto* kind = snapshot->FindKind("aurora");
+  CHECK(kind->completed.at(Status::kDone) == 1);
+  CHECK(kind->completed.at(Status::kFailed) == 0);
+  CHECK(kind->credits_used == 12.5);
+  CHECK(kind->processing.at(Status::kDone).count() == 1);
+  CHECK(kind->processing.at(Status::kDone).sum() == 90);
+  CHECK(kind->jobs.at("a").status == Status::kDone);
+}
+
+TEST_CASE("a job listed twice in one cycle is counted once") {
+  Store store({"aurora"}, kWatchStart);
+  store.Apply(Cycle({MakeJob("a", Status::kPending)}));
+  store.Apply(Cycle({MakeJob("a", Status::kFailed, kWatchStart - 100, 3),
+                     MakeJob("a", Status::kFailed, kWatchStart - 100, 3)}));
+  CHECK(Completed(store, Status::kFailed) == 1);
+  CHECK(store.Current()->FindKind("aurora")->credits_used == 3);
+}
+
+TEST_CASE("a job already terminal when first seen is counted only if created after start") {
+  Store store({"aurora"}, kWatchStart);
+  store.Apply(Cycle({MakeJob("old", Status::kDone, kWatchStart - 1, 5),
+                     MakeJob("new", Status::kRejected, kWatchStart + 1, 7),
+                     MakeJob("undated", Status::kDone, kWatchStart, 1)}));
+  // "undated": created exactly at the start counts; a job with no created_at never does.
+  Job no_date = MakeJob("no-date", Status::kDone);
+  no_date.created_at.reset();
+  store.Apply(Cycle({no_date}));
+  CHECK(Completed(store, Status::kDone) == 1);
+  CHECK(Completed(store, Status::kRejected) == 1);
+  CHECK(store.Current()->FindKind("aurora")->credits_used == 8);
+  CHECK(store.Current()->FindKind("aurora")->jobs.size() == 4);
+}
+
+TEST_CASE("a response without a usable status keeps the last known status") {
+  Store store({"aurora"}, kWatchStart);
+  store.Apply(Cycle({MakeJob("a", Status::kRunning)}));
+  Job no_status = MakeJob("a", Status::kRunning);
+  no_status.status.reset();
+  no_status.progress = 0.5;
+  store.Apply(Cycle({no_status}));
+  auto snapshot = store.Current();
+  CHECK(snapshot->FindKind("aurora")->jobs.at("a").status == Status::kRunning);
+  CHECK(snapshot->FindKind("aurora")->jobs.at("a").job.progress == 0.5);
+  // A new job with no status is tracked as unknown.
+  Job fresh = MakeJob("b", Status::kRunning);
+  fresh.status.reset();
+  store.Apply(Cycle({fresh}));
+  CHECK(store.Current()->FindKind("aurora")->jobs.at("b").status == Status::kUnknown);
+}
+
+TEST_CASE("a terminal job does not change again") {
+  Store store({"aurora"}, kWatchStart);
+  store.Apply(Cycle({MakeJob("a", Status::kRunning)}));
+  store.Apply(Cycle({MakeJob("a", Status::kDone, kWatchStart - 100, 4)}));
+  store.Apply(Cycle({MakeJob("a", Status::kFailed, kWatchStart - 100, 40)}));
+  auto kind = store.Current()->FindKind("aurora");
+  CHECK(kind->jobs.at("a").status == Status::kDone);
+  CHECK(kind->jobs.at("a").job.credits_used == 4);
+  CHECK(kind->completed.at(Status::kFailed) == 0);
+  CHECK(kind->credits_used == 4);
+}
+
+TEST_CASE("a complete listing drops unfinished jobs that no longer exist; a failed one keeps them") {
+  Store store({"aurora"}, kWatchStart);
+  store.Apply(Cycle({MakeJob("a", Status::kRunning), MakeJob("b", Status::kRunning)}, "aurora",
+                    true));
+  PollCycle failed = Cycle({}, "aurora", true);
+  failed.up = false;
+  failed.kinds[0].success = false;
+  store.Apply(failed);
+  CHECK(store.Current()->FindKind("aurora")->jobs.size() == 2);
+  CHECK_FALSE(store.Current()->up);
+  store.Apply(Cycle({MakeJob("b", Status::kRunning)}, "aurora", true));
+  CHECK(store.Current()->FindKind("aurora")->jobs.size() == 1);
+  CHECK(store.Current()->FindKind("aurora")->jobs.contains("b"));
+  // A listing filtered by ids is not complete: nothing is dropped.
+  store.Apply(Cycle({}, "aurora", false));
+  CHECK(store.Current()->FindKind("aurora")->jobs.size() == 1);
+  // A finished job stays when it vanishes, so that it is never counted twice if it comes back.
+  store.Apply(Cycle({MakeJob("b", Status::kDone, kWatchStart + 1, 2)}, "aurora", true));
+  store.Apply(Cycle({}, "aurora", true));
+  store.Apply(Cycle({MakeJob("b", Status::kDone, kWatchStart + 1, 2)}, "aurora", true));
+  CHECK(store.Current()->FindKind("aurora")->jobs.size() == 1);
+  CHECK(Completed(store, Status::kDone) == 1);
+}
+
+TEST_CASE("snapshots are immutable and the last known values survive failures") {
+  Store store({"aurora"}, kWatchStart);
+  PollCycle first = Cycle({MakeJob("a", Status::kRunning)});
+  first.remaining_credits = 100;
+  store.Apply(first);
+  auto before = store.Current();
+  PollCycle outage;
+  outage.up = false;
+  outage.finished_at = kWatchStart + 20;
+  outage.requests.push_back({"aurora", "timeout", 10});
+  KindPoll failed_poll;
+  failed_poll.kind = "aurora";
+  failed_poll.success = false;
+  outage.kinds.push_back(failed_poll);
+  store.Apply(outage);
+  auto after = store.Current();
+  CHECK(before->generation + 1 == after->generation);
+  CHECK(before->up);
+  CHECK(before->api_requests.empty());
+  CHECK_FALSE(after->up);
+  CHECK(after->remaining_credits == 100);
+  CHECK(after->FindKind("aurora")->jobs.size() == 1);
+  CHECK(after->FindKind("aurora")->last_success == kWatchStart + 10);
+  CHECK(after->api_requests.at({"aurora", "timeout"}) == 1);
+}
+
+TEST_CASE("before any poll every active kind is present with zeros") {
+  Store store({"ads_clone", "aurora"}, kWatchStart);
+  auto snapshot = store.Current();
+  CHECK_FALSE(snapshot->polled);
+  REQUIRE(snapshot->kinds.size() == 2);
+  CHECK(snapshot->kinds[0].name == "ads_clone");
+  CHECK(snapshot->kinds[0].completed.size() == 3);
+  CHECK(snapshot->FindKind("custom_template") == nullptr);
+}
+
+TEST_CASE("counters never decrease over random sequences of polls") {
+  std::mt19937 rng(42);
+  const std::vector<Status> statuses(creatify::kAllStatuses.begin(), creatify::kAllStatuses.end());
+  for (int round = 0; round < 20; ++round) {
+    Store store({"aurora"}, kWatchStart);
+    std::map<Status, double> last;
+    double last_credits = 0;
+    for (int step = 0; step < 50; ++step) {
+      std::vector<Job> jobs;
+      for (int j = 0; j < 8; ++j) {
+        if (rng() % 3 == 0) continue;
+        Status status = statuses[rng() % statuses.size()];
+        jobs.push_back(MakeJob("job-" + std::to_string(j), status,
+                               kWatchStart + static_cast<double>(rng() % 200) - 100,
+                               static_cast<double>(rng() % 10)));
+      }
+      PollCycle cycle = Cycle(jobs, "aurora", rng() % 2 == 0);
+      store.Apply(cycle);
+      auto kind = store.Current()->FindKind("aurora");
+      double total = 0;
+      for (Status status : creatify::kTerminalStatuses) {
+        CHECK(kind->completed.at(status) >= last[status]);
+        last[status] = kind->completed.at(status);
+        total += kind->completed.at(status);
+        CHECK(kind->processing.at(status).count() <= kind->completed.at(status));
+      }
+      // Once per job: never more completions than distinct jobs.
+      CHECK(total <= 8);
+      CHECK(kind->credits_used >= last_credits);
+      last_credits = kind->credits_used;
+    }
+  }
+}
