@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -21,6 +23,12 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
   impl_->server.set_write_timeout(std::chrono::seconds(10));
   impl_->server.set_keep_alive_timeout(5);
   impl_->server.set_payload_max_length(64 * 1024);
+  // httplib's default sets SO_REUSEPORT, which lets a second exporter bind the same port and
+  // silently take half the scrapes. Plain SO_REUSEADDR still allows quick restarts.
+  impl_->server.set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   impl_->server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
       res.set_content(res.status == 404 ? "Not Found\n" : "Error\n", "text/plain; charset=utf-8");

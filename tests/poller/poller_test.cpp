@@ -1,0 +1,254 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "creatify/kind.h"
+#include "poller/poller.h"
+
+using creatify::Status;
+
+namespace {
+
+config::Config BaseConfig() {
+  config::Config config;
+  config.api_id = "id";
+  config.api_key = "key";
+  config.max_concurrency = 4;
+  config.kinds["ads_clone"] = {.enabled = true, .ids = {}};
+  config.kinds["custom_template"] = {.enabled = true, .ids = {}};
+  config.kinds["aurora"] = {.enabled = false, .ids = {}, .ordering = "-created_at"};
+  return config;
+}
+
+creatify::Response Json(std::string body, int status = 200) {
+  return {.status = status, .code = std::to_string(status), .body = std::move(body), .seconds = 0.01};
+}
+
+std::string AdsClone(const std::string& id, const std::string& status, double credits = 0) {
+  return R"({"id":")" + id + R"(","status":")" + status + R"(","credits_used":)" +
+         std::to_string(credits) +
+         R"(,"created_at":"2099-01-01T00:00:00Z","updated_at":"2099-01-01T00:05:00Z"})";
+}
+
+// Answers from a table; records every path asked for.
+struct FakeApi {
+  std::mutex mutex;
+  std::map<std::string, creatify::Response> answers;
+  std::vector<std::string> asked;
+  std::atomic<int> in_flight{0};
+  std::atomic<int> max_in_flight{0};
+  std::set<int> workers;
+
+  poller::Fetch Fetch() {
+    return [this](int worker, const std::string& path) {
+      int now = ++in_flight;
+      int seen = max_in_flight.load();
+      while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      creatify::Response response;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        asked.push_back(path);
+        workers.insert(worker);
+        auto it = answers.find(path);
+        response = it != answers.end() ? it->second : Json(R"({"detail":"Not found."})", 404);
+      }
+      --in_flight;
+      return response;
+    };
+  }
+  int Asked(const std::string& path) {
+    std::lock_guard<std::mutex> lock(mutex);
+    return static_cast<int>(std::count(asked.begin(), asked.end(), path));
+  }
+};
+
+std::vector<std::string> ActiveKinds(const config::Config& config) {
+  std::vector<std::string> kinds;
+  for (const auto& kind : creatify::Kinds()) {
+    if (config.KindActive(kind.name)) kinds.emplace_back(kind.name);
+  }
+  return kinds;
+}
+
+}  // namespace
+
+TEST_CASE("by-id kinds are asked one job at a time, and terminal jobs never again") {
+  auto config = BaseConfig();
+  config.kinds["ads_clone"].ids = {"a1", "a2"};
+  FakeApi api;
+  api.answers["/api/ads_clone/a1/"] = Json(AdsClone("a1", "running"));
+  api.answers["/api/ads_clone/a2/"] = Json(AdsClone("a2", "in_queue"));
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 99.5})");
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+
+  auto report = poller.RunCycle();
+  CHECK(report.up);
+  CHECK(report.requests == 3);
+  CHECK(store.Current()->remaining_credits == 99.5);
+
+  api.answers["/api/ads_clone/a1/"] = Json(AdsClone("a1", "done", 20));
+  poller.RunCycle();
+  poller.RunCycle();
+  CHECK(api.Asked("/api/ads_clone/a1/") == 2);
+  CHECK(api.Asked("/api/ads_clone/a2/") == 3);
+  auto kind = store.Current()->FindKind("ads_clone");
+  CHECK(kind->completed.at(Status::kDone) == 1);
+  CHECK(kind->credits_used == 20);
+  CHECK(store.Current()->api_requests.at({"ads_clone", "200"}) == 5);
+}
+
+TEST_CASE("the whole aurora list is asked once per cycle with its ordering") {
+  auto config = BaseConfig();
+  config.kinds["aurora"].enabled = true;
+  FakeApi api;
+  api.answers["/api/aurora/?ordering=-created_at"] =
+      Json(R"([{"id":"x","status":"running","progress":"50"},{"id":"y","status":"pending"}, 7])");
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+  CHECK(poller.RunCycle().up);
+  auto kind = store.Current()->FindKind("aurora");
+  REQUIRE(kind != nullptr);
+  CHECK(kind->jobs.size() == 2);
+  CHECK(kind->jobs.at("x").job.progress == 0.5);
+  CHECK(kind->invalid_items == 1);
+  CHECK(store.Current()->FindKind("ads_clone") == nullptr);
+}
+
+TEST_CASE("configured aurora ids are asked in batches of at most 100, unfinished ones only") {
+  auto config = BaseConfig();
+  config.kinds["aurora"].enabled = true;
+  for (int i = 0; i < 250; ++i) config.kinds["aurora"].ids.push_back("id" + std::to_string(i));
+  FakeApi api;
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
+  std::vector<std::string> batches;
+  auto fetch = [&](int worker, const std::string& path) {
+    if (path.rfind("/api/aurora/?ids=", 0) == 0) {
+      std::lock_guard<std::mutex> lock(api.mutex);
+      batches.push_back(path);
+      std::string ids = path.substr(17, path.find('&') - 17);
+      std::string body = "[";
+      size_t start = 0;
+      while (start < ids.size()) {
+        size_t comma = ids.find(',', start);
+        if (comma == std::string::npos) comma = ids.size();
+        std::string id = ids.substr(start, comma - start);
+        if (body.size() > 1) body += ",";
+        body += R"({"id":")" + id + R"(","status":")" + (id == "id7" ? "done" : "running") + "\"}";
+        start = comma + 1;
+      }
+      return Json(body + "]");
+    }
+    return api.Fetch()(worker, path);
+  };
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, fetch);
+  CHECK(poller.RunCycle().up);
+  REQUIRE(batches.size() == 3);
+  for (const auto& batch : batches) {
+    CHECK(batch.find("&ordering=-created_at") != std::string::npos);
+    CHECK(std::count(batch.begin(), batch.end(), ',') <= 99);
+  }
+  CHECK(store.Current()->FindKind("aurora")->jobs.size() == 250);
+  batches.clear();
+  poller.RunCycle();
+  REQUIRE(batches.size() == 3);
+  CHECK(batches[0].find("id7,") == std::string::npos);
+  CHECK(batches[0].find("id6,id8") != std::string::npos);
+}
+
+TEST_CASE("requests fan out over at most max_concurrency workers") {
+  auto config = BaseConfig();
+  config.max_concurrency = 3;
+  for (int i = 0; i < 30; ++i) config.kinds["ads_clone"].ids.push_back("j" + std::to_string(i));
+  FakeApi api;
+  for (int i = 0; i < 30; ++i) {
+    std::string id = "j" + std::to_string(i);
+    api.answers["/api/ads_clone/" + id + "/"] = Json(AdsClone(id, "running"));
+  }
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+  CHECK(poller.RunCycle().requests == 31);
+  CHECK(api.max_in_flight.load() <= 3);
+  CHECK(api.max_in_flight.load() >= 2);
+  for (int worker : api.workers) CHECK((worker >= 0 && worker < 3));
+}
+
+TEST_CASE("a 429 stops the cycle, sets up to 0 and asks to wait") {
+  auto config = BaseConfig();
+  config.max_concurrency = 1;
+  config.kinds["ads_clone"].ids = {"a1", "a2", "a3"};
+  FakeApi api;
+  api.answers["/api/ads_clone/a1/"] = Json(AdsClone("a1", "running"));
+  creatify::Response limited = Json(R"({"detail":"Request was throttled."})", 429);
+  limited.retry_after_seconds = 7;
+  api.answers["/api/ads_clone/a2/"] = limited;
+  api.answers["/api/ads_clone/a3/"] = Json(AdsClone("a3", "running"));
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+  auto report = poller.RunCycle();
+  CHECK_FALSE(report.up);
+  CHECK(report.retry_after_seconds == 7);
+  CHECK(api.Asked("/api/ads_clone/a3/") == 0);
+  CHECK(store.Current()->api_requests.at({"ads_clone", "429"}) == 1);
+  CHECK_FALSE(store.Current()->FindKind("ads_clone")->last_success.has_value());
+}
+
+TEST_CASE("a body that is not JSON is counted as parse, and the last known data stays") {
+  auto config = BaseConfig();
+  config.kinds["ads_clone"].ids = {"a1"};
+  FakeApi api;
+  api.answers["/api/ads_clone/a1/"] = Json(AdsClone("a1", "running"));
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 5})");
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+  CHECK(poller.RunCycle().up);
+  api.answers["/api/ads_clone/a1/"] = Json("<html>Bad gateway</html>");
+  api.answers["/api/remaining_credits/"] = Json("{\"remaining_credits\": ");
+  CHECK_FALSE(poller.RunCycle().up);
+  auto snapshot = store.Current();
+  CHECK(snapshot->api_requests.at({"ads_clone", "parse"}) == 1);
+  CHECK(snapshot->api_requests.at({"remaining_credits", "parse"}) == 1);
+  CHECK(snapshot->remaining_credits == 5);
+  CHECK(snapshot->FindKind("ads_clone")->jobs.at("a1").status == Status::kRunning);
+  CHECK_FALSE(snapshot->up);
+}
+
+TEST_CASE("a job id the API does not know is a 404, not an outage") {
+  auto config = BaseConfig();
+  config.kinds["ads_clone"].ids = {"gone"};
+  FakeApi api;
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 5})");
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+  CHECK(poller.RunCycle().up);
+  CHECK(store.Current()->api_requests.at({"ads_clone", "404"}) == 1);
+  CHECK(store.Current()->FindKind("ads_clone")->jobs.empty());
+}
+
+TEST_CASE("Start polls in the background and Stop ends it promptly") {
+  auto config = BaseConfig();
+  config.kinds["ads_clone"].ids = {"a1"};
+  config.poll_interval = std::chrono::hours(1);
+  FakeApi api;
+  api.answers["/api/ads_clone/a1/"] = Json(AdsClone("a1", "running"));
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 5})");
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+  auto started = std::chrono::steady_clock::now();
+  poller.Start();
+  while (!store.Current()->polled && std::chrono::steady_clock::now() - started < std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(store.Current()->polled);
+  poller.Stop();
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+  CHECK(api.Asked("/api/ads_clone/a1/") == 1);
+}
