@@ -1,8 +1,9 @@
 // The exporter's configuration: the YAML file given with --config.file, with its defaults applied
-// and validated while parsing. A value type; LoadConfig is thread-safe.
+// and validated while parsing. A value type; LoadConfig and ParseDuration are thread-safe.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -16,43 +17,66 @@ namespace config {
 struct KindConfig {
   // `enabled:` (default true). A kind without a list endpoint is only polled when it has ids.
   bool enabled = true;
+  // `ids:` (default empty): job ids, each of letters, digits, '-' and '_' only, no duplicates.
+  // For a list kind, empty means every job of the workspace.
   std::vector<std::string> ids;
   // `ordering:` for list kinds (default "-created_at"); empty for kinds without a list.
   std::string ordering;
+
+  bool operator==(const KindConfig&) const = default;
 };
 
+// The default section of every kind of creatify::Kinds(), keyed by the kind's name.
+std::map<std::string, KindConfig, std::less<>> DefaultKinds();
+
+// A default-constructed Config holds every default; only the credentials are empty.
 struct Config {
   // The path the config was read from, for messages.
   std::string path;
 
+  // `api.base_url`: scheme (http or https, lower case), host, optional port and optional path
+  // prefix, without a trailing slash.
   std::string base_url = "https://api.creatify.ai";
   // Resolved credentials: from api_id_file / api_key_file when set, else from the environment
-  // variables CREATIFY_API_ID / CREATIFY_API_KEY. Never logged.
+  // variables CREATIFY_API_ID / CREATIFY_API_KEY; surrounding whitespace trimmed, never empty
+  // after LoadConfig, free of control characters. Never logged.
   std::string api_id;
   std::string api_key;
+  // `api.timeout`: 1ms to 10m.
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
+  // `api.max_concurrency`: 1 to 64.
   int max_concurrency = 4;
 
+  // `poll_interval`: 100ms to 24h.
   std::chrono::milliseconds poll_interval{std::chrono::seconds(30)};
   bool per_job_metrics = true;
 
   // Every kind of creatify::Kinds() has an entry.
-  std::map<std::string, KindConfig, std::less<>> kinds;
+  std::map<std::string, KindConfig, std::less<>> kinds = DefaultKinds();
 
-  // True when the kind is polled at all: enabled, and with ids or a list endpoint.
+  // True when the kind is polled at all: enabled, and with ids or a list endpoint. False for a
+  // name that is not a kind.
   bool KindActive(std::string_view kind) const;
+
+  bool operator==(const Config&) const = default;
 };
 
 // Reads, defaults and validates. On failure returns nullopt and sets *error to one line:
 //   "<file>:<line>:<column>: <key.path>: <what is wrong>"
-// (or "<file>: <what>" when the file cannot be read). `env` looks up environment variables; it is
-// a parameter so that tests do not depend on the process environment.
+// with the 1-based position of the offending key or value, "<file>:<line>:<column>: <message>"
+// for a YAML syntax error, or "<file>: cannot read: <reason>". An empty file means every default.
+// A relative api_id_file / api_key_file is taken relative to the config file's directory.
+// Messages never contain the credentials. Never throws.
+//
+// `env` looks up environment variables (nullptr: std::getenv); it is a parameter so that tests do
+// not depend on the process environment.
 using EnvLookup = std::optional<std::string> (*)(const char* name);
 std::optional<Config> LoadConfig(const std::string& path, std::string* error,
                                  EnvLookup env = nullptr);
 
 // A duration as Prometheus writes them: one or more <integer><unit> parts, units h, m, s, ms in
-// that order ("10s", "500ms", "1m30s"). nullopt when it does not parse.
+// that order, each at most once ("10s", "500ms", "1m30s"). nullopt when it does not parse or is
+// too large to be counted in nanoseconds.
 std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
 }  // namespace config

@@ -1,0 +1,260 @@
+#include "app/flags.h"
+
+#include <set>
+#include <vector>
+
+namespace app {
+namespace {
+
+enum class Id { kHelp, kVersion, kConfigFile, kConfigCheck, kListen, kPath, kLevel, kFormat };
+
+struct FlagSpec {
+  Id id;
+  std::string_view name;  // without the leading "--"
+  // The value's placeholder in the usage text; empty for a boolean flag.
+  std::string_view placeholder;
+  std::string_view help;
+};
+
+// In the order of the usage text.
+const std::vector<FlagSpec>& Specs() {
+  static const std::vector<FlagSpec> kSpecs = {
+      {Id::kHelp, "help", "", "Show this help and exit."},
+      {Id::kVersion, "version", "", "Print the version and exit."},
+      {Id::kConfigFile, "config.file", "PATH",
+       "The YAML configuration file. Required unless --help or --version is given."},
+      {Id::kConfigCheck, "config.check", "",
+       "Check the configuration file and the credentials, then exit (0: valid)."},
+      {Id::kListen, "web.listen-address", "HOST:PORT",
+       "Where to listen: HOST:PORT, [IPv6]:PORT, or :PORT for every interface."},
+      {Id::kPath, "web.telemetry-path", "PATH",
+       "The path of the metrics endpoint (not /, /-/healthy or /-/ready)."},
+      {Id::kLevel, "log.level", "LEVEL",
+       "Log only this level and above: debug, info, warn or error."},
+      {Id::kFormat, "log.format", "FORMAT", "Log line format: logfmt or json."},
+  };
+  return kSpecs;
+}
+
+std::string_view LevelName(logging::Level level) {
+  switch (level) {
+    case logging::Level::kDebug:
+      return "debug";
+    case logging::Level::kInfo:
+      return "info";
+    case logging::Level::kWarn:
+      return "warn";
+    case logging::Level::kError:
+      break;
+  }
+  return "error";
+}
+
+std::string_view FormatName(logging::Format format) {
+  return format == logging::Format::kJson ? "json" : "logfmt";
+}
+
+// The default shown in the usage text, taken from Flags{} so that the two cannot drift apart.
+std::string DefaultText(Id id) {
+  const Flags defaults;
+  switch (id) {
+    case Id::kListen:
+      return defaults.listen_address;
+    case Id::kPath:
+      return defaults.telemetry_path;
+    case Id::kLevel:
+      return std::string(LevelName(defaults.log_level));
+    case Id::kFormat:
+      return std::string(FormatName(defaults.log_format));
+    default:
+      return "";
+  }
+}
+
+bool IsDigits(std::string_view s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+bool IsHostChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_';
+}
+
+// Applies one value flag; returns the error, or an empty string.
+std::string Apply(Id id, const std::string& value, Flags* flags) {
+  switch (id) {
+    case Id::kConfigFile:
+      flags->config_file = value;
+      return "";
+    case Id::kListen:
+      if (!ParseListenAddress(value)) {
+        return "--web.listen-address: invalid address \"" + value +
+               "\" (expected HOST:PORT, [IPv6]:PORT or :PORT)";
+      }
+      flags->listen_address = value;
+      return "";
+    case Id::kPath:
+      if (std::string why = TelemetryPathError(value); !why.empty()) {
+        return "--web.telemetry-path: " + why;
+      }
+      flags->telemetry_path = value;
+      return "";
+    case Id::kLevel:
+      if (auto level = logging::ParseLevel(value)) {
+        flags->log_level = *level;
+        return "";
+      }
+      return "--log.level: invalid value \"" + value + "\" (expected debug, info, warn or error)";
+    case Id::kFormat:
+      if (auto format = logging::ParseFormat(value)) {
+        flags->log_format = *format;
+        return "";
+      }
+      return "--log.format: invalid value \"" + value + "\" (expected logfmt or json)";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+std::optional<ListenAddress> ParseListenAddress(std::string_view text) {
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text[0] == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return std::nullopt;
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    // Hex digits, colons, dots (an embedded IPv4 address) and a %zone suffix.
+    if (host.empty() || host.find(':') == std::string_view::npos) return std::nullopt;
+    for (char c : host) {
+      if (!IsHostChar(c) && c != ':' && c != '%') return std::nullopt;
+    }
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    for (char c : host) {
+      if (!IsHostChar(c)) return std::nullopt;
+    }
+  }
+  if (!IsDigits(port) || port.size() > 5) return std::nullopt;
+  int number = std::stoi(std::string(port));
+  if (number > 65535) return std::nullopt;
+  return ListenAddress{host.empty() ? "0.0.0.0" : std::string(host), number};
+}
+
+std::string TelemetryPathError(std::string_view path) {
+  std::string quoted = "\"" + std::string(path) + "\"";
+  if (path.empty() || path[0] != '/') return "must start with \"/\", got " + quoted;
+  if (path == "/") return "\"/\" is the landing page";
+  if (path == "/-/healthy") return "\"/-/healthy\" is the health endpoint";
+  if (path == "/-/ready") return "\"/-/ready\" is the readiness endpoint";
+  for (char c : path) {
+    bool ok = IsHostChar(c) || c == '/' || c == '~';
+    if (!ok) return quoted + " may hold only letters, digits and / . _ ~ -";
+  }
+  return "";
+}
+
+std::optional<Flags> ParseFlags(int argc, const char* const* argv, std::string* error) {
+  std::string ignored;
+  if (error == nullptr) error = &ignored;
+  Flags flags;
+  std::set<Id> seen;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-h") arg = "--help";
+    if (arg.substr(0, 2) != "--" || arg == "--") {
+      *error = "unexpected argument \"" + std::string(arg) + "\" (flags start with --)";
+      return std::nullopt;
+    }
+    std::string_view name = arg.substr(2);
+    std::optional<std::string> value;
+    if (auto eq = name.find('='); eq != std::string_view::npos) {
+      value = std::string(name.substr(eq + 1));
+      name = name.substr(0, eq);
+    }
+    const FlagSpec* spec = nullptr;
+    for (const auto& s : Specs()) {
+      if (s.name == name) spec = &s;
+    }
+    if (spec == nullptr) {
+      *error = "unknown flag --" + std::string(name) + " (see --help)";
+      return std::nullopt;
+    }
+    std::string flag = "--" + std::string(spec->name);
+    if (!seen.insert(spec->id).second) {
+      *error = "flag " + flag + " given more than once";
+      return std::nullopt;
+    }
+    if (spec->placeholder.empty()) {
+      if (value) {
+        *error = "flag " + flag + " takes no value";
+        return std::nullopt;
+      }
+      if (spec->id == Id::kHelp) flags.help = true;
+      if (spec->id == Id::kVersion) flags.version = true;
+      if (spec->id == Id::kConfigCheck) flags.config_check = true;
+      continue;
+    }
+    if (!value) {
+      // A following flag is not taken as the value: `--config.file --version` is a mistake.
+      if (i + 1 >= argc || std::string_view(argv[i + 1]).substr(0, 2) == "--") {
+        *error = "flag " + flag + " needs a value";
+        return std::nullopt;
+      }
+      value = argv[++i];
+    }
+    if (value->empty()) {
+      *error = "flag " + flag + " needs a value";
+      return std::nullopt;
+    }
+    if (std::string why = Apply(spec->id, *value, &flags); !why.empty()) {
+      *error = why;
+      return std::nullopt;
+    }
+  }
+  if (flags.config_file.empty() && !flags.help && !flags.version) {
+    *error = "missing required flag --config.file (see --help)";
+    return std::nullopt;
+  }
+  return flags;
+}
+
+std::string Usage() {
+  std::string out =
+      "usage: creatify-exporter --config.file=PATH [flags]\n"
+      "\n"
+      "Exports the state of Creatify video jobs and the workspace's remaining credits\n"
+      "as Prometheus metrics.\n"
+      "\n"
+      "Flags:\n";
+  for (const auto& spec : Specs()) {
+    out += "  ";
+    if (spec.id == Id::kHelp) out += "-h, ";
+    out += "--";
+    out += spec.name;
+    if (!spec.placeholder.empty()) {
+      out += "=";
+      out += spec.placeholder;
+      if (std::string def = DefaultText(spec.id); !def.empty()) out += " (default \"" + def + "\")";
+    }
+    out += "\n      ";
+    out += spec.help;
+    out += "\n";
+  }
+  out +=
+      "\n"
+      "Environment:\n"
+      "  CREATIFY_API_ID, CREATIFY_API_KEY\n"
+      "      The API credentials, unless the configuration file names files for them\n"
+      "      (api.api_id_file, api.api_key_file).\n";
+  return out;
+}
+
+}  // namespace app

@@ -1,0 +1,44 @@
+// The exporter's command-line flags, parsed into a value type. ParseFlags and the helpers below
+// are pure functions: thread-safe, no I/O, never throw.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "log/log.h"
+
+namespace app {
+
+struct Flags {
+  std::string config_file;
+  std::string listen_address = ":10487";  // HOST:PORT, [v6]:PORT, or :PORT (all interfaces)
+  std::string telemetry_path = "/metrics";
+  logging::Level log_level = logging::Level::kInfo;
+  logging::Format log_format = logging::Format::kLogfmt;
+  bool config_check = false;
+  bool version = false;
+  bool help = false;
+};
+
+// argv[0] is the program name and is skipped. Flags take their value as --flag=value or
+// --flag value; booleans are given as --flag alone (-h is --help). Each flag may be given once.
+// Unknown flag, stray argument, missing value, bad level/format, bad address or path, or a
+// missing --config.file (unless --version or --help): nullopt and a one-line *error.
+std::optional<Flags> ParseFlags(int argc, const char* const* argv, std::string* error);
+
+// The --help text, listing every flag with its default; ends with a newline.
+std::string Usage();
+
+// Splits HOST:PORT / [v6]:PORT / :PORT; empty host means 0.0.0.0, and port 0 lets the system
+// pick one. The host is returned without brackets. nullopt if malformed.
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+std::optional<ListenAddress> ParseListenAddress(std::string_view text);
+
+// Why `path` cannot be the telemetry path, or an empty string when it can.
+std::string TelemetryPathError(std::string_view path);
+
+}  // namespace app

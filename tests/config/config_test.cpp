@@ -1,0 +1,331 @@
+#include "config/config.h"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/test_env.h"
+#include "creatify/kind.h"
+
+using config::Config;
+using config::KindConfig;
+using config::LoadConfig;
+using config_test::TempDir;
+using std::chrono::milliseconds;
+
+namespace {
+
+// Loads `yaml` from a scratch file with the fake environment; fails the test on error.
+Config MustLoad(const TempDir& dir, const std::string& yaml) {
+  std::string path = dir.Write("config.yaml", yaml);
+  std::string error;
+  auto config = LoadConfig(path, &error, &config_test::Lookup);
+  INFO("error: " << error);
+  REQUIRE(config.has_value());
+  CHECK(config->path == path);
+  return *config;
+}
+
+std::string LoadError(const TempDir& dir, const std::string& yaml) {
+  std::string path = dir.Write("config.yaml", yaml);
+  std::string error;
+  auto config = LoadConfig(path, &error, &config_test::Lookup);
+  CHECK_FALSE(config.has_value());
+  return error;
+}
+
+// The defaults with the path and the fake environment's credentials filled in.
+Config Defaults(const std::string& path) {
+  Config expected;
+  expected.path = path;
+  expected.api_id = config_test::kEnvId;
+  expected.api_key = config_test::kEnvKey;
+  return expected;
+}
+
+}  // namespace
+
+TEST_CASE("a default Config holds the documented defaults") {
+  Config c;
+  CHECK(c.base_url == "https://api.creatify.ai");
+  CHECK(c.timeout == milliseconds(10000));
+  CHECK(c.max_concurrency == 4);
+  CHECK(c.poll_interval == milliseconds(30000));
+  CHECK(c.per_job_metrics);
+  CHECK(c.api_id.empty());
+  CHECK(c.api_key.empty());
+  REQUIRE(c.kinds.size() == creatify::Kinds().size());
+  for (const auto& kind : creatify::Kinds()) {
+    CAPTURE(kind.name);
+    auto it = c.kinds.find(kind.name);
+    REQUIRE(it != c.kinds.end());
+    CHECK(it->second.enabled);
+    CHECK(it->second.ids.empty());
+    CHECK(it->second.ordering == (kind.list ? "-created_at" : ""));
+  }
+}
+
+TEST_CASE("an empty file, a file of comments and a bare document marker mean every default") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  for (const char* yaml : {"", "\n\n", "# nothing set\n  # still nothing\n", "---\n", "{}\n"}) {
+    CAPTURE(std::string(yaml));
+    Config c = MustLoad(dir, yaml);
+    CHECK(c == Defaults(c.path));
+  }
+}
+
+TEST_CASE("empty sections and empty id lists mean their defaults") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  Config c = MustLoad(dir, "api:\naurora:\nads_clone:\n  ids:\ncustom_template_jobs: {}\n");
+  CHECK(c == Defaults(c.path));
+}
+
+TEST_CASE("every key is read") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  Config c = MustLoad(dir, R"(
+api:
+  base_url: http://127.0.0.1:18787
+  timeout: 2500ms
+  max_concurrency: 64
+poll_interval: 1m30s
+per_job_metrics: false
+ads_clone:
+  enabled: false
+  ids: [3f2a9c1e-0b7d-4c55-9a62-1d8e5f4b7a10, "ad_2"]
+custom_template_jobs:
+  ids:
+    - tpl-1
+    - TPL_2
+aurora:
+  enabled: true
+  ids: ["0123"]
+  ordering: created_at
+)");
+  CHECK(c.base_url == "http://127.0.0.1:18787");
+  CHECK(c.timeout == milliseconds(2500));
+  CHECK(c.max_concurrency == 64);
+  CHECK(c.poll_interval == milliseconds(90000));
+  CHECK_FALSE(c.per_job_metrics);
+  CHECK(c.kinds.at("ads_clone") ==
+        KindConfig{false, {"3f2a9c1e-0b7d-4c55-9a62-1d8e5f4b7a10", "ad_2"}, ""});
+  CHECK(c.kinds.at("custom_template") == KindConfig{true, {"tpl-1", "TPL_2"}, ""});
+  CHECK(c.kinds.at("aurora") == KindConfig{true, {"0123"}, "created_at"});
+  CHECK(c.api_id == config_test::kEnvId);
+  CHECK(c.api_key == config_test::kEnvKey);
+}
+
+TEST_CASE("kind sections are found through the kind table") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  for (const auto& kind : creatify::Kinds()) {
+    CAPTURE(kind.config_key);
+    Config c = MustLoad(dir, std::string(kind.config_key) + ":\n  ids: [x1]\n  enabled: false\n");
+    for (const auto& [name, section] : c.kinds) {
+      CAPTURE(name);
+      if (name == kind.name) {
+        CHECK(section.ids == std::vector<std::string>{"x1"});
+        CHECK_FALSE(section.enabled);
+      } else {
+        CHECK(section == config::DefaultKinds().at(name));
+      }
+    }
+  }
+}
+
+TEST_CASE("the smallest and largest bounds are accepted") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  Config low = MustLoad(dir, "api:\n  timeout: 1ms\n  max_concurrency: 1\npoll_interval: 100ms\n");
+  CHECK(low.timeout == milliseconds(1));
+  CHECK(low.max_concurrency == 1);
+  CHECK(low.poll_interval == milliseconds(100));
+  Config high = MustLoad(dir, "api:\n  timeout: 10m\npoll_interval: 23h60m\n");
+  CHECK(high.timeout == milliseconds(600000));
+  CHECK(high.poll_interval == milliseconds(86400000));
+}
+
+TEST_CASE("durations may be quoted") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  Config c = MustLoad(dir, "api:\n  timeout: \"5s\"\npoll_interval: '1h'\n");
+  CHECK(c.timeout == milliseconds(5000));
+  CHECK(c.poll_interval == milliseconds(3600000));
+}
+
+TEST_CASE("booleans are what yaml-cpp reads as booleans from unquoted words") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  for (const char* word : {"true", "True", "TRUE", "yes", "Yes", "on", "ON", "y"}) {
+    CAPTURE(std::string(word));
+    CHECK(MustLoad(dir, std::string("per_job_metrics: ") + word + "\n").per_job_metrics);
+  }
+  for (const char* word : {"false", "False", "FALSE", "no", "No", "off", "OFF", "n"}) {
+    CAPTURE(std::string(word));
+    CHECK_FALSE(MustLoad(dir, std::string("per_job_metrics: ") + word + "\n").per_job_metrics);
+  }
+  // Quoted, it is a string, whatever it says.
+  CHECK(LoadError(dir, "per_job_metrics: 'false'\n").find("got the string \"false\"") !=
+        std::string::npos);
+}
+
+TEST_CASE("base_url: http or https, optional port and path prefix, normalised") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  struct Case {
+    const char* written;
+    const char* kept;
+  };
+  for (const Case& c : {
+           Case{"https://api.creatify.ai", "https://api.creatify.ai"},
+           Case{"https://api.creatify.ai/", "https://api.creatify.ai"},
+           Case{"http://127.0.0.1:18787", "http://127.0.0.1:18787"},
+           Case{"http://localhost:8080/creatify/", "http://localhost:8080/creatify"},
+           Case{"http://proxy.internal/a/b//", "http://proxy.internal/a/b"},
+           Case{"HTTPS://api.creatify.ai", "https://api.creatify.ai"},
+           Case{"http://[::1]:18787/x", "http://[::1]:18787/x"},
+           Case{"https://api.creatify.ai:443", "https://api.creatify.ai:443"},
+       }) {
+    CAPTURE(c.written);
+    Config config = MustLoad(dir, std::string("api:\n  base_url: \"") + c.written + "\"\n");
+    CHECK(config.base_url == c.kept);
+  }
+}
+
+TEST_CASE("credentials from the environment are trimmed") {
+  config_test::FakeEnv() = {{"CREATIFY_API_ID", "  id-1\n"}, {"CREATIFY_API_KEY", "\tkey 1 \n"}};
+  TempDir dir;
+  Config c = MustLoad(dir, "");
+  CHECK(c.api_id == "id-1");
+  CHECK(c.api_key == "key 1");
+}
+
+TEST_CASE("credential files win over the environment, relative names follow the config file") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  std::string id_file = dir.Write("secrets/id", "file-id\n");
+  dir.Write("secrets/key", "  file-key  \n\n");
+  Config c = MustLoad(dir, "api:\n  api_id_file: " + id_file + "\n  api_key_file: secrets/key\n");
+  CHECK(c.api_id == "file-id");
+  CHECK(c.api_key == "file-key");
+}
+
+TEST_CASE("one credential may come from a file and the other from the environment") {
+  config_test::FakeEnv() = {{"CREATIFY_API_KEY", "env-key"}};
+  TempDir dir;
+  dir.Write("id", "file-id");
+  Config c = MustLoad(dir, "api:\n  api_id_file: id\n");
+  CHECK(c.api_id == "file-id");
+  CHECK(c.api_key == "env-key");
+}
+
+TEST_CASE("credential files: contents never appear in messages") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  dir.Write("bad-key", "SECRET\x01KEY");
+  std::string big(5000, 'S');
+  dir.Write("big-key", big);
+  std::string error = LoadError(dir, "api:\n  api_key_file: bad-key\n");
+  CHECK(error == dir.path().string() + "/config.yaml:2:17: api.api_key_file: \"" +
+                     dir.path().string() +
+                     "/bad-key\" holds control characters, which cannot be sent in an HTTP "
+                     "header");
+  error = LoadError(dir, "api:\n  api_key_file: big-key\n");
+  CHECK(error == dir.path().string() + "/config.yaml:2:17: api.api_key_file: \"" +
+                     dir.path().string() + "/big-key\" is larger than 4096 bytes");
+  CHECK(error.find("SSSS") == std::string::npos);
+}
+
+TEST_CASE("an unreadable config file is named with the reason") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  std::string error;
+  std::string missing = (dir.path() / "nope.yaml").string();
+  CHECK_FALSE(LoadConfig(missing, &error, &config_test::Lookup).has_value());
+  CHECK(error == missing + ": cannot read: No such file or directory");
+  CHECK_FALSE(LoadConfig(dir.path().string(), &error, &config_test::Lookup).has_value());
+  CHECK(error == dir.path().string() + ": cannot read: Is a directory");
+}
+
+TEST_CASE("LoadConfig reads the process environment when no lookup is given") {
+  // This test owns the two variables while it runs and puts them back afterwards.
+  struct Saved {
+    const char* name;
+    std::optional<std::string> value;
+  };
+  std::vector<Saved> saved;
+  for (const char* name : {"CREATIFY_API_ID", "CREATIFY_API_KEY"}) {
+    const char* v = std::getenv(name);
+    saved.push_back({name, v ? std::optional<std::string>(v) : std::nullopt});
+  }
+  TempDir dir;
+  std::string path = dir.Write("c.yaml", "");
+  std::string error;
+  ::setenv("CREATIFY_API_ID", "process-id", 1);
+  ::setenv("CREATIFY_API_KEY", "process-key", 1);
+  auto c = LoadConfig(path, &error);
+  REQUIRE(c.has_value());
+  CHECK(c->api_id == "process-id");
+  CHECK(c->api_key == "process-key");
+  ::unsetenv("CREATIFY_API_KEY");
+  CHECK_FALSE(LoadConfig(path, &error).has_value());
+  CHECK(error == path +
+                     ":1:1: api: no API key: set the environment variable CREATIFY_API_KEY or "
+                     "api.api_key_file");
+  for (const Saved& s : saved) {
+    if (s.value) {
+      ::setenv(s.name, s.value->c_str(), 1);
+    } else {
+      ::unsetenv(s.name);
+    }
+  }
+}
+
+TEST_CASE("KindActive: enabled, and with ids or a list endpoint") {
+  Config c;
+  CHECK(c.KindActive("aurora"));
+  CHECK_FALSE(c.KindActive("ads_clone"));
+  CHECK_FALSE(c.KindActive("custom_template"));
+  c.kinds["ads_clone"].ids = {"a"};
+  CHECK(c.KindActive("ads_clone"));
+  c.kinds["ads_clone"].enabled = false;
+  CHECK_FALSE(c.KindActive("ads_clone"));
+  c.kinds["aurora"].enabled = false;
+  CHECK_FALSE(c.KindActive("aurora"));
+  CHECK_FALSE(c.KindActive("no_such_kind"));
+  // Looked up by the kind's name, not its config key.
+  c.kinds["custom_template"].ids = {"t"};
+  CHECK(c.KindActive("custom_template"));
+  CHECK_FALSE(c.KindActive("custom_template_jobs"));
+}
+
+TEST_CASE("the example config loads and equals the defaults") {
+  config_test::SetDefaultEnv();
+  std::string path = std::string(CREATIFY_SOURCE_DIR) + "/config/creatify-exporter.example.yaml";
+  std::string error;
+  auto c = LoadConfig(path, &error, &config_test::Lookup);
+  INFO("error: " << error);
+  REQUIRE(c.has_value());
+  CHECK(*c == Defaults(path));
+}
+
+TEST_CASE("the example config shows every key, including the commented-out credential files") {
+  std::string text = config_test::ReadText(std::string(CREATIFY_SOURCE_DIR) +
+                                           "/config/creatify-exporter.example.yaml");
+  for (const char* key : {"api:", "base_url:", "# api_id_file:", "# api_key_file:", "timeout:",
+                          "max_concurrency:", "poll_interval:", "per_job_metrics:"}) {
+    CAPTURE(key);
+    CHECK(text.find(key) != std::string::npos);
+  }
+  for (const auto& kind : creatify::Kinds()) {
+    CAPTURE(kind.config_key);
+    CHECK(text.find("\n" + std::string(kind.config_key) + ":\n") != std::string::npos);
+  }
+}

@@ -1,0 +1,57 @@
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+
+#include "config/config.h"
+
+using std::chrono::milliseconds;
+
+TEST_CASE("ParseDuration reads Prometheus-style durations") {
+  struct Case {
+    const char* text;
+    long long ms;
+  };
+  for (const Case& c : {
+           Case{"10s", 10000},
+           Case{"500ms", 500},
+           Case{"1m30s", 90000},
+           Case{"1h", 3600000},
+           Case{"2h30m", 9000000},
+           Case{"1h2m3s4ms", 3723004},
+           Case{"1h4ms", 3600004},
+           Case{"90m", 5400000},
+           Case{"05s", 5000},
+           Case{"0s", 0},
+           Case{"0ms", 0},
+           // The largest value whose nanoseconds still fit in a signed 64-bit count.
+           Case{"9223372036854ms", 9223372036854},
+       }) {
+    CAPTURE(c.text);
+    auto d = config::ParseDuration(c.text);
+    REQUIRE(d.has_value());
+    CHECK(d->count() == c.ms);
+  }
+}
+
+TEST_CASE("ParseDuration rejects anything else") {
+  for (const char* text : {
+           "",         "10",
+           "s",        "ms",
+           "10 s",     " 10s",
+           "10s ",     "1s1m",
+           "1s1s",     "1m1m",
+           "1ms1s",    "-1s",
+           "+1s",      "1.5s",
+           "10S",      "1d",
+           "1w",       "1y",
+           "1us",      "10sec",
+           "1h 30m",   "1m30",
+           "s10",      "0x10s",
+           "10s\n",    "9223372036855ms",
+           "2562048h", "99999999999999999999s",
+       }) {
+    CAPTURE(std::string(text));
+    CHECK_FALSE(config::ParseDuration(text).has_value());
+  }
+}

@@ -1,0 +1,114 @@
+// Every file under tests/testdata/config/invalid/ must fail to load with exactly the message in
+// the .error file beside it. The .error text is part of the interface: review changes to it.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "config/test_env.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kInvalidDir = fs::path(CREATIFY_SOURCE_DIR) / "tests/testdata/config/invalid";
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos)) {
+    text.replace(pos, from.size(), to);
+    pos += to.size();
+  }
+  return text;
+}
+
+// <name>.env, when present, is the whole environment for that case: NAME=value lines, values
+// taken verbatim. Without it the environment holds both credentials.
+void SetEnvFor(const fs::path& yaml) {
+  fs::path env_file = fs::path(yaml).replace_extension(".env");
+  if (!fs::exists(env_file)) {
+    config_test::SetDefaultEnv();
+    return;
+  }
+  config_test::FakeEnv().clear();
+  std::istringstream lines(config_test::ReadText(env_file));
+  for (std::string line; std::getline(lines, line);) {
+    auto eq = line.find('=');
+    if (eq != std::string::npos) config_test::FakeEnv()[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+}
+
+std::vector<fs::path> InvalidCases() {
+  std::vector<fs::path> cases;
+  for (const auto& entry : fs::directory_iterator(kInvalidDir)) {
+    if (entry.path().extension() == ".yaml") cases.push_back(entry.path());
+  }
+  std::sort(cases.begin(), cases.end());
+  return cases;
+}
+
+}  // namespace
+
+TEST_CASE("every invalid config fails with exactly its expected message") {
+  std::vector<fs::path> cases = InvalidCases();
+  REQUIRE(cases.size() >= 60);
+  for (const fs::path& yaml : cases) {
+    CAPTURE(yaml.filename().string());
+    fs::path error_file = fs::path(yaml).replace_extension(".error");
+    REQUIRE_MESSAGE(fs::exists(error_file), "missing " << error_file.string());
+    std::string expected = config_test::ReadText(error_file);
+    REQUIRE(!expected.empty());
+    REQUIRE(expected.back() == '\n');
+    expected.pop_back();
+    expected = Replace(expected, "{file}", yaml.string());
+    expected = Replace(expected, "{dir}", yaml.parent_path().string());
+
+    SetEnvFor(yaml);
+    std::string error = "untouched";
+    auto config = config::LoadConfig(yaml.string(), &error, &config_test::Lookup);
+    CHECK_FALSE(config.has_value());
+    CHECK(error == expected);
+    CHECK(error.find('\n') == std::string::npos);
+    // Nothing secret leaks: neither the environment's values nor the credential files' contents.
+    CHECK(error.find("SECRET") == std::string::npos);
+    CHECK(error.find("hunter2") == std::string::npos);
+  }
+}
+
+TEST_CASE("the invalid configs cover every required mistake") {
+  std::set<std::string> names;
+  for (const fs::path& yaml : InvalidCases()) names.insert(yaml.stem().string());
+  for (const char* required : {
+           "unknown_top_level_key",
+           "unknown_api_key",
+           "unknown_kind_key",
+           "ordering_on_by_id_kind",
+           "bool_as_quoted_string",
+           "bool_as_word",
+           "ids_as_map",
+           "ids_number",
+           "max_concurrency_string",
+           "duration_words",
+           "duration_no_unit",
+           "duration_negative",
+           "timeout_zero",
+           "poll_interval_zero",
+           "max_concurrency_zero",
+           "max_concurrency_negative",
+           "base_url_ftp",
+           "base_url_query",
+           "id_bad_characters",
+           "id_duplicate",
+           "missing_api_id",
+           "missing_api_key",
+           "credential_file_missing",
+           "yaml_syntax_error",
+       }) {
+    CAPTURE(required);
+    CHECK(names.count(required) == 1);
+  }
+}
