@@ -1,1 +1,361 @@
-// Placeholder: implementation in progress.
+#include "creatify/client.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <utility>
+#include <vector>
+
+#include "creatify/parse.h"
+
+namespace creatify {
+namespace {
+
+// An API answer larger than this is not a job list anyone meant to send; stop reading rather
+// than let one bad response take the exporter's memory.
+constexpr std::size_t kMaxBodyBytes = std::size_t{32} << 20;
+constexpr const char* kBodyTooLarge = "response body larger than 32 MiB";
+
+struct BaseUrl {
+  std::string scheme_host_port;  // "https://api.creatify.ai", for httplib::Client
+  std::string path_prefix;       // "" or "/creatify", never ending in '/'
+  std::string error;             // why the URL is unusable; empty when fine
+};
+
+bool AllDigits(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// The value of a short run of digits (callers check AllDigits and the length first).
+int SmallNumber(std::string_view digits) {
+  int value = 0;
+  for (char c : digits) value = value * 10 + (c - '0');
+  return value;
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+BaseUrl SplitBaseUrl(std::string_view url) {
+  BaseUrl out;
+  const auto scheme_end = url.find("://");
+  const std::string scheme =
+      scheme_end == std::string_view::npos ? std::string() : Lower(url.substr(0, scheme_end));
+  if (scheme != "http" && scheme != "https") {
+    out.error = "base_url must start with http:// or https://";
+    return out;
+  }
+  std::string_view rest = url.substr(scheme_end + 3);
+  if (rest.find_first_of("?#") != std::string_view::npos) {
+    out.error = "base_url must not have a query or fragment";
+    return out;
+  }
+  const auto slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  if (authority.find('@') != std::string_view::npos) {
+    // Credentials go in headers; a user:password in the URL would be sent nowhere and logged.
+    out.error = "base_url must not contain user information";
+    return out;
+  }
+  if (authority.find_first_of(" \t\r\n") != std::string_view::npos) {
+    out.error = "base_url has whitespace in its host";
+    return out;
+  }
+  std::string_view host = authority;
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      out.error = "base_url has an unterminated IPv6 address";
+      return out;
+    }
+    host = authority.substr(0, close + 1);
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        out.error = "base_url has garbage after its IPv6 address";
+        return out;
+      }
+      port = after.substr(1);
+      if (port.empty()) port = "?";  // "[::1]:" is as bad as a non-numeric port
+    }
+  } else if (const auto colon = authority.find(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    if (port.empty()) port = "?";
+  }
+  if (host.empty() || host == "[]") {
+    out.error = "base_url has no host";
+    return out;
+  }
+  if (!port.empty()) {
+    int number = 0;
+    const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (!AllDigits(port) || ec != std::errc() || ptr != port.data() + port.size() || number < 1 ||
+        number > 65535) {
+      out.error = "base_url has an invalid port";
+      return out;
+    }
+  }
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  out.scheme_host_port = scheme + "://" + std::string(authority);
+  out.path_prefix = std::string(path);
+  return out;
+}
+
+std::string_view TrimSpace(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+int MonthNumber(std::string_view name) {
+  static constexpr std::array<std::string_view, 12> kMonths = {
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  for (std::size_t i = 0; i < kMonths.size(); ++i) {
+    if (kMonths[i] == name) return static_cast<int>(i) + 1;
+  }
+  return 0;
+}
+
+bool AllAlpha(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!std::isalpha(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// The three HTTP-date forms of RFC 9110 section 5.6.7, to Unix seconds:
+//   IMF-fixdate  "Sun, 06 Nov 1994 08:49:37 GMT"
+//   RFC 850      "Sunday, 06-Nov-94 08:49:37 GMT"
+//   asctime      "Sun Nov  6 08:49:37 1994"
+std::optional<double> ParseHttpDate(std::string_view text) {
+  std::vector<std::string_view> tokens;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == ' ' || text[i] == ',' || text[i] == '-') {
+      if (i > start) tokens.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  std::string_view day, month, year, time;
+  if (tokens.size() == 6 && tokens[5] == "GMT") {
+    day = tokens[1];
+    month = tokens[2];
+    year = tokens[3];
+    time = tokens[4];
+  } else if (tokens.size() == 5) {
+    month = tokens[1];
+    day = tokens[2];
+    time = tokens[3];
+    year = tokens[4];
+  } else {
+    return std::nullopt;
+  }
+  if (!AllAlpha(tokens[0]) || !AllDigits(day) || day.size() > 2 || !AllDigits(year) ||
+      (year.size() != 4 && year.size() != 2)) {
+    return std::nullopt;
+  }
+  const int month_number = MonthNumber(month);
+  if (month_number == 0) return std::nullopt;
+  int year_number = SmallNumber(year);
+  // RFC 850's two-digit years: RFC 9110 reads far-future ones as the past century.
+  if (year.size() == 2) year_number += year_number < 70 ? 2000 : 1900;
+  const int day_number = SmallNumber(day);
+
+  char iso[32];
+  std::snprintf(iso, sizeof iso, "%04d-%02d-%02dT", year_number, month_number, day_number);
+  return ParseTimestamp(std::string(iso) + std::string(time) + "Z");
+}
+
+// The `code` label for a request that got no HTTP answer.
+std::string ErrorCode(httplib::Error error, double elapsed_seconds, double timeout_seconds) {
+  switch (error) {
+    case httplib::Error::ConnectionTimeout:
+      return "timeout";
+    case httplib::Error::Read:
+      // httplib reports a read that timed out as a plain read error; the clock tells them apart.
+      return elapsed_seconds >= timeout_seconds ? "timeout" : "read";
+    case httplib::Error::Connection:
+      return "connect";
+    case httplib::Error::Write:
+      return "write";
+    case httplib::Error::SSLConnection:
+    case httplib::Error::SSLLoadingCerts:
+    case httplib::Error::SSLServerVerification:
+      return "tls";
+    default:
+      return "error";
+  }
+}
+
+}  // namespace
+
+std::string BaseUrlError(std::string_view base_url) { return SplitBaseUrl(base_url).error; }
+
+std::optional<double> ParseRetryAfter(std::string_view value,
+                                      std::chrono::system_clock::time_point now) {
+  value = TrimSpace(value);
+  if (AllDigits(value)) {
+    double seconds = 0;
+    const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (ec != std::errc() || ptr != value.data() + value.size() || !std::isfinite(seconds)) {
+      return std::nullopt;
+    }
+    return seconds;
+  }
+  const auto when = ParseHttpDate(value);
+  if (!when) return std::nullopt;
+  const double now_seconds = std::chrono::duration<double>(now.time_since_epoch()).count();
+  return std::max(0.0, *when - now_seconds);
+}
+
+struct Client::Impl {
+  ClientOptions options;
+  BaseUrl base;
+  std::unique_ptr<httplib::Client> http;
+  // Set when the httplib client could not be made; reported on every request.
+  std::string setup_error;
+
+  Response Get(const std::string& path_and_query);
+};
+
+Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->base = SplitBaseUrl(impl_->options.base_url);
+  if (!impl_->base.error.empty()) {
+    impl_->setup_error = impl_->base.error;
+    return;
+  }
+  try {
+    auto http = std::make_unique<httplib::Client>(impl_->base.scheme_host_port);
+    if (!http->is_valid()) {
+      impl_->setup_error = "base_url is not usable by the HTTP client";
+      return;
+    }
+    http->set_keep_alive(true);
+    // A redirect would carry X-API-KEY to whatever host the Location names.
+    http->set_follow_location(false);
+    http->set_connection_timeout(impl_->options.timeout);
+    http->set_read_timeout(impl_->options.timeout);
+    http->set_write_timeout(impl_->options.timeout);
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+    http->enable_server_certificate_verification(true);
+#endif
+    impl_->http = std::move(http);
+  } catch (const std::exception& e) {
+    impl_->setup_error = std::string("cannot create HTTP client: ") + e.what();
+  } catch (...) {
+    impl_->setup_error = "cannot create HTTP client";
+  }
+}
+
+Client::~Client() = default;
+
+Response Client::Get(const std::string& path_and_query) {
+  const auto start = std::chrono::steady_clock::now();
+  Response response;
+  try {
+    response = impl_->Get(path_and_query);
+  } catch (const std::exception& e) {
+    response = Response{};
+    response.code = "error";
+    response.error = std::string("unexpected error: ") + e.what();
+  } catch (...) {
+    response = Response{};
+    response.code = "error";
+    response.error = "unexpected error";
+  }
+  response.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return response;
+}
+
+Response Client::Impl::Get(const std::string& path_and_query) {
+  Response out;
+  if (!http) {
+    out.code = "error";
+    out.error = setup_error;
+    return out;
+  }
+
+  httplib::Headers headers = {
+      {"X-API-ID", options.api_id},
+      {"X-API-KEY", options.api_key},
+      {"Accept", "application/json"},
+  };
+  if (!options.user_agent.empty()) headers.emplace("User-Agent", options.user_agent);
+
+  std::string body;
+  bool too_large = false;
+  std::optional<std::string> retry_after;
+  const auto on_response = [&](const httplib::Response& head) {
+    if (head.has_header("Retry-After")) retry_after = head.get_header_value("Retry-After");
+    // Refuse early when the server announces the size; a compressed length above the limit
+    // means a larger body still.
+    if (head.has_header("Content-Length")) {
+      const std::string length = head.get_header_value("Content-Length");
+      std::uint64_t declared = 0;
+      const auto [ptr, ec] =
+          std::from_chars(length.data(), length.data() + length.size(), declared);
+      if (ec == std::errc() && ptr == length.data() + length.size() && declared > kMaxBodyBytes) {
+        too_large = true;
+        return false;
+      }
+    }
+    return true;
+  };
+  const auto on_data = [&](const char* data, std::size_t size) {
+    if (size > kMaxBodyBytes - body.size()) {
+      too_large = true;
+      return false;
+    }
+    body.append(data, size);
+    return true;
+  };
+
+  const auto start = std::chrono::steady_clock::now();
+  httplib::Result result =
+      http->Get(base.path_prefix + path_and_query, headers, on_response, on_data);
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  if (retry_after) {
+    out.retry_after_seconds = ParseRetryAfter(*retry_after, std::chrono::system_clock::now());
+  }
+  if (too_large) {
+    out.code = "error";
+    out.error = kBodyTooLarge;
+    return out;
+  }
+  if (result) {
+    out.status = result->status;
+    out.code = std::to_string(result->status);
+    out.body = std::move(body);
+    return out;
+  }
+  const double timeout = std::chrono::duration<double>(options.timeout).count();
+  out.code = ErrorCode(result.error(), elapsed, timeout);
+  out.error = httplib::to_string(result.error());
+  return out;
+}
+
+}  // namespace creatify

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace creatify {
 
@@ -27,7 +28,8 @@ struct Response {
   // "timeout", "connect", "tls", "read", "write", "error".
   std::string code;
   std::string body;
-  // Seconds from a 429's or 503's Retry-After header (delta-seconds or HTTP date), if any.
+  // Seconds from the response's Retry-After header (delta-seconds or HTTP date), if it has one;
+  // servers send it mostly with 429 and 503.
   std::optional<double> retry_after_seconds;
   // Wall time of the request.
   double seconds = 0;
@@ -49,5 +51,15 @@ class Client {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Why `base_url` cannot be used ("base_url must start with http:// or https://", ...), or an empty
+// string when it can: http or https, a host, an optional port and path prefix, nothing else.
+// Lets the config check reject a URL that Client would refuse on every request.
+std::string BaseUrlError(std::string_view base_url);
+
+// Seconds to wait from a Retry-After value: delta-seconds ("120") or an HTTP-date (IMF-fixdate,
+// RFC 850 or asctime form) taken relative to `now`, never negative. nullopt when it is neither.
+std::optional<double> ParseRetryAfter(std::string_view value,
+                                      std::chrono::system_clock::time_point now);
 
 }  // namespace creatify

@@ -47,6 +47,8 @@ struct Job {
   std::optional<double> updated_at;
   // The kind's info fields that were sent as strings, in KindSpec::info_fields order.
   std::vector<std::pair<std::string, std::string>> info;
+  // Fields the response sent with an unusable type or value (left unset above).
+  std::vector<std::string> invalid_fields;
 
   friend bool operator==(const Job&, const Job&) = default;
 };

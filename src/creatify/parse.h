@@ -26,7 +26,7 @@ struct ParseResult {
   std::vector<std::string> invalid_fields;
 };
 
-// GET {path}{id}/. The job's id is `requested_id` when the body has none.
+// GET {path}{id}/. The job's id is always `requested_id`: the poller asks again by that id.
 ParseResult ParseJobObject(const KindSpec& kind, std::string_view body,
                            std::string_view requested_id);
 
