@@ -1,0 +1,46 @@
+// The command line of creatify-simulator: parsing, validation and the --help text. Pure
+// functions over plain values; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "log/log.h"
+#include "simulator/model.h"
+
+namespace simulator {
+
+struct Flags {
+  Options model;
+  // --listen-address, split. An empty host in the flag (":18787") means every interface.
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 18787;
+  // Added to every /api/ response.
+  Millis latency{0};
+  std::string exporter_config_path;
+  Millis exporter_poll_interval{5'000};
+  // Empty: http://<listen host, or 127.0.0.1 for a wildcard>:<bound port>.
+  std::string exporter_base_url;
+  int threads = 8;
+  logging::Level log_level = logging::Level::kInfo;
+  logging::Format log_format = logging::Format::kLogfmt;
+  bool help = false;
+  bool version = false;
+};
+
+// Parses the arguments after the program name: "--name=value", "--name value", and "--name" for
+// switches. On failure returns nullopt and sets *error to one line naming the flag.
+std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::string* error);
+
+// Every flag with its default.
+std::string HelpText();
+
+// "0", or one or more <integer><unit> parts with units h, m, s, ms in that order ("1m30s").
+std::optional<Millis> ParseDuration(std::string_view text);
+
+// The base URL the exporter should use for a simulator bound to `host`:`port`.
+std::string DefaultBaseUrl(std::string_view host, int port);
+
+}  // namespace simulator

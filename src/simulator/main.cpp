@@ -1,0 +1,212 @@
+// creatify-simulator: serves the simulation model over HTTP until SIGINT or SIGTERM.
+#include <httplib.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "log/log.h"
+#include "simulator/flags.h"
+#include "simulator/model.h"
+#include "version.h"
+
+namespace simulator {
+namespace {
+
+Time Now() { return std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()); }
+
+// Lets a response that is waiting out --latency end early when the server stops, so that a
+// signal never waits for the slowest pending response.
+class StopSignal {
+ public:
+  // Waits for `duration`; returns early once Trigger was called.
+  void Wait(Millis duration) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, duration, [&] { return stopped_; });
+  }
+  void Trigger() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;  // guarded by mu_
+};
+
+std::string HostPort(const std::string& host, int port) {
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// Written beside the target and renamed over it, so a reader never sees half a file.
+bool WriteFileAtomically(const std::string& path, const std::string& text, std::string* error) {
+  std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) {
+      *error = std::strerror(errno);
+      return false;
+    }
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    *error = std::strerror(errno);
+    std::remove(temp.c_str());
+    return false;
+  }
+  return true;
+}
+
+void Handle(Model& model, const Flags& flags, StopSignal& stop, const httplib::Request& req,
+            httplib::Response& res) {
+  try {
+    Pairs query(req.params.begin(), req.params.end());
+    Pairs headers(req.headers.begin(), req.headers.end());
+    Response answer = model.Answer(req.method, req.path, query, headers, Now());
+    if (answer.api && flags.latency > Millis(0)) stop.Wait(flags.latency);
+    res.status = answer.status;
+    std::string content_type = "application/json";
+    for (const auto& [name, value] : answer.headers) {
+      if (name == "Content-Type") {
+        content_type = value;
+      } else {
+        res.set_header(name.c_str(), value);
+      }
+    }
+    res.set_content(answer.body, content_type.c_str());
+    if (logging::Enabled(logging::Level::kDebug)) {
+      logging::Debug(
+          "Request",
+          {{"method", req.method}, {"path", req.path}, {"code", std::to_string(answer.status)}});
+    }
+  } catch (const std::exception& e) {
+    res.status = 500;
+    res.set_content(std::string("simulator error: ") + e.what(), "text/plain");
+  }
+}
+
+int Run(const Flags& flags) {
+  logging::Configure(flags.log_level, flags.log_format);
+
+  // Signals are taken by one thread with sigwait, where stopping the server is safe; every other
+  // thread, the server's pool included, inherits this mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Model model(flags.model, Now());
+  StopSignal stop;
+  httplib::Server server;
+  int threads = flags.threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // httplib's default adds SO_REUSEPORT, which lets a second simulator bind the same port and
+  // steal half the connections: a port in use must be an error instead.
+  server.set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  auto handler = [&](const httplib::Request& req, httplib::Response& res) {
+    Handle(model, flags, stop, req, res);
+  };
+  server.Get(".*", handler);
+  server.Post(".*", handler);
+  server.Put(".*", handler);
+  server.Patch(".*", handler);
+  server.Delete(".*", handler);
+  server.Options(".*", handler);
+
+  int port = flags.listen_port;
+  bool bound = port == 0 ? (port = server.bind_to_any_port(flags.listen_host)) > 0
+                         : server.bind_to_port(flags.listen_host, port);
+  if (!bound) {
+    logging::Error("Cannot listen", {{"address", HostPort(flags.listen_host, flags.listen_port)}});
+    return 1;
+  }
+  std::string address = HostPort(flags.listen_host, port);
+
+  if (!flags.exporter_config_path.empty()) {
+    std::string base_url = flags.exporter_base_url.empty() ? DefaultBaseUrl(flags.listen_host, port)
+                                                           : flags.exporter_base_url;
+    Time now = Now();
+    std::string yaml =
+        ExporterConfigYaml(base_url, flags.exporter_poll_interval, model.Ids(kAdsClone, now),
+                           model.Ids(kCustomTemplate, now));
+    std::string error;
+    if (!WriteFileAtomically(flags.exporter_config_path, yaml, &error)) {
+      logging::Error("Cannot write the exporter config",
+                     {{"path", flags.exporter_config_path}, {"err", error}});
+      return 1;
+    }
+    logging::Info("Wrote the exporter config",
+                  {{"path", flags.exporter_config_path}, {"base_url", base_url}});
+  }
+
+  std::atomic<bool> listen_returned{false};
+  std::atomic<bool> signalled{false};
+  std::thread signal_thread([&] {
+    int number = 0;
+    sigwait(&signals, &number);
+    if (listen_returned.load()) return;
+    signalled.store(true);
+    logging::Info("Stopping", {{"signal", number == SIGINT ? "SIGINT" : "SIGTERM"}});
+    stop.Trigger();
+    // stop() does nothing until listen_after_bind has started running: repeat until it returns.
+    while (!listen_returned.load()) {
+      server.stop();
+      std::this_thread::sleep_for(Millis(10));
+    }
+  });
+
+  logging::Info("Listening", {{"address", address}});
+  server.listen_after_bind();
+  listen_returned.store(true);
+  if (!signalled.load()) pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  if (!signalled.load()) {
+    logging::Error("The server stopped unexpectedly", {{"address", address}});
+    return 1;
+  }
+  logging::Info("Stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace simulator
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string error;
+  auto flags = simulator::ParseFlags(args, &error);
+  if (!flags) {
+    std::fprintf(stderr, "creatify-simulator: %s\n", error.c_str());
+    return 2;
+  }
+  if (flags->help) {
+    std::fputs(simulator::HelpText().c_str(), stdout);
+    return 0;
+  }
+  if (flags->version) {
+    std::printf("creatify-simulator %s (revision %s)\n", creatify_exporter::kVersion,
+                creatify_exporter::kRevision);
+    return 0;
+  }
+  return simulator::Run(*flags);
+}

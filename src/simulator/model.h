@@ -1,0 +1,118 @@
+// The simulated Creatify workspace: owns the jobs, the credits, the injected faults and the
+// request counts, and answers each HTTP request as the real API would. Deterministic for a seed
+// and a sequence of (request, time): time is a parameter, and nothing here sleeps or does I/O.
+// Thread-safe: one mutex serialises every public call.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "simulator/jobs.h"
+
+namespace simulator {
+
+struct Options {
+  std::uint64_t seed = 1;
+  // Jobs of each kind created at start, indexed by kAdsClone, kCustomTemplate, kAurora.
+  std::array<int, kKindCount> initial_jobs = {5, 5, 5};
+  // A new aurora job every this long (0: never), while there are fewer than max_aurora_jobs.
+  Millis aurora_spawn_interval{0};
+  int max_aurora_jobs = 1000;
+  JobParams job;
+  double initial_credits = 10000;
+  // Jobs stay pending until Release (POST /sim/release).
+  bool hold = false;
+  // Probabilities per authenticated API request; their sum is at most 1.
+  double fault_429 = 0;
+  double fault_5xx = 0;
+  double fault_malformed = 0;
+  int retry_after_seconds = 1;
+  std::string api_id = "demo-id";
+  std::string api_key = "demo-key";
+};
+
+// Header names and query parameters, in arrival order; header names match case-insensitively.
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+struct Response {
+  int status = 200;
+  // Content-Type included.
+  Pairs headers;
+  std::string body;
+  // An /api/ request: the server delays these by --latency, never /sim/ ones.
+  bool api = false;
+};
+
+class Model {
+ public:
+  // `start` is the process start: initial jobs were created just before it, and their clocks
+  // start at it unless options.hold.
+  Model(Options options, Time start);
+
+  // Routes:
+  //   GET /api/ads_clone/{id}/, /api/custom_template_jobs/{id}/, /api/aurora/{id}/
+  //   GET /api/custom_template_jobs/, /api/aurora/ (?ids=a,b at most 100, ?ordering=[-]field)
+  //   GET /api/remaining_credits/
+  //   GET /sim/state, POST /sim/release (no authentication, never faulted or counted)
+  // An /api/ request is routed, then authenticated (401 without credentials, 403 with wrong
+  // ones), then faults are drawn, then it is answered. Every /api/ answer is counted.
+  // `now` earlier than a previous call's is taken as that call's time: time never goes back.
+  Response Answer(std::string_view method, std::string_view path, const Pairs& query,
+                  const Pairs& headers, Time now);
+
+  // The body of GET /sim/state at `now`.
+  std::string StateJson(Time now);
+
+  // Starts the clocks of held jobs at `now`; later calls change nothing.
+  void Release(Time now);
+
+  // The ids of the kind's jobs at `now`, in creation order.
+  std::vector<std::string> Ids(std::size_t kind, Time now);
+
+ private:
+  struct Counts {
+    std::map<std::string, std::map<int, long>, std::less<>> by_endpoint_code;
+    std::map<std::string, long, std::less<>> faults;
+    std::array<long, kKindCount> invalid_items_sent{};
+    std::array<long, kKindCount> invalid_fields_sent{};
+  };
+
+  // Moves the model's clock to max(now, last time seen) and creates the aurora jobs due by then.
+  Time AdvanceLocked(Time now);
+  std::optional<Time> ClockStartLocked(const Job& job) const;
+  double RemainingCreditsLocked(Time now) const;
+  Response AnswerApiLocked(std::string_view method, std::string_view path, const Pairs& query,
+                           const Pairs& headers, Time now, std::string* endpoint);
+  std::string StateJsonLocked(Time now) const;
+
+  const Options options_;
+  const Time start_;
+
+  std::mutex mu_;
+  Time now_;                                                                    // guarded by mu_
+  std::optional<Time> released_at_;                                             // guarded by mu_
+  std::array<std::vector<Job>, kKindCount> jobs_;                               // guarded by mu_
+  std::unordered_map<std::string, std::pair<std::size_t, std::size_t>> by_id_;  // guarded by mu_
+  std::mt19937_64 fault_rng_;                                                   // guarded by mu_
+  Counts counts_;                                                               // guarded by mu_
+};
+
+// A ready exporter config (YAML) for a simulator reachable at `base_url`. Credentials are not in
+// it: the exporter reads them from CREATIFY_API_ID and CREATIFY_API_KEY.
+std::string ExporterConfigYaml(std::string_view base_url, Millis poll_interval,
+                               const std::vector<std::string>& ads_clone_ids,
+                               const std::vector<std::string>& custom_template_ids);
+
+// A duration as Prometheus writes them ("5s", "1m30s", "250ms"); "0s" for zero.
+std::string FormatDuration(Millis duration);
+
+}  // namespace simulator
