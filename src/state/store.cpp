@@ -82,16 +82,30 @@ void Store::MergeJob(const creatify::Job& job, KindSnapshot& kind) {
   TrackedJob next;
   next.job = job;
   next.status = job.status ? *job.status : (known ? it->second.status : Status::kUnknown);
+  // created_at never changes: a response that lacks it does not erase it.
+  if (!next.job.created_at && known) next.job.created_at = it->second.job.created_at;
+
+  if (IsTerminal(next.status) && !job.invalid_fields.empty()) {
+    // A terminal transition is counted once and for good: take it from a clean answer, so that
+    // its credits and times are right, unless the API keeps sending the field malformed.
+    int& deferrals = kind.deferred[job.id];
+    if (deferrals < kMaxTerminalDeferrals) {
+      ++deferrals;
+      return;
+    }
+  }
+  kind.deferred.erase(job.id);
 
   if (IsTerminal(next.status)) {
     // Seen running before, or created after we started watching: it finished while we watched.
+    const creatify::Job& seen = next.job;
     const bool finished_while_watched =
-        known || (job.created_at && *job.created_at >= watching_since_);
+        known || (seen.created_at && *seen.created_at >= watching_since_);
     if (finished_while_watched) {
       kind.completed[next.status] += 1;
-      kind.credits_used += job.credits_used.value_or(0);
-      if (job.created_at && job.updated_at && *job.updated_at >= *job.created_at) {
-        kind.processing.at(next.status).Observe(*job.updated_at - *job.created_at);
+      kind.credits_used += seen.credits_used.value_or(0);
+      if (seen.created_at && seen.updated_at && *seen.updated_at >= *seen.created_at) {
+        kind.processing.at(next.status).Observe(*seen.updated_at - *seen.created_at);
       }
     }
   }

@@ -41,7 +41,14 @@ struct KindSnapshot {
   std::optional<double> last_success;
   double invalid_items = 0;
   std::map<std::string, double> invalid_fields;
+  // Jobs whose terminal transition arrived with malformed fields and was put off, with the
+  // number of times it was.
+  std::map<std::string, int> deferred;
 };
+
+// How many poll cycles a terminal transition that arrives with malformed fields is put off, in
+// the hope of a clean answer, before it is taken with what is known.
+inline constexpr int kMaxTerminalDeferrals = 3;
 
 struct Snapshot {
   // Bumped by every Apply.

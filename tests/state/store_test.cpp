@@ -208,3 +208,40 @@ TEST_CASE("counters never decrease over random sequences of polls") {
     }
   }
 }
+
+TEST_CASE("a terminal transition with malformed fields waits for a clean answer, a while") {
+  Store store({"aurora"}, kWatchStart);
+  store.Apply(Cycle({MakeJob("a", Status::kRunning)}));
+  Job broken = MakeJob("a", Status::kDone);
+  broken.invalid_fields = {"credits_used"};
+  store.Apply(Cycle({broken}));
+  CHECK(store.Current()->FindKind("aurora")->jobs.at("a").status == Status::kRunning);
+  CHECK(Completed(store, Status::kDone) == 0);
+  store.Apply(Cycle({MakeJob("a", Status::kDone, kWatchStart - 100, 42)}));
+  CHECK(Completed(store, Status::kDone) == 1);
+  CHECK(store.Current()->FindKind("aurora")->credits_used == 42);
+  CHECK(store.Current()->FindKind("aurora")->deferred.empty());
+
+  // A field that stays malformed does not hold the job back for ever.
+  store.Apply(Cycle({MakeJob("b", Status::kRunning)}));
+  Job always_broken = MakeJob("b", Status::kFailed);
+  always_broken.invalid_fields = {"updated_at"};
+  for (int i = 0; i < state::kMaxTerminalDeferrals; ++i) {
+    store.Apply(Cycle({always_broken}));
+    CHECK(Completed(store, Status::kFailed) == 0);
+  }
+  store.Apply(Cycle({always_broken}));
+  CHECK(Completed(store, Status::kFailed) == 1);
+}
+
+TEST_CASE("a response without created_at keeps the one already known") {
+  Store store({"aurora"}, kWatchStart);
+  store.Apply(Cycle({MakeJob("a", Status::kRunning, kWatchStart - 50)}));
+  Job later = MakeJob("a", Status::kDone);
+  later.created_at.reset();
+  later.updated_at = kWatchStart + 10;
+  store.Apply(Cycle({later}));
+  auto kind = store.Current()->FindKind("aurora");
+  CHECK(kind->jobs.at("a").job.created_at == kWatchStart - 50);
+  CHECK(kind->processing.at(Status::kDone).sum() == 60);
+}
