@@ -1,0 +1,106 @@
+// The exporter binary as a user runs it: --version, --help, --config.check, fatal start-up errors,
+// clean shut-down on SIGTERM.
+#include <doctest/doctest.h>
+
+#include <csignal>
+
+#include "integration/harness.h"
+
+using testsupport::RunCommand;
+
+namespace {
+
+std::string Exporter() { return e2e::Binary("creatify-exporter"); }
+
+// Runs the exporter with the given arguments and credentials in the environment.
+int Run(const std::string& args, std::string* output, bool with_credentials = true) {
+  std::string env = with_credentials
+                        ? "env CREATIFY_API_ID=cli-id CREATIFY_API_KEY=cli-secret-key "
+                        : "env -u CREATIFY_API_ID -u CREATIFY_API_KEY ";
+  return RunCommand(env + Exporter() + " " + args, output);
+}
+
+}  // namespace
+
+TEST_CASE("--version and --help") {
+  std::string output;
+  CHECK(Run("--version", &output) == 0);
+  CHECK(output.rfind("creatify-exporter ", 0) == 0);
+  CHECK(Run("--help", &output) == 0);
+  for (const char* flag : {"--config.file", "--web.listen-address", "--web.telemetry-path",
+                           "--log.level", "--log.format", "--config.check", "--version"}) {
+    CHECK_MESSAGE(output.find(flag) != std::string::npos, flag);
+  }
+  CHECK(output.find(":10487") != std::string::npos);
+}
+
+TEST_CASE("--config.check accepts the shipped example and rejects a bad file with its position") {
+  testsupport::TempDir dir;
+  std::string output;
+  CHECK(Run("--config.check --config.file=" + std::string(CREATIFY_SOURCE_DIR) +
+                "/config/creatify-exporter.example.yaml",
+            &output) == 0);
+
+  testsupport::WriteFile(dir.File("bad.yaml"), "api:\n  timeout: 10 seconds\n");
+  CHECK(Run("--config.check --config.file=" + dir.File("bad.yaml"), &output) != 0);
+  CHECK(output.find(dir.File("bad.yaml") + ":2:12: api.timeout:") != std::string::npos);
+  CHECK(std::count(output.begin(), output.end(), '\n') == 1);
+
+  testsupport::WriteFile(dir.File("ok.yaml"), "poll_interval: 1m\n");
+  CHECK(Run("--config.check --config.file=" + dir.File("ok.yaml"), &output, false) != 0);
+  CHECK(output.find("CREATIFY_API_ID") != std::string::npos);
+}
+
+TEST_CASE("start-up errors are fatal with one clear line, and credentials never show") {
+  testsupport::TempDir dir;
+  std::string output;
+  CHECK(Run("--config.file=" + dir.File("missing.yaml"), &output) != 0);
+  CHECK(output.find("missing.yaml") != std::string::npos);
+
+  CHECK(Run("--no-such-flag", &output) == 2);
+  CHECK(output.find("--no-such-flag") != std::string::npos);
+
+  testsupport::WriteFile(dir.File("c.yaml"), "api:\n  base_url: ftp://example.com\n");
+  CHECK(Run("--config.file=" + dir.File("c.yaml"), &output) != 0);
+  CHECK(output.find("api.base_url") != std::string::npos);
+  CHECK(output.find("cli-secret-key") == std::string::npos);
+}
+
+TEST_CASE("a port that is taken is a fatal start-up error") {
+  testsupport::TempDir dir;
+  e2e::Exporter first(dir, "api:\n  base_url: http://127.0.0.1:1\npoll_interval: 1h\n");
+  REQUIRE(first.port > 0);
+  testsupport::WriteFile(dir.File("second.yaml"), "api:\n  base_url: http://127.0.0.1:1\n");
+  std::string output;
+  CHECK(Run("--config.file=" + dir.File("second.yaml") +
+                " --web.listen-address=127.0.0.1:" + std::to_string(first.port),
+            &output) == 1);
+  CHECK(output.find("cannot listen on 127.0.0.1:" + std::to_string(first.port)) !=
+        std::string::npos);
+}
+
+TEST_CASE("SIGTERM stops the exporter cleanly; JSON logs are one object per line") {
+  testsupport::TempDir dir;
+  e2e::Exporter exporter(dir, "api:\n  base_url: http://127.0.0.1:1\npoll_interval: 1h\n",
+                         {"--log.format=json", "--web.telemetry-path=/prom"});
+  // JSON logs: the Listening line is {"...","msg":"Listening","address":"127.0.0.1:PORT",...}.
+  REQUIRE(testsupport::WaitFor(
+      [&] { return exporter.process->Log().find("\"msg\":\"Listening\"") != std::string::npos; },
+      std::chrono::seconds(10)));
+  auto log = exporter.process->Log();
+  const std::string key = "\"address\":\"127.0.0.1:";
+  auto at = log.find(key);
+  REQUIRE(at != std::string::npos);
+  int port = std::stoi(log.substr(at + key.size()));
+  REQUIRE(testsupport::WaitFor(
+      [&] { return testsupport::HttpGet(port, "/-/ready").status == 200; },
+      std::chrono::seconds(10)));
+  CHECK(testsupport::HttpGet(port, "/prom").status == 200);
+  CHECK(exporter.process->Stop(SIGTERM) == 0);
+  for (size_t start = 0; start < log.size();) {
+    size_t end = log.find('\n', start);
+    std::string line = log.substr(start, end - start);
+    CHECK_MESSAGE(nlohmann::json::parse(line, nullptr, false).is_object(), line);
+    start = end == std::string::npos ? log.size() : end + 1;
+  }
+}

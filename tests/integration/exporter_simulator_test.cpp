@@ -1,0 +1,222 @@
+// The real exporter against the real simulator: metric values as jobs move, counters against the
+// simulator's ground truth, faults survived, and promtool's verdict on the live exposition.
+#include <doctest/doctest.h>
+
+#include <csignal>
+
+#include "integration/harness.h"
+#include "support/golden.h"
+
+using e2e::Exporter;
+using e2e::Simulator;
+using testsupport::WaitFor;
+
+namespace {
+
+const std::vector<std::string> kKinds = {"ads_clone", "custom_template", "aurora"};
+const std::vector<std::string> kTerminal = {"done", "failed", "rejected"};
+
+// Every counter of the exporter equals the simulator's ground truth, for the kinds it polls.
+void CheckAgainstGroundTruth(const Exporter& exporter, const Simulator& simulator,
+                             const std::vector<std::string>& kinds = kKinds) {
+  auto state = simulator.State();
+  auto metrics = exporter.Metrics();
+  for (const auto& kind : kinds) {
+    const auto& truth = state["kinds"][kind];
+    for (const auto& status : kTerminal) {
+      CHECK_MESSAGE(metrics.Value("creatify_jobs_completed_total",
+                                  {{"kind", kind}, {"status", status}}) ==
+                        truth["completed"][status].get<double>(),
+                    kind, " ", status);
+      CHECK_MESSAGE(metrics.Value("creatify_job_processing_seconds_count",
+                                  {{"kind", kind}, {"status", status}}) ==
+                        truth["completed"][status].get<double>(),
+                    kind, " ", status);
+      CHECK_MESSAGE(metrics.Value("creatify_jobs", {{"kind", kind}, {"status", status}}) ==
+                        truth["status"][status].get<double>(),
+                    kind, " ", status);
+    }
+    CHECK_MESSAGE(metrics.Value("creatify_credits_used_total", {{"kind", kind}}).value_or(-1) ==
+                      doctest::Approx(truth["credits_used"]["total"].get<double>()),
+                  kind);
+  }
+  CHECK(metrics.Value("creatify_remaining_credits").value_or(-1) ==
+        doctest::Approx(state["remaining_credits"].get<double>()));
+}
+
+double Completed(const Exporter& exporter) {
+  return exporter.Metrics().Sum("creatify_jobs_completed_total");
+}
+
+double SimulatorTerminal(const Simulator& simulator) {
+  double total = 0;
+  auto state = simulator.State();
+  for (const auto& kind : kKinds) {
+    for (const auto& status : kTerminal) total += state["kinds"][kind]["completed"][status].get<double>();
+  }
+  return total;
+}
+
+}  // namespace
+
+TEST_CASE("counters follow jobs to their terminal states and equal the simulator's ground truth") {
+  testsupport::TempDir dir;
+  Simulator simulator(dir, {"--hold", "--seed=7", "--ads-clone-jobs=6", "--custom-template-jobs=6",
+                            "--aurora-jobs=6", "--stage-duration=300ms"});
+  REQUIRE(simulator.port > 0);
+  Exporter exporter(dir, e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"),
+                                        simulator.Ids("custom_template")));
+  REQUIRE(exporter.port > 0);
+  INFO("exporter log:\n", exporter.process->Log());
+  INFO("config:\n", testsupport::ReadFile(dir.File("exporter.yaml")));
+  INFO("simulator log:\n", simulator.process->Log());
+
+  // Held: every job is seen pending before anything moves.
+  REQUIRE(WaitFor(
+      [&] {
+        auto m = exporter.Metrics();
+        return m.Sum("creatify_jobs", {{"status", "pending"}}) == 18 &&
+               m.Value("creatify_up") == 1;
+      },
+      std::chrono::seconds(20)));
+  CHECK(testsupport::HttpGet(exporter.port, "/-/ready").status == 200);
+  CHECK(Completed(exporter) == 0);
+
+  REQUIRE(simulator.Release());
+  // Jobs are seen moving through the intermediate states.
+  REQUIRE(WaitFor([&] { return exporter.Metrics().Sum("creatify_jobs", {{"status", "running"}}) > 0; },
+                  std::chrono::seconds(20)));
+  REQUIRE(WaitFor([&] { return Completed(exporter) == 18; }, std::chrono::seconds(40)));
+  CHECK(SimulatorTerminal(simulator) == 18);
+  CheckAgainstGroundTruth(exporter, simulator);
+
+  auto metrics = exporter.Metrics();
+  CHECK(metrics.Value("creatify_up") == 1);
+  // Per-job series for every job, each with exactly one status set.
+  for (const auto& kind : kKinds) {
+    for (const auto& id : simulator.Ids(kind)) {
+      CHECK_MESSAGE(metrics.Sum("creatify_job_status", {{"kind", kind}, {"job_id", id}}) == 1, id);
+      CHECK_MESSAGE(metrics.Count("creatify_job_status", {{"kind", kind}, {"job_id", id}}) == 7, id);
+      CHECK(metrics.Count("creatify_job_info", {{"kind", kind}, {"job_id", id}}) == 1);
+    }
+  }
+  // Custom-template progress arrives as a percentage string and is served as a ratio.
+  for (const auto& sample : metrics.samples) {
+    if (sample.name == "creatify_job_progress_ratio") {
+      CHECK(sample.value >= 0);
+      CHECK(sample.value <= 1);
+    }
+  }
+
+  // Terminal jobs are not asked for again: the by-id request counts stop growing.
+  auto before = simulator.State()["requests"]["by_endpoint"];
+  REQUIRE(WaitFor(
+      [&] {
+        return exporter.Metrics().Sum("creatify_exporter_api_requests_total",
+                                      {{"endpoint", "remaining_credits"}}) >= 3 +
+                   metrics.Sum("creatify_exporter_api_requests_total",
+                               {{"endpoint", "remaining_credits"}});
+      },
+      std::chrono::seconds(20)));
+  auto after = simulator.State()["requests"]["by_endpoint"];
+  CHECK(after["ads_clone"] == before["ads_clone"]);
+  CHECK(after["custom_template"] == before["custom_template"]);
+  CHECK(exporter.process->Stop(SIGTERM) == 0);
+}
+
+TEST_CASE("promtool check metrics passes on the live exposition") {
+  testsupport::TempDir dir;
+  Simulator simulator(dir, {"--seed=3", "--stage-duration=200ms"});
+  Exporter exporter(dir, e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"),
+                                        simulator.Ids("custom_template")));
+  REQUIRE(WaitFor([&] { return exporter.Metrics().Value("creatify_up") == 1; },
+                  std::chrono::seconds(20)));
+  testsupport::WriteFile(dir.File("live.prom"), exporter.MetricsText());
+  std::string output;
+  int rc = testsupport::RunCommand("promtool check metrics < " + dir.File("live.prom"), &output);
+  CHECK_MESSAGE(rc == 0, output);
+}
+
+TEST_CASE("faults from the API are survived: nothing lost, counted, up 0 while they last") {
+  testsupport::TempDir dir;
+  Simulator simulator(dir, {"--hold", "--seed=11", "--ads-clone-jobs=5", "--custom-template-jobs=5",
+                            "--aurora-jobs=5", "--stage-duration=300ms", "--fault-429=0.1",
+                            "--retry-after=1", "--fault-5xx=0.1", "--fault-malformed=0.15"});
+  Exporter exporter(dir, e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"),
+                                        simulator.Ids("custom_template")));
+  REQUIRE(WaitFor(
+      [&] { return exporter.Metrics().Sum("creatify_jobs", {{"status", "pending"}}) == 15; },
+      std::chrono::seconds(30)));
+  REQUIRE(simulator.Release());
+  REQUIRE(WaitFor([&] { return Completed(exporter) == 15; }, std::chrono::seconds(60)));
+  // Malformed answers may still arrive after the last completion; ground truth is about jobs.
+  CheckAgainstGroundTruth(exporter, simulator);
+
+  auto metrics = exporter.Metrics();
+  auto faults = simulator.State()["faults"];
+  double failed_requests = 0;
+  for (const auto& sample : metrics.samples) {
+    if (sample.name == "creatify_exporter_api_requests_total" &&
+        sample.labels.at("code") != "200" && sample.labels.at("code") != "404") {
+      failed_requests += sample.value;
+    }
+  }
+  CHECK(failed_requests > 0);
+  if (faults["429"].get<int>() > 0) {
+    CHECK(metrics.Sum("creatify_exporter_api_requests_total", {{"code", "429"}}) > 0);
+  }
+  CHECK(exporter.process->Poll() == std::nullopt);
+}
+
+TEST_CASE("aurora jobs created while watching are counted even when first seen finished") {
+  testsupport::TempDir dir;
+  Simulator simulator(dir, {"--hold", "--seed=5", "--ads-clone-jobs=0", "--custom-template-jobs=0",
+                            "--aurora-jobs=0", "--aurora-spawn-interval=100ms",
+                            "--max-aurora-jobs=12", "--stage-duration=30ms"});
+  // Polls far apart: most jobs are born and finish between two polls.
+  std::string config = "api:\n  base_url: http://127.0.0.1:" + std::to_string(simulator.port) +
+                       "\npoll_interval: 1s\naurora:\n  enabled: true\n";
+  Exporter exporter(dir, config);
+  REQUIRE(WaitFor([&] { return testsupport::HttpGet(exporter.port, "/-/ready").status == 200; },
+                  std::chrono::seconds(20)));
+  REQUIRE(simulator.Release());
+  REQUIRE(WaitFor([&] { return SimulatorTerminal(simulator) == 12; }, std::chrono::seconds(30)));
+  REQUIRE(WaitFor([&] { return Completed(exporter) == 12; }, std::chrono::seconds(20)));
+  CheckAgainstGroundTruth(exporter, simulator, {"aurora"});
+}
+
+TEST_CASE("when the API goes away the last known data keeps being served with up 0") {
+  testsupport::TempDir dir;
+  auto simulator = std::make_unique<Simulator>(
+      dir, std::vector<std::string>{"--seed=9", "--stage-duration=1h"});
+  Exporter exporter(dir, e2e::ConfigFor(simulator->port, simulator->Ids("ads_clone"),
+                                        simulator->Ids("custom_template")));
+  REQUIRE(WaitFor([&] { return exporter.Metrics().Value("creatify_up") == 1; },
+                  std::chrono::seconds(20)));
+  auto before = exporter.Metrics();
+  simulator->process->Stop(SIGKILL);
+  REQUIRE(WaitFor([&] { return exporter.Metrics().Value("creatify_up") == 0; },
+                  std::chrono::seconds(20)));
+  auto after = exporter.Metrics();
+  CHECK(after.Sum("creatify_jobs") == before.Sum("creatify_jobs"));
+  CHECK(after.Value("creatify_remaining_credits") == before.Value("creatify_remaining_credits"));
+  CHECK(after.Sum("creatify_exporter_api_requests_total", {{"code", "connect"}}) > 0);
+  CHECK(after.Count("creatify_job_status") == before.Count("creatify_job_status"));
+}
+
+TEST_CASE("wrong credentials are a 401/403 the exporter reports, not a crash") {
+  testsupport::TempDir dir;
+  Simulator simulator(dir, {"--seed=2", "--api-key=other-key"});
+  Exporter exporter(dir, e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"), {}));
+  REQUIRE(WaitFor(
+      [&] {
+        auto m = exporter.Metrics();
+        return m.Sum("creatify_exporter_api_requests_total", {{"code", "403"}}) +
+                   m.Sum("creatify_exporter_api_requests_total", {{"code", "401"}}) >
+               0;
+      },
+      std::chrono::seconds(20)));
+  CHECK(exporter.Metrics().Value("creatify_up") == 0);
+  CHECK(testsupport::HttpGet(exporter.port, "/-/ready").status == 200);
+  CHECK(exporter.process->Log().find("demo-key") == std::string::npos);
+}

@@ -1,0 +1,84 @@
+// Starts the real creatify-simulator and the real creatify-exporter on loopback ports the OS
+// picks, for end-to-end tests.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "support/metrics.h"
+#include "support/process.h"
+
+namespace e2e {
+
+inline std::string Binary(const std::string& name) {
+  return std::string(CREATIFY_BINARY_DIR) + "/" + name;
+}
+
+struct Simulator {
+  std::unique_ptr<testsupport::Process> process;
+  int port = 0;
+
+  Simulator(const testsupport::TempDir& dir, std::vector<std::string> flags) {
+    std::vector<std::string> argv = {Binary("creatify-simulator"),
+                                     "--listen-address=127.0.0.1:0", "--api-id=demo-id",
+                                     "--api-key=demo-key"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    process = std::make_unique<testsupport::Process>(argv, dir.File("simulator.log"));
+    port = testsupport::WaitForListeningPort(*process);
+  }
+
+  nlohmann::json State() const {
+    auto result = testsupport::HttpGet(port, "/sim/state");
+    return nlohmann::json::parse(result.body, nullptr, false);
+  }
+
+  std::vector<std::string> Ids(const std::string& kind) const {
+    std::vector<std::string> ids;
+    const nlohmann::json state = State();
+    for (const auto& id : state["kinds"][kind]["ids"]) ids.push_back(id.get<std::string>());
+    return ids;
+  }
+
+  bool Release() const { return testsupport::HttpPost(port, "/sim/release").status == 200; }
+};
+
+struct Exporter {
+  std::unique_ptr<testsupport::Process> process;
+  int port = 0;
+
+  Exporter(const testsupport::TempDir& dir, const std::string& config_yaml,
+           std::vector<std::string> flags = {}) {
+    testsupport::WriteFile(dir.File("exporter.yaml"), config_yaml);
+    std::vector<std::string> argv = {Binary("creatify-exporter"),
+                                     "--config.file=" + dir.File("exporter.yaml"),
+                                     "--web.listen-address=127.0.0.1:0"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    process = std::make_unique<testsupport::Process>(
+        argv, dir.File("exporter.log"),
+        std::map<std::string, std::string>{{"CREATIFY_API_ID", "demo-id"},
+                                           {"CREATIFY_API_KEY", "demo-key"}});
+    port = testsupport::WaitForListeningPort(*process);
+  }
+
+  std::string MetricsText() const { return testsupport::HttpGet(port, "/metrics").body; }
+  testsupport::Exposition Metrics() const { return testsupport::ParseExposition(MetricsText()); }
+};
+
+// An exporter config for a simulator on `port`, polling fast.
+inline std::string ConfigFor(int port, const std::vector<std::string>& ads_clone_ids,
+                             const std::vector<std::string>& custom_template_ids,
+                             const std::string& extra = "") {
+  auto list = [](const std::vector<std::string>& ids) {
+    std::string out = "[";
+    for (const auto& id : ids) out += (out.size() > 1 ? ", \"" : "\"") + id + "\"";
+    return out + "]";
+  };
+  return "api:\n  base_url: http://127.0.0.1:" + std::to_string(port) +
+         "\n  timeout: 2s\n  max_concurrency: 4\npoll_interval: 200ms\nads_clone:\n  ids: " +
+         list(ads_clone_ids) + "\ncustom_template_jobs:\n  ids: " + list(custom_template_ids) +
+         "\naurora:\n  enabled: true\n" + extra;
+}
+
+}  // namespace e2e
