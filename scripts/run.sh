@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Quick start: installs what is missing, builds, and runs creatify-exporter on :10487.
+#
+# With no account configured it runs against the bundled Creatify simulator, whose jobs move
+# from pending to done, failed or rejected within a few minutes. With CREATIFY_API_ID and
+# CREATIFY_API_KEY in the environment and a config file at config/creatify-exporter.yaml (or
+# CREATIFY_CONFIG=path), it runs against the real API instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/build.sh
+
+config=${CREATIFY_CONFIG:-config/creatify-exporter.yaml}
+if [[ -n ${CREATIFY_API_ID:-} && -n ${CREATIFY_API_KEY:-} && -f $config ]]; then
+  echo "Running against the Creatify API with $config: curl localhost:10487/metrics" >&2
+  exec build/creatify-exporter --config.file="$config"
+fi
+
+demo=build/demo
+mkdir -p "$demo"
+rm -f "$demo/exporter.yaml"
+build/creatify-simulator --listen-address=127.0.0.1:18787 --api-id=demo-id --api-key=demo-key \
+  --ads-clone-jobs=5 --custom-template-jobs=5 --aurora-jobs=5 --aurora-spawn-interval=45s \
+  --stage-duration=20s --write-exporter-config="$demo/exporter.yaml" \
+  --exporter-poll-interval=5s 2>"$demo/simulator.log" &
+simulator=$!
+trap 'kill "$simulator" 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 100); do
+  [[ -f $demo/exporter.yaml ]] && break
+  kill -0 "$simulator" 2>/dev/null || { cat "$demo/simulator.log" >&2; exit 1; }
+  sleep 0.1
+done
+
+cat >&2 <<TXT
+
+creatify-exporter is starting against the Creatify simulator (http://127.0.0.1:18787).
+  Metrics:      curl -s localhost:10487/metrics | grep -E '^creatify_(jobs|up|remaining)'
+  Landing page: http://localhost:10487/
+  Ground truth: curl -s localhost:18787/sim/state
+Stop with Ctrl-C.
+
+TXT
+CREATIFY_API_ID=demo-id CREATIFY_API_KEY=demo-key \
+  build/creatify-exporter --config.file="$demo/exporter.yaml" --web.listen-address=:10487
