@@ -1,0 +1,46 @@
+# creatify-exporter and creatify-simulator on Debian 12.
+#
+#   docker build -t creatify-exporter --build-arg REVISION="$(git rev-parse HEAD)" .
+#   docker run -p 10487:10487 -e CREATIFY_API_ID=... -e CREATIFY_API_KEY=... creatify-exporter
+
+FROM debian:bookworm AS build
+# The build half of scripts/install-deps.sh (git stamps the binary with its revision).
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      build-essential cmake pkg-config git \
+      prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev \
+      libssl-dev zlib1g-dev libbrotli-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+# The README's build, less the tests.
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF && cmake --build build -j"$(nproc)"
+
+FROM debian:bookworm-slim
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="creatify-exporter" \
+      org.opencontainers.image.description="Prometheus exporter for the video jobs and credits of the Creatify API" \
+      org.opencontainers.image.source="https://github.com/creatify-exporter/creatify-exporter" \
+      org.opencontainers.image.url="https://github.com/creatify-exporter/creatify-exporter" \
+      org.opencontainers.image.documentation="https://github.com/creatify-exporter/creatify-exporter/blob/main/README.md" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.base.name="docker.io/library/debian:bookworm-slim"
+# Only the shared libraries the two binaries load, and the CAs to verify api.creatify.ai.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      libcpp-httplib0.11 libprometheus-cpp-core1.0 libyaml-cpp0.7 \
+      libssl3 zlib1g libbrotli1 ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /src/build/creatify-exporter /src/build/creatify-simulator /usr/local/bin/
+COPY config/creatify-exporter.example.yaml /etc/creatify-exporter/config.yaml
+# Numeric, so that Kubernetes' runAsNonRoot can verify it without an /etc/passwd entry.
+USER 65532:65532
+EXPOSE 10487
+# No curl in the image: bash's /dev/tcp sends the request. The port is the default
+# --web.listen-address; change both together.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+  CMD ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/10487 && printf 'GET /-/healthy HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
+ENTRYPOINT ["/usr/local/bin/creatify-exporter"]
+CMD ["--config.file=/etc/creatify-exporter/config.yaml"]
