@@ -59,11 +59,12 @@ bool BindServer(Context& ctx) {
     return false;
   }
   ctx.server = std::make_unique<server::HttpServer>();
-  server::AddRoutes(*ctx.server, server::RouteOptions{
-                                     .telemetry_path = ctx.flags.telemetry_path,
-                                     .version = creatify_exporter::kVersion,
-                                     .revision = creatify_exporter::kRevision,
-                                 },
+  server::AddRoutes(*ctx.server,
+                    server::RouteOptions{
+                        .telemetry_path = ctx.flags.telemetry_path,
+                        .version = creatify_exporter::kVersion,
+                        .revision = creatify_exporter::kRevision,
+                    },
                     *ctx.store, *ctx.collector);
   std::string error;
   if (!ctx.server->Bind(address->host, address->port, &error)) {

@@ -9,11 +9,11 @@
 namespace collect {
 namespace {
 
+using creatify::Status;
+using creatify::StatusName;
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-using creatify::Status;
-using creatify::StatusName;
 
 constexpr char kFromLastPoll[] = " Values are from the last successful poll of the Creatify API.";
 
@@ -67,9 +67,9 @@ void AddHistogram(MetricFamily& family, std::vector<ClientMetric::Label> labels,
 }
 
 void RenderJobFamilies(const state::Snapshot& snapshot, std::vector<MetricFamily>& out) {
-  auto jobs = Family("creatify_jobs",
-                     std::string("Tracked Creatify jobs per status.") + kFromLastPoll,
-                     MetricType::Gauge);
+  auto jobs =
+      Family("creatify_jobs", std::string("Tracked Creatify jobs per status.") + kFromLastPoll,
+             MetricType::Gauge);
   auto completed = Family(
       "creatify_jobs_completed_total",
       "Jobs this exporter observed reaching a terminal status (done, failed, rejected), once per "
@@ -107,9 +107,9 @@ void RenderJobFamilies(const state::Snapshot& snapshot, std::vector<MetricFamily
   out.push_back(std::move(credits));
   out.push_back(std::move(processing));
 
-  auto remaining = Family("creatify_remaining_credits",
-                          std::string("Remaining credits of the workspace.") + kFromLastPoll,
-                          MetricType::Gauge);
+  auto remaining =
+      Family("creatify_remaining_credits",
+             std::string("Remaining credits of the workspace.") + kFromLastPoll, MetricType::Gauge);
   if (snapshot.remaining_credits) AddGauge(remaining, {}, *snapshot.remaining_credits);
   out.push_back(std::move(remaining));
 
@@ -177,30 +177,30 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
 }
 
 void RenderPerJobFamilies(const state::Snapshot& snapshot, std::vector<MetricFamily>& out) {
-  auto status = Family("creatify_job_status",
-                       std::string("Per job: 1 for the job's current status, 0 for the others.") +
-                           kFromLastPoll,
-                       MetricType::Gauge);
-  auto progress = Family("creatify_job_progress_ratio",
-                         std::string("Per job: progress from 0 to 1.") + kFromLastPoll,
-                         MetricType::Gauge);
-  auto video = Family("creatify_job_video_duration_seconds",
-                      std::string("Per job: length of the produced video (the API's duration).") +
-                          kFromLastPoll,
-                      MetricType::Gauge);
-  auto credits = Family("creatify_job_credits_used",
-                        std::string("Per job: credits the job used.") + kFromLastPoll,
-                        MetricType::Gauge);
+  auto status = Family(
+      "creatify_job_status",
+      std::string("Per job: 1 for the job's current status, 0 for the others.") + kFromLastPoll,
+      MetricType::Gauge);
+  auto progress =
+      Family("creatify_job_progress_ratio",
+             std::string("Per job: progress from 0 to 1.") + kFromLastPoll, MetricType::Gauge);
+  auto video = Family(
+      "creatify_job_video_duration_seconds",
+      std::string("Per job: length of the produced video (the API's duration).") + kFromLastPoll,
+      MetricType::Gauge);
+  auto credits =
+      Family("creatify_job_credits_used",
+             std::string("Per job: credits the job used.") + kFromLastPoll, MetricType::Gauge);
   auto created = Family("creatify_job_created_timestamp_seconds",
                         std::string("Per job: Unix time the job was created.") + kFromLastPoll,
                         MetricType::Gauge);
   auto updated = Family("creatify_job_updated_timestamp_seconds",
                         std::string("Per job: Unix time the job was last updated.") + kFromLastPoll,
                         MetricType::Gauge);
-  auto info = Family("creatify_job_info",
-                     std::string("Per job, always 1: the job's descriptive fields.") +
-                         kFromLastPoll,
-                     MetricType::Gauge);
+  auto info =
+      Family("creatify_job_info",
+             std::string("Per job, always 1: the job's descriptive fields.") + kFromLastPoll,
+             MetricType::Gauge);
 
   for (const auto& kind : snapshot.kinds) {
     for (const auto& [id, tracked] : kind.jobs) {

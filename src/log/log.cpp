@@ -135,8 +135,8 @@ void Configure(Level level, Format format) {
 
 bool Enabled(Level level) { return level >= g_level.load(); }
 
-std::string FormatLine(Format format, Level level, std::string_view timestamp,
-                       std::string_view msg, std::initializer_list<Field> fields) {
+std::string FormatLine(Format format, Level level, std::string_view timestamp, std::string_view msg,
+                       std::initializer_list<Field> fields) {
   std::string line;
   line.reserve(96);
   if (format == Format::kJson) {

@@ -38,7 +38,7 @@ inline void Error(std::string_view msg, std::initializer_list<Field> fields = {}
 }
 
 // The line Log would write, without the trailing newline; exposed for tests.
-std::string FormatLine(Format format, Level level, std::string_view timestamp,
-                       std::string_view msg, std::initializer_list<Field> fields);
+std::string FormatLine(Format format, Level level, std::string_view timestamp, std::string_view msg,
+                       std::initializer_list<Field> fields);
 
 }  // namespace logging

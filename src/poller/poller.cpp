@@ -17,8 +17,7 @@ constexpr char kCreditsEndpoint[] = "remaining_credits";
 constexpr char kCreditsPath[] = "/api/remaining_credits/";
 
 double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string QueryEscape(std::string_view value) {
@@ -104,8 +103,8 @@ std::vector<Poller::Task> Poller::PlanCycle(const state::Snapshot& snapshot) con
       ordering = "ordering=" + QueryEscape(kind_config.ordering);
     }
     if (kind.list && kind_config.ids.empty()) {
-      tasks.push_back({slot, &kind, std::string(kind.path) + (ordering.empty() ? "" : "?" + ordering),
-                       ""});
+      tasks.push_back(
+          {slot, &kind, std::string(kind.path) + (ordering.empty() ? "" : "?" + ordering), ""});
     } else if (kind.list && kind.max_ids_per_request > 0) {
       const size_t batch = static_cast<size_t>(kind.max_ids_per_request);
       for (size_t i = 0; i < pending_ids.size(); i += batch) {
@@ -186,8 +185,8 @@ CycleReport Poller::RunCycle() {
     }
   };
 
-  const int workers = std::max(
-      1, std::min<int>(config_.max_concurrency, static_cast<int>(tasks.size())));
+  const int workers =
+      std::max(1, std::min<int>(config_.max_concurrency, static_cast<int>(tasks.size())));
   {
     std::vector<std::jthread> threads;
     for (int w = 1; w < workers; ++w) threads.emplace_back(work, w);
@@ -298,7 +297,7 @@ void Poller::Loop() {
           std::chrono::duration<double>(*report.retry_after_seconds));
       next = std::max(next, std::chrono::steady_clock::now() + wait);
       logging::Debug("Creatify API is rate limiting; waiting before the next poll",
-                    {{"retry_after_seconds", std::to_string(*report.retry_after_seconds)}});
+                     {{"retry_after_seconds", std::to_string(*report.retry_after_seconds)}});
     }
     std::unique_lock<std::mutex> lock(mutex_);
     if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;

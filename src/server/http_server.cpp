@@ -1,13 +1,11 @@
 #include "server/http_server.h"
 
 #include <httplib.h>
-
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
-
-#include <atomic>
 
 namespace server {
 
@@ -50,12 +48,12 @@ void HttpServer::Get(const std::string& path, Handler handler) {
     if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) pattern += '\\';
     pattern += c;
   }
-  impl_->server.Get(pattern, [handler = std::move(handler)](const httplib::Request&,
-                                                            httplib::Response& res) {
-    Response response = handler();
-    res.status = response.status;
-    res.set_content(std::move(response.body), response.content_type.c_str());
-  });
+  impl_->server.Get(
+      pattern, [handler = std::move(handler)](const httplib::Request&, httplib::Response& res) {
+        Response response = handler();
+        res.status = response.status;
+        res.set_content(std::move(response.body), response.content_type.c_str());
+      });
 }
 
 bool HttpServer::Bind(const std::string& host, int port, std::string* error) {
@@ -66,8 +64,8 @@ bool HttpServer::Bind(const std::string& host, int port, std::string* error) {
     impl_->port = impl_->server.bind_to_port(bind_host.c_str(), port) ? port : -1;
   }
   if (impl_->port <= 0) {
-    *error = "cannot listen on " + bind_host + ":" + std::to_string(port) + ": " +
-             std::strerror(errno);
+    *error =
+        "cannot listen on " + bind_host + ":" + std::to_string(port) + ": " + std::strerror(errno);
     return false;
   }
   return true;

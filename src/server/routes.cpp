@@ -41,8 +41,7 @@ std::string LandingPage(const RouteOptions& options) {
          "<h1>creatify-exporter</h1>\n"
          "<p>Prometheus exporter for the video jobs and credits of the Creatify API.</p>\n"
          "<p>Version <code>" +
-         HtmlEscape(options.version) + "</code>, revision <code>" +
-         HtmlEscape(options.revision) +
+         HtmlEscape(options.version) + "</code>, revision <code>" + HtmlEscape(options.revision) +
          "</code></p>\n<ul>\n"
          "<li><a href=\"" +
          path + "\">Metrics</a> (<code>" + path +

@@ -1,9 +1,10 @@
+#include "collect/collector.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <limits>
 
-#include "collect/collector.h"
 #include "support/golden.h"
 
 using creatify::Job;
@@ -13,9 +14,8 @@ namespace {
 
 constexpr double kStart = 1'763'800'000;
 
-const collect::RenderOptions kOptions{.per_job_metrics = true,
-                                      .version = "1.2.3",
-                                      .revision = "0123456789ab"};
+const collect::RenderOptions kOptions{
+    .per_job_metrics = true, .version = "1.2.3", .revision = "0123456789ab"};
 
 Job MakeJob(std::string id, Status status) {
   Job job;
@@ -53,8 +53,10 @@ std::shared_ptr<const state::Snapshot> BusySnapshot() {
   first.kinds = {{.kind = "ads_clone", .success = true, .jobs = {clone}},
                  {.kind = "custom_template", .success = true, .jobs = {tmpl, weird}},
                  {.kind = "aurora", .success = true, .complete_listing = true, .jobs = {aurora}}};
-  first.requests = {{"ads_clone", "200", 0.07}, {"custom_template", "200", 0.2},
-                    {"custom_template", "200", 0.3}, {"aurora", "200", 0.6},
+  first.requests = {{"ads_clone", "200", 0.07},
+                    {"custom_template", "200", 0.2},
+                    {"custom_template", "200", 0.3},
+                    {"aurora", "200", 0.6},
                     {"remaining_credits", "200", 0.04}};
   store.Apply(first);
 
@@ -72,7 +74,9 @@ std::shared_ptr<const state::Snapshot> BusySnapshot() {
   second.finished_at = kStart + 40;
   second.duration_seconds = 10.2;
   second.kinds = {{.kind = "ads_clone", .success = true, .jobs = {clone}},
-                  {.kind = "custom_template", .success = false, .invalid_items = 2,
+                  {.kind = "custom_template",
+                   .success = false,
+                   .invalid_items = 2,
                    .invalid_fields = {"progress", "progress", "created_at"}},
                   {.kind = "aurora", .success = true, .complete_listing = true, .jobs = {aurora}}};
   second.requests = {{"ads_clone", "200", 0.09},
@@ -110,12 +114,12 @@ TEST_CASE("exposition without per-job metrics") {
 TEST_CASE("a field the API did not send produces no sample") {
   std::string text = collect::RenderText(*BusySnapshot(), kOptions);
   // 9f00 was sent with status only.
-  CHECK(text.find("creatify_job_status{kind=\"custom_template\",job_id=\"9f00\",status=\"unknown\"} 1") !=
+  CHECK(text.find(
+            "creatify_job_status{kind=\"custom_template\",job_id=\"9f00\",status=\"unknown\"} 1") !=
         std::string::npos);
-  for (const char* family :
-       {"creatify_job_progress_ratio", "creatify_job_video_duration_seconds",
-        "creatify_job_credits_used", "creatify_job_created_timestamp_seconds",
-        "creatify_job_updated_timestamp_seconds"}) {
+  for (const char* family : {"creatify_job_progress_ratio", "creatify_job_video_duration_seconds",
+                             "creatify_job_credits_used", "creatify_job_created_timestamp_seconds",
+                             "creatify_job_updated_timestamp_seconds"}) {
     CHECK_MESSAGE(text.find(std::string(family) + "{kind=\"custom_template\",job_id=\"9f00\"}") ==
                       std::string::npos,
                   family);

@@ -51,9 +51,8 @@ ParseResult ParseOne(const json& object, std::string_view requested_id = "job-1"
 }
 
 TEST_CASE("ads_clone fixture: every field the API page shows") {
-  const ParseResult r =
-      ParseJobObject(Kind("ads_clone"), ReadFixture("ads_clone_job.json"),
-                     "3c90c3cc-0d44-4b50-8888-8dd25736052a");
+  const ParseResult r = ParseJobObject(Kind("ads_clone"), ReadFixture("ads_clone_job.json"),
+                                       "3c90c3cc-0d44-4b50-8888-8dd25736052a");
   REQUIRE(r.ok);
   CHECK(r.error.empty());
   CHECK(r.invalid_items == 0);

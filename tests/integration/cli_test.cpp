@@ -14,9 +14,8 @@ std::string Exporter() { return e2e::Binary("creatify-exporter"); }
 
 // Runs the exporter with the given arguments and credentials in the environment.
 int Run(const std::string& args, std::string* output, bool with_credentials = true) {
-  std::string env = with_credentials
-                        ? "env CREATIFY_API_ID=cli-id CREATIFY_API_KEY=cli-secret-key "
-                        : "env -u CREATIFY_API_ID -u CREATIFY_API_KEY ";
+  std::string env = with_credentials ? "env CREATIFY_API_ID=cli-id CREATIFY_API_KEY=cli-secret-key "
+                                     : "env -u CREATIFY_API_ID -u CREATIFY_API_KEY ";
   return RunCommand(env + Exporter() + " " + args, output);
 }
 
@@ -92,9 +91,8 @@ TEST_CASE("SIGTERM stops the exporter cleanly; JSON logs are one object per line
   auto at = log.find(key);
   REQUIRE(at != std::string::npos);
   int port = std::stoi(log.substr(at + key.size()));
-  REQUIRE(testsupport::WaitFor(
-      [&] { return testsupport::HttpGet(port, "/-/ready").status == 200; },
-      std::chrono::seconds(10)));
+  REQUIRE(testsupport::WaitFor([&] { return testsupport::HttpGet(port, "/-/ready").status == 200; },
+                               std::chrono::seconds(10)));
   CHECK(testsupport::HttpGet(port, "/prom").status == 200);
   CHECK(exporter.process->Stop(SIGTERM) == 0);
   for (size_t start = 0; start < log.size();) {

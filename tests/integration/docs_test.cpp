@@ -24,7 +24,8 @@ std::map<std::string, std::string> ReadmeTable() {
 
 }  // namespace
 
-TEST_CASE("every family in the README table is on /metrics, and every family on /metrics is in it") {
+TEST_CASE(
+    "every family in the README table is on /metrics, and every family on /metrics is in it") {
   auto table = ReadmeTable();
   REQUIRE(table.size() >= 20);
 
@@ -32,8 +33,8 @@ TEST_CASE("every family in the README table is on /metrics, and every family on 
   e2e::Simulator simulator(dir, {"--seed=4", "--stage-duration=100ms", "--aurora-jobs=3"});
   e2e::Exporter exporter(dir, e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"),
                                              simulator.Ids("custom_template")));
-  REQUIRE(testsupport::WaitFor(
-      [&] { return exporter.Metrics().Value("creatify_up") == 1; }, std::chrono::seconds(20)));
+  REQUIRE(testsupport::WaitFor([&] { return exporter.Metrics().Value("creatify_up") == 1; },
+                               std::chrono::seconds(20)));
   auto live = exporter.Metrics();
 
   for (const auto& [name, type] : table) {

@@ -24,10 +24,10 @@ void CheckAgainstGroundTruth(const Exporter& exporter, const Simulator& simulato
   for (const auto& kind : kinds) {
     const auto& truth = state["kinds"][kind];
     for (const auto& status : kTerminal) {
-      CHECK_MESSAGE(metrics.Value("creatify_jobs_completed_total",
-                                  {{"kind", kind}, {"status", status}}) ==
-                        truth["completed"][status].get<double>(),
-                    kind, " ", status);
+      CHECK_MESSAGE(
+          metrics.Value("creatify_jobs_completed_total", {{"kind", kind}, {"status", status}}) ==
+              truth["completed"][status].get<double>(),
+          kind, " ", status);
       CHECK_MESSAGE(metrics.Value("creatify_job_processing_seconds_count",
                                   {{"kind", kind}, {"status", status}}) ==
                         truth["completed"][status].get<double>(),
@@ -52,7 +52,8 @@ double SimulatorTerminal(const Simulator& simulator) {
   double total = 0;
   auto state = simulator.State();
   for (const auto& kind : kKinds) {
-    for (const auto& status : kTerminal) total += state["kinds"][kind]["completed"][status].get<double>();
+    for (const auto& status : kTerminal)
+      total += state["kinds"][kind]["completed"][status].get<double>();
   }
   return total;
 }
@@ -75,8 +76,7 @@ TEST_CASE("counters follow jobs to their terminal states and equal the simulator
   REQUIRE(WaitFor(
       [&] {
         auto m = exporter.Metrics();
-        return m.Sum("creatify_jobs", {{"status", "pending"}}) == 18 &&
-               m.Value("creatify_up") == 1;
+        return m.Sum("creatify_jobs", {{"status", "pending"}}) == 18 && m.Value("creatify_up") == 1;
       },
       std::chrono::seconds(20)));
   CHECK(testsupport::HttpGet(exporter.port, "/-/ready").status == 200);
@@ -84,8 +84,11 @@ TEST_CASE("counters follow jobs to their terminal states and equal the simulator
 
   REQUIRE(simulator.Release());
   // Jobs are seen moving through the intermediate states.
-  REQUIRE(WaitFor([&] { return exporter.Metrics().Sum("creatify_jobs", {{"status", "running"}}) > 0; },
-                  std::chrono::seconds(20)));
+  REQUIRE(WaitFor(
+      [&] {
+        return exporter.Metrics().Sum("creatify_jobs", {{"status", "running"}}) > 0;
+      },
+      std::chrono::seconds(20)));
   REQUIRE(WaitFor([&] { return Completed(exporter) == 18; }, std::chrono::seconds(40)));
   CHECK(SimulatorTerminal(simulator) == 18);
   CheckAgainstGroundTruth(exporter, simulator);
@@ -96,7 +99,8 @@ TEST_CASE("counters follow jobs to their terminal states and equal the simulator
   for (const auto& kind : kKinds) {
     for (const auto& id : simulator.Ids(kind)) {
       CHECK_MESSAGE(metrics.Sum("creatify_job_status", {{"kind", kind}, {"job_id", id}}) == 1, id);
-      CHECK_MESSAGE(metrics.Count("creatify_job_status", {{"kind", kind}, {"job_id", id}}) == 7, id);
+      CHECK_MESSAGE(metrics.Count("creatify_job_status", {{"kind", kind}, {"job_id", id}}) == 7,
+                    id);
       CHECK(metrics.Count("creatify_job_info", {{"kind", kind}, {"job_id", id}}) == 1);
     }
   }
@@ -113,8 +117,8 @@ TEST_CASE("counters follow jobs to their terminal states and equal the simulator
   REQUIRE(WaitFor(
       [&] {
         return exporter.Metrics().Sum("creatify_exporter_api_requests_total",
-                                      {{"endpoint", "remaining_credits"}}) >= 3 +
-                   metrics.Sum("creatify_exporter_api_requests_total",
+                                      {{"endpoint", "remaining_credits"}}) >=
+               3 + metrics.Sum("creatify_exporter_api_requests_total",
                                {{"endpoint", "remaining_credits"}});
       },
       std::chrono::seconds(20)));
@@ -145,7 +149,9 @@ TEST_CASE("faults from the API are survived: nothing lost, counted, up 0 while t
   Exporter exporter(dir, e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"),
                                         simulator.Ids("custom_template")));
   REQUIRE(WaitFor(
-      [&] { return exporter.Metrics().Sum("creatify_jobs", {{"status", "pending"}}) == 15; },
+      [&] {
+        return exporter.Metrics().Sum("creatify_jobs", {{"status", "pending"}}) == 15;
+      },
       std::chrono::seconds(30)));
   REQUIRE(simulator.Release());
   REQUIRE(WaitFor([&] { return Completed(exporter) == 15; }, std::chrono::seconds(60)));
@@ -187,8 +193,8 @@ TEST_CASE("aurora jobs created while watching are counted even when first seen f
 
 TEST_CASE("when the API goes away the last known data keeps being served with up 0") {
   testsupport::TempDir dir;
-  auto simulator = std::make_unique<Simulator>(
-      dir, std::vector<std::string>{"--seed=9", "--stage-duration=1h"});
+  auto simulator =
+      std::make_unique<Simulator>(dir, std::vector<std::string>{"--seed=9", "--stage-duration=1h"});
   Exporter exporter(dir, e2e::ConfigFor(simulator->port, simulator->Ids("ads_clone"),
                                         simulator->Ids("custom_template")));
   REQUIRE(WaitFor([&] { return exporter.Metrics().Value("creatify_up") == 1; },

@@ -21,9 +21,8 @@ struct Simulator {
   int port = 0;
 
   Simulator(const testsupport::TempDir& dir, std::vector<std::string> flags) {
-    std::vector<std::string> argv = {Binary("creatify-simulator"),
-                                     "--listen-address=127.0.0.1:0", "--api-id=demo-id",
-                                     "--api-key=demo-key"};
+    std::vector<std::string> argv = {Binary("creatify-simulator"), "--listen-address=127.0.0.1:0",
+                                     "--api-id=demo-id", "--api-key=demo-key"};
     argv.insert(argv.end(), flags.begin(), flags.end());
     process = std::make_unique<testsupport::Process>(argv, dir.File("simulator.log"));
     port = testsupport::WaitForListeningPort(*process);

@@ -1,3 +1,5 @@
+#include "poller/poller.h"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -6,7 +8,6 @@
 #include <thread>
 
 #include "creatify/kind.h"
-#include "poller/poller.h"
 
 using creatify::Status;
 
@@ -24,7 +25,8 @@ config::Config BaseConfig() {
 }
 
 creatify::Response Json(std::string body, int status = 200) {
-  return {.status = status, .code = std::to_string(status), .body = std::move(body), .seconds = 0.01};
+  return {
+      .status = status, .code = std::to_string(status), .body = std::move(body), .seconds = 0.01};
 }
 
 std::string AdsClone(const std::string& id, const std::string& status, double credits = 0) {
@@ -244,7 +246,8 @@ TEST_CASE("Start polls in the background and Stop ends it promptly") {
   poller::Poller poller(config, store, api.Fetch());
   auto started = std::chrono::steady_clock::now();
   poller.Start();
-  while (!store.Current()->polled && std::chrono::steady_clock::now() - started < std::chrono::seconds(10)) {
+  while (!store.Current()->polled &&
+         std::chrono::steady_clock::now() - started < std::chrono::seconds(10)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   CHECK(store.Current()->polled);

@@ -1,8 +1,9 @@
+#include "server/routes.h"
+
 #include <doctest/doctest.h>
 
 #include <thread>
 
-#include "server/routes.h"
 #include "support/metrics.h"
 #include "support/process.h"
 
@@ -17,7 +18,8 @@ struct RunningServer {
   std::thread thread;
 
   explicit RunningServer(const std::string& telemetry_path = "/metrics") {
-    server::AddRoutes(http, {.telemetry_path = telemetry_path, .version = "9.9.9", .revision = "abc"},
+    server::AddRoutes(http,
+                      {.telemetry_path = telemetry_path, .version = "9.9.9", .revision = "abc"},
                       store, collector);
     std::string error;
     REQUIRE(http.Bind("127.0.0.1", 0, &error));
@@ -42,9 +44,11 @@ TEST_CASE("/metrics is the text format 0.0.4, gzip-compressed when asked") {
   CHECK(plain.Header("Content-Encoding").empty());
   auto exposition = testsupport::ParseExposition(plain.body);
   CHECK(exposition.Value("creatify_up") == 0);
-  CHECK(exposition.Value("creatify_exporter_build_info", {{"version", "9.9.9"}, {"revision", "abc"}}) == 1);
+  CHECK(exposition.Value("creatify_exporter_build_info",
+                         {{"version", "9.9.9"}, {"revision", "abc"}}) == 1);
 
-  auto gzipped = testsupport::HttpGet(server.http.port(), "/metrics", {{"Accept-Encoding", "gzip"}});
+  auto gzipped =
+      testsupport::HttpGet(server.http.port(), "/metrics", {{"Accept-Encoding", "gzip"}});
   CHECK(gzipped.status == 200);
   CHECK(gzipped.Header("Content-Encoding") == "gzip");
   REQUIRE(gzipped.body.size() > 2);

@@ -1,10 +1,10 @@
+#include "state/store.h"
+
 #include <doctest/doctest.h>
 
 #include <map>
 #include <random>
 #include <set>
-
-#include "state/store.h"
 
 using creatify::Job;
 using creatify::Status;
@@ -115,10 +115,11 @@ TEST_CASE("a terminal job does not change again") {
   CHECK(kind->credits_used == 4);
 }
 
-TEST_CASE("a complete listing drops unfinished jobs that no longer exist; a failed one keeps them") {
+TEST_CASE(
+    "a complete listing drops unfinished jobs that no longer exist; a failed one keeps them") {
   Store store({"aurora"}, kWatchStart);
-  store.Apply(Cycle({MakeJob("a", Status::kRunning), MakeJob("b", Status::kRunning)}, "aurora",
-                    true));
+  store.Apply(
+      Cycle({MakeJob("a", Status::kRunning), MakeJob("b", Status::kRunning)}, "aurora", true));
   PollCycle failed = Cycle({}, "aurora", true);
   failed.up = false;
   failed.kinds[0].success = false;

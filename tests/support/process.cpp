@@ -112,8 +112,7 @@ int WaitForListeningPort(const Process& process, std::chrono::milliseconds timeo
 }
 
 TempDir::TempDir() {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "creatify-test-XXXXXX").string();
+  std::string pattern = (std::filesystem::temp_directory_path() / "creatify-test-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = pattern;
 }
