@@ -20,6 +20,8 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
   impl_->server.set_read_timeout(std::chrono::seconds(10));
   impl_->server.set_write_timeout(std::chrono::seconds(10));
   impl_->server.set_keep_alive_timeout(5);
+  // Headers and body go out in separate writes: do not let Nagle's algorithm hold the body.
+  impl_->server.set_tcp_nodelay(true);
   impl_->server.set_payload_max_length(64 * 1024);
   // httplib's default sets SO_REUSEPORT, which lets a second exporter bind the same port and
   // silently take half the scrapes. Plain SO_REUSEADDR still allows quick restarts.

@@ -123,6 +123,7 @@ int Run(const Flags& flags) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
+  server.set_tcp_nodelay(true);
   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
     Handle(model, flags, stop, req, res);
   };
