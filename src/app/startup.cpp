@@ -36,9 +36,10 @@ bool LoadConfiguration(Context& ctx) {
 }
 
 bool CreateStore(Context& ctx) {
+  // Every enabled kind is rendered (zeros included), even one with no ids to poll yet.
   std::vector<std::string> active;
   for (const auto& kind : creatify::Kinds()) {
-    if (ctx.config.KindActive(kind.name)) active.emplace_back(kind.name);
+    if (ctx.config.kinds.at(std::string(kind.name)).enabled) active.emplace_back(kind.name);
   }
   const double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -80,8 +81,9 @@ bool BindServer(Context& ctx) {
 
 bool StartPoller(Context& ctx) {
   std::string user_agent = std::string("creatify-exporter/") + creatify_exporter::kVersion;
-  auto fetch = poller::MakeHttpFetch(ctx.config, user_agent);
-  ctx.poller = std::make_unique<poller::Poller>(ctx.config, *ctx.store, std::move(fetch));
+  auto http = poller::MakeHttpFetch(ctx.config, user_agent);
+  ctx.poller = std::make_unique<poller::Poller>(ctx.config, *ctx.store, std::move(http.fetch),
+                                                std::move(http.cancel));
   ctx.poller->Start();
   int kinds = 0;
   for (const auto& kind : creatify::Kinds()) kinds += ctx.config.KindActive(kind.name) ? 1 : 0;

@@ -72,17 +72,22 @@ void RenderJobFamilies(const state::Snapshot& snapshot, std::vector<MetricFamily
              MetricType::Gauge);
   auto completed = Family(
       "creatify_jobs_completed_total",
-      "Jobs this exporter observed reaching a terminal status (done, failed, rejected), once per "
-      "job. Jobs already terminal when first seen are not counted unless created after the "
-      "exporter started.",
+      std::string("Jobs this exporter observed reaching a terminal status (done, failed, "
+                  "rejected), once per job. Jobs already terminal when first seen are not counted "
+                  "unless created after the exporter started.") +
+          kFromLastPoll,
       MetricType::Counter);
   auto credits = Family("creatify_credits_used_total",
-                        "Credits used by the jobs counted in creatify_jobs_completed_total, added "
-                        "at their terminal transition.",
+                        std::string("Credits used by the jobs counted in "
+                                    "creatify_jobs_completed_total, added at their terminal "
+                                    "transition.") +
+                            kFromLastPoll,
                         MetricType::Counter);
   auto processing = Family("creatify_job_processing_seconds",
-                           "Time from creation to terminal status (updated_at - created_at) of "
-                           "the jobs counted in creatify_jobs_completed_total.",
+                           std::string("Time from creation to terminal status (updated_at - "
+                                       "created_at) of the jobs counted in "
+                                       "creatify_jobs_completed_total.") +
+                               kFromLastPoll,
                            MetricType::Histogram);
   for (const auto& kind : snapshot.kinds) {
     std::map<Status, double> per_status;

@@ -273,6 +273,10 @@ Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>()) {
 
 Client::~Client() = default;
 
+void Client::Cancel() {
+  if (impl_->http) impl_->http->stop();
+}
+
 Response Client::Get(const std::string& path_and_query) {
   const auto start = std::chrono::steady_clock::now();
   Response response;

@@ -47,6 +47,10 @@ class Client {
   // GET base_url's prefix + path_and_query, with X-API-ID, X-API-KEY and Accept: application/json.
   Response Get(const std::string& path_and_query);
 
+  // Aborts the request in flight, if any, so that shut-down does not wait for its timeout. The
+  // one thread-safe method: call it from any thread while Get runs on another.
+  void Cancel();
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

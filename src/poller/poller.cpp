@@ -38,6 +38,12 @@ std::string QueryEscape(std::string_view value) {
 
 bool IsSuccess(int status) { return status >= 200 && status < 300; }
 
+// The kinds the store renders: enabled ones, whether or not they have anything to ask for.
+bool Enabled(const config::Config& config, std::string_view kind) {
+  auto it = config.kinds.find(kind);
+  return it != config.kinds.end() && it->second.enabled;
+}
+
 }  // namespace
 
 // One request of a cycle.
@@ -63,7 +69,7 @@ struct Poller::Outcome {
   std::string error;
 };
 
-Fetch MakeHttpFetch(const config::Config& config, const std::string& user_agent) {
+HttpFetch MakeHttpFetch(const config::Config& config, const std::string& user_agent) {
   auto clients = std::make_shared<std::vector<std::unique_ptr<creatify::Client>>>();
   for (int i = 0; i < config.max_concurrency; ++i) {
     clients->push_back(std::make_unique<creatify::Client>(creatify::ClientOptions{
@@ -74,11 +80,21 @@ Fetch MakeHttpFetch(const config::Config& config, const std::string& user_agent)
         .user_agent = user_agent,
     }));
   }
-  return [clients](int worker, const std::string& path) { return (*clients)[worker]->Get(path); };
+  return {
+      .fetch = [clients](int worker,
+                         const std::string& path) { return (*clients)[worker]->Get(path); },
+      .cancel =
+          [clients] {
+            for (auto& client : *clients) client->Cancel();
+          },
+  };
 }
 
-Poller::Poller(config::Config config, state::Store& store, Fetch fetch)
-    : config_(std::move(config)), store_(store), fetch_(std::move(fetch)) {}
+Poller::Poller(config::Config config, state::Store& store, Fetch fetch, Cancel cancel)
+    : config_(std::move(config)),
+      store_(store),
+      fetch_(std::move(fetch)),
+      cancel_(std::move(cancel)) {}
 
 Poller::~Poller() { Stop(); }
 
@@ -86,7 +102,7 @@ std::vector<Poller::Task> Poller::PlanCycle(const state::Snapshot& snapshot) con
   std::vector<Task> tasks;
   int slot = 0;
   for (const auto& kind : creatify::Kinds()) {
-    if (!config_.KindActive(kind.name)) continue;
+    if (!Enabled(config_, kind.name)) continue;
     const auto& kind_config = config_.kinds.find(kind.name)->second;
     const state::KindSnapshot* known = snapshot.FindKind(kind.name);
     auto is_terminal = [&](const std::string& id) {
@@ -135,7 +151,9 @@ CycleReport Poller::RunCycle() {
   std::vector<Outcome> outcomes(tasks.size());
 
   std::atomic<size_t> next{0};
+  // Set on a 429, or when the API looks unreachable: the rest of the cycle is not asked for.
   std::atomic<bool> rate_limited{false};
+  std::atomic<int> transport_errors_in_a_row{0};
   std::mutex retry_mutex;
   std::optional<double> retry_after;
 
@@ -153,10 +171,19 @@ CycleReport Poller::RunCycle() {
       out.response = fetch_(worker, task.path);
       out.done = true;
       out.code = out.response.code;
+      if (out.response.status == 0) {
+        if (++transport_errors_in_a_row >= kMaxConsecutiveTransportErrors) rate_limited.store(true);
+      } else {
+        transport_errors_in_a_row.store(0);
+      }
       if (out.response.status == 429) {
         rate_limited.store(true);
         std::lock_guard<std::mutex> lock(retry_mutex);
         double wait = out.response.retry_after_seconds.value_or(0);
+        if (!(wait >= 0)) wait = 0;  // also NaN
+        wait =
+            std::min(wait, std::max(kMaxRetryAfterSeconds,
+                                    std::chrono::duration<double>(config_.poll_interval).count()));
         retry_after = std::max(retry_after.value_or(0), wait);
       }
       if (!IsSuccess(out.response.status)) {
@@ -194,8 +221,10 @@ CycleReport Poller::RunCycle() {
   }
 
   state::PollCycle cycle;
+  // Every kind the store renders has its KindPoll, in the order PlanCycle numbered them; an
+  // enabled kind with nothing to ask for is up to date by definition.
   for (const auto& kind : creatify::Kinds()) {
-    if (!config_.KindActive(kind.name)) continue;
+    if (!Enabled(config_, kind.name)) continue;
     state::KindPoll poll;
     poll.kind = std::string(kind.name);
     poll.success = true;
@@ -220,6 +249,9 @@ CycleReport Poller::RunCycle() {
     }
     state::KindPoll& poll = cycle.kinds[static_cast<size_t>(task.kind_slot)];
     if (!out.done || !out.good) poll.success = false;
+    // A listing with malformed items is not a complete one: a job missing from it may be one of
+    // the malformed items.
+    if (out.parsed.invalid_items > 0) poll.complete_listing = false;
     for (auto& job : out.parsed.jobs) poll.jobs.push_back(std::move(job));
     poll.invalid_items += out.parsed.invalid_items;
     for (auto& field : out.parsed.invalid_fields) poll.invalid_fields.push_back(std::move(field));
@@ -242,18 +274,20 @@ CycleReport Poller::RunCycle() {
 
 void Poller::LogOutcome(const Task& task, const Outcome& outcome) {
   const std::string endpoint = task.kind ? std::string(task.kind->name) : kCreditsEndpoint;
+  const std::string target = endpoint + " " + (task.job_id.empty() ? task.path : task.job_id);
   if (outcome.not_found) {
-    if (logged_not_found_.insert(endpoint + "/" + task.job_id).second) {
+    if (logged_not_found_.insert(target).second) {
       logging::Warn("Job not found: check the ids in the config",
                     {{"kind", endpoint}, {"job_id", task.job_id}});
     }
     return;
   }
-  std::string& last = last_error_[endpoint];
+  auto last = last_error_.find(target);
   if (outcome.good) {
-    if (!last.empty()) {
-      logging::Info("Creatify API answers again", {{"endpoint", endpoint}});
-      last.clear();
+    if (last != last_error_.end()) {
+      logging::Info("Creatify API answers again",
+                    {{"endpoint", endpoint}, {"job_id", task.job_id}});
+      last_error_.erase(last);
     }
     if (outcome.parsed.invalid_items > 0 || !outcome.parsed.invalid_fields.empty()) {
       logging::Debug("Skipped malformed parts of a response",
@@ -264,10 +298,13 @@ void Poller::LogOutcome(const Task& task, const Outcome& outcome) {
     return;
   }
   std::string error = outcome.code + ": " + outcome.error;
-  if (error == last) return;
-  last = error;
+  if (last != last_error_.end() && last->second == error) return;
+  last_error_[target] = error;
   logging::Warn("Creatify API request failed; serving the last known data",
-                {{"endpoint", endpoint}, {"code", outcome.code}, {"error", outcome.error}});
+                {{"endpoint", endpoint},
+                 {"job_id", task.job_id},
+                 {"code", outcome.code},
+                 {"error", outcome.error}});
 }
 
 void Poller::Start() {
@@ -284,6 +321,7 @@ void Poller::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  if (cancel_ && thread_.joinable()) cancel_();
   if (thread_.joinable()) thread_.join();
 }
 

@@ -26,8 +26,25 @@ namespace poller {
 // may run at the same time.
 using Fetch = std::function<creatify::Response(int worker, const std::string& path_and_query)>;
 
+// Aborts the requests in flight (shut-down must not wait for a request's timeout).
+using Cancel = std::function<void()>;
+
+struct HttpFetch {
+  Fetch fetch;
+  Cancel cancel;
+};
+
 // The production Fetch: one creatify::Client (one kept-alive connection) per worker.
-Fetch MakeHttpFetch(const config::Config& config, const std::string& user_agent);
+HttpFetch MakeHttpFetch(const config::Config& config, const std::string& user_agent);
+
+// A cycle stops early after this many requests in a row got no HTTP answer at all (connect,
+// timeout, TLS): the API is unreachable, and asking for every other job would only delay the
+// cycle by a timeout each.
+inline constexpr int kMaxConsecutiveTransportErrors = 3;
+
+// The longest Retry-After honoured, whatever the API says: polling resumes after at most this
+// (or one poll interval, if longer).
+inline constexpr double kMaxRetryAfterSeconds = 600;
 
 // What a cycle did, for tests and logs.
 struct CycleReport {
@@ -39,7 +56,7 @@ struct CycleReport {
 
 class Poller {
  public:
-  Poller(config::Config config, state::Store& store, Fetch fetch);
+  Poller(config::Config config, state::Store& store, Fetch fetch, Cancel cancel = nullptr);
   ~Poller();
   Poller(const Poller&) = delete;
   Poller& operator=(const Poller&) = delete;
@@ -63,8 +80,10 @@ class Poller {
   const config::Config config_;
   state::Store& store_;
   const Fetch fetch_;
+  const Cancel cancel_;
 
-  // Last error logged per endpoint, so an error is logged once per change, not per attempt.
+  // The last error logged per request target (an endpoint and a job id or a list query), so
+  // that an error is logged once per change, not once per attempt.
   std::map<std::string, std::string> last_error_;
   std::set<std::string> logged_not_found_;
 

@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 namespace server {
 
@@ -13,6 +15,8 @@ struct HttpServer::Impl {
   httplib::Server server;
   int port = 0;
   std::atomic<bool> stop_requested{false};
+  // True from the start of Serve until it returns.
+  std::atomic<bool> serving{false};
 };
 
 HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
@@ -76,13 +80,19 @@ bool HttpServer::Bind(const std::string& host, int port, std::string* error) {
 int HttpServer::port() const { return impl_->port; }
 
 void HttpServer::Serve() {
-  if (impl_->stop_requested.load()) return;
-  impl_->server.listen_after_bind();
+  impl_->serving.store(true);
+  if (!impl_->stop_requested.load()) impl_->server.listen_after_bind();
+  impl_->serving.store(false);
 }
 
 void HttpServer::Stop() {
   impl_->stop_requested.store(true);
-  impl_->server.stop();
+  // httplib's stop() does nothing until its accept loop has started: repeat it until Serve has
+  // returned, so that a stop right after start-up cannot be lost.
+  while (impl_->serving.load()) {
+    impl_->server.stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 }  // namespace server

@@ -7,6 +7,18 @@ namespace state {
 using creatify::IsTerminal;
 using creatify::Status;
 
+namespace {
+
+// The fields a terminal transition counts: a malformed one would make the counters wrong.
+bool HasMalformedCountedField(const creatify::Job& job) {
+  for (const auto& field : job.invalid_fields) {
+    if (field == "credits_used" || field == "created_at" || field == "updated_at") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 const KindSnapshot* Snapshot::FindKind(std::string_view name) const {
   for (const auto& kind : kinds) {
     if (kind.name == name) return &kind;
@@ -85,7 +97,7 @@ void Store::MergeJob(const creatify::Job& job, KindSnapshot& kind) {
   // created_at never changes: a response that lacks it does not erase it.
   if (!next.job.created_at && known) next.job.created_at = it->second.job.created_at;
 
-  if (IsTerminal(next.status) && !job.invalid_fields.empty()) {
+  if (IsTerminal(next.status) && HasMalformedCountedField(job)) {
     // A terminal transition is counted once and for good: take it from a clean answer, so that
     // its credits and times are right, unless the API keeps sending the field malformed.
     int& deferrals = kind.deferred[job.id];

@@ -46,8 +46,8 @@ struct KindSnapshot {
   std::map<std::string, int> deferred;
 };
 
-// How many poll cycles a terminal transition that arrives with malformed fields is put off, in
-// the hope of a clean answer, before it is taken with what is known.
+// How many poll cycles a terminal transition whose credits_used, created_at or updated_at arrives
+// malformed is put off, in the hope of a clean answer, before it is taken with what is known.
 inline constexpr int kMaxTerminalDeferrals = 3;
 
 struct Snapshot {

@@ -255,3 +255,83 @@ TEST_CASE("Start polls in the background and Stop ends it promptly") {
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
   CHECK(api.Asked("/api/ads_clone/a1/") == 1);
 }
+
+TEST_CASE("an unreachable API ends the cycle after a few transport errors, not one per job") {
+  auto config = BaseConfig();
+  config.max_concurrency = 1;
+  for (int i = 0; i < 20; ++i) config.kinds["ads_clone"].ids.push_back("j" + std::to_string(i));
+  std::atomic<int> asked{0};
+  auto fetch = [&](int, const std::string&) {
+    ++asked;
+    return creatify::Response{.status = 0, .code = "timeout", .error = "Read timed out"};
+  };
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, fetch);
+  auto report = poller.RunCycle();
+  CHECK_FALSE(report.up);
+  CHECK(asked.load() == poller::kMaxConsecutiveTransportErrors);
+  CHECK(store.Current()->polled);
+  CHECK(store.Current()->api_requests.at({"ads_clone", "timeout"}) ==
+        poller::kMaxConsecutiveTransportErrors);
+}
+
+TEST_CASE("a Retry-After beyond reason is capped") {
+  auto config = BaseConfig();
+  config.kinds["ads_clone"].ids = {"a1"};
+  FakeApi api;
+  creatify::Response limited = Json(R"({"detail":"Request was throttled."})", 429);
+  limited.retry_after_seconds = 1e20;
+  api.answers["/api/ads_clone/a1/"] = limited;
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+  CHECK(poller.RunCycle().retry_after_seconds == poller::kMaxRetryAfterSeconds);
+}
+
+TEST_CASE("a listing with malformed items drops no job") {
+  auto config = BaseConfig();
+  config.kinds["aurora"].enabled = true;
+  FakeApi api;
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
+  api.answers["/api/aurora/?ordering=-created_at"] =
+      Json(R"([{"id":"x","status":"running"},{"id":"y","status":"running"}])");
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+  poller.RunCycle();
+  api.answers["/api/aurora/?ordering=-created_at"] =
+      Json(R"([{"id":"x","status":"running"},{"id":7}])");
+  poller.RunCycle();
+  CHECK(store.Current()->FindKind("aurora")->jobs.size() == 2);
+  api.answers["/api/aurora/?ordering=-created_at"] = Json(R"([{"id":"x","status":"running"}])");
+  poller.RunCycle();
+  CHECK(store.Current()->FindKind("aurora")->jobs.size() == 1);
+}
+
+TEST_CASE("an enabled kind with no ids is rendered and fresh, and asked nothing") {
+  auto config = BaseConfig();
+  FakeApi api;
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
+  state::Store store({"ads_clone", "custom_template"}, 0);
+  poller::Poller poller(config, store, api.Fetch());
+  CHECK(poller.RunCycle().requests == 1);
+  auto kind = store.Current()->FindKind("ads_clone");
+  REQUIRE(kind != nullptr);
+  CHECK(kind->last_success.has_value());
+}
+
+TEST_CASE("Stop cancels the requests in flight") {
+  auto config = BaseConfig();
+  config.kinds["ads_clone"].ids = {"slow"};
+  std::atomic<bool> cancelled{false};
+  std::atomic<bool> in_flight{false};
+  auto fetch = [&](int, const std::string&) {
+    in_flight = true;
+    while (!cancelled.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return creatify::Response{.status = 0, .code = "error", .error = "Canceled"};
+  };
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, fetch, [&] { cancelled = true; });
+  poller.Start();
+  while (!in_flight.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  poller.Stop();
+  CHECK(cancelled.load());
+}

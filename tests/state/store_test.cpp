@@ -233,6 +233,13 @@ TEST_CASE("a terminal transition with malformed fields waits for a clean answer,
   }
   store.Apply(Cycle({always_broken}));
   CHECK(Completed(store, Status::kFailed) == 1);
+
+  // A malformed field that the counters do not use does not hold the transition back.
+  store.Apply(Cycle({MakeJob("c", Status::kRunning)}));
+  Job odd_progress = MakeJob("c", Status::kRejected);
+  odd_progress.invalid_fields = {"progress", "name"};
+  store.Apply(Cycle({odd_progress}));
+  CHECK(Completed(store, Status::kRejected) == 1);
 }
 
 TEST_CASE("a response without created_at keeps the one already known") {
