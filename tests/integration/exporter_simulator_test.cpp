@@ -19,6 +19,14 @@ const std::vector<std::string> kTerminal = {"done", "failed", "rejected"};
 // Every counter of the exporter equals the simulator's ground truth, for the kinds it polls.
 void CheckAgainstGroundTruth(const Exporter& exporter, const Simulator& simulator,
                              const std::vector<std::string>& kinds = kKinds) {
+  // Remaining credits are read afresh every cycle: under injected faults the read that follows
+  // the last completion may fail, so give it a few cycles to arrive.
+  WaitFor(
+      [&] {
+        auto credits = exporter.Metrics().Value("creatify_remaining_credits");
+        return credits && *credits == simulator.State()["remaining_credits"].get<double>();
+      },
+      std::chrono::seconds(20));
   auto state = simulator.State();
   auto metrics = exporter.Metrics();
   for (const auto& kind : kinds) {
