@@ -181,27 +181,35 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
   out.push_back(std::move(build));
 }
 
+// The per-job gauges of an optional numeric field: a field the API did not send has no sample.
+struct JobFieldGauge {
+  const char* name;
+  const char* help;
+  std::optional<double> creatify::Job::*field;
+};
+
+constexpr JobFieldGauge kJobFieldGauges[] = {
+    {"creatify_job_progress_ratio", "Per job: progress from 0 to 1.", &creatify::Job::progress},
+    {"creatify_job_video_duration_seconds",
+     "Per job: length of the produced video (the API's duration).",
+     &creatify::Job::video_duration_seconds},
+    {"creatify_job_credits_used", "Per job: credits the job used.", &creatify::Job::credits_used},
+    {"creatify_job_created_timestamp_seconds", "Per job: Unix time the job was created.",
+     &creatify::Job::created_at},
+    {"creatify_job_updated_timestamp_seconds", "Per job: Unix time the job was last updated.",
+     &creatify::Job::updated_at},
+};
+
 void RenderPerJobFamilies(const state::Snapshot& snapshot, std::vector<MetricFamily>& out) {
   auto status = Family(
       "creatify_job_status",
       std::string("Per job: 1 for the job's current status, 0 for the others.") + kFromLastPoll,
       MetricType::Gauge);
-  auto progress =
-      Family("creatify_job_progress_ratio",
-             std::string("Per job: progress from 0 to 1.") + kFromLastPoll, MetricType::Gauge);
-  auto video = Family(
-      "creatify_job_video_duration_seconds",
-      std::string("Per job: length of the produced video (the API's duration).") + kFromLastPoll,
-      MetricType::Gauge);
-  auto credits =
-      Family("creatify_job_credits_used",
-             std::string("Per job: credits the job used.") + kFromLastPoll, MetricType::Gauge);
-  auto created = Family("creatify_job_created_timestamp_seconds",
-                        std::string("Per job: Unix time the job was created.") + kFromLastPoll,
-                        MetricType::Gauge);
-  auto updated = Family("creatify_job_updated_timestamp_seconds",
-                        std::string("Per job: Unix time the job was last updated.") + kFromLastPoll,
-                        MetricType::Gauge);
+  std::vector<MetricFamily> fields;
+  for (const auto& gauge : kJobFieldGauges) {
+    fields.push_back(
+        Family(gauge.name, gauge.help + std::string(kFromLastPoll), MetricType::Gauge));
+  }
   auto info =
       Family("creatify_job_info",
              std::string("Per job, always 1: the job's descriptive fields.") + kFromLastPoll,
@@ -216,19 +224,18 @@ void RenderPerJobFamilies(const state::Snapshot& snapshot, std::vector<MetricFam
         labels.push_back(Label("status", StatusName(s)));
         AddGauge(status, std::move(labels), tracked.status == s ? 1 : 0);
       }
-      if (job.progress) AddGauge(progress, base(), *job.progress);
-      if (job.video_duration_seconds) AddGauge(video, base(), *job.video_duration_seconds);
-      if (job.credits_used) AddGauge(credits, base(), *job.credits_used);
-      if (job.created_at) AddGauge(created, base(), *job.created_at);
-      if (job.updated_at) AddGauge(updated, base(), *job.updated_at);
+      for (size_t i = 0; i < std::size(kJobFieldGauges); ++i) {
+        const auto& value = job.*(kJobFieldGauges[i].field);
+        if (value) AddGauge(fields[i], base(), *value);
+      }
       auto labels = base();
       for (const auto& [field, value] : job.info) labels.push_back(Label(field, value));
       AddGauge(info, std::move(labels), 1);
     }
   }
-  for (auto* family : {&status, &progress, &video, &credits, &created, &updated, &info}) {
-    out.push_back(std::move(*family));
-  }
+  out.push_back(std::move(status));
+  for (auto& family : fields) out.push_back(std::move(family));
+  out.push_back(std::move(info));
 }
 
 }  // namespace
