@@ -34,8 +34,8 @@ export function aptPackages(runText) {
 
 // The `packages=( ... )` list of scripts/install-deps.sh.
 export function installDepsPackages() {
-  const match = read("scripts/install-deps.sh").match(/^packages=\(([^)]*)\)/m);
-  if (!match) throw new Error("scripts/install-deps.sh: no packages=( ... ) list");
+  const match = read("scripts/install-deps.sh").match(/^build=\(([^)]*)\)/m);
+  if (!match) throw new Error("scripts/install-deps.sh: no build=( ... ) list");
   return match[1].split(/\s+/).filter(Boolean);
 }
 

@@ -8,7 +8,7 @@ import { parseAllDocuments } from "yaml";
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 export const k8sDir = path.join(repoRoot, "deploy/kubernetes");
 
-// Renders a kustomization folder with Debian's kubectl (its built-in kustomize) into plain objects.
+// Renders a kustomization folder with kubectl (its built-in kustomize) into plain objects.
 export function kustomize(dir) {
   const out = execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
   return parseAllDocuments(out).map((doc) => {
