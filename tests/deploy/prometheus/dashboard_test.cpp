@@ -103,9 +103,9 @@ TEST_CASE("the dashboard has a Prometheus datasource variable named datasource")
   CHECK(variable->value("query", "") == "prometheus");
 }
 
-TEST_CASE("the dashboard has kind (multi, all) and instance variables from label_values") {
+TEST_CASE("the dashboard has job, instance and kind (multi, all) variables from label_values") {
   json dashboard = LoadDashboard();
-  for (const char* name : {"kind", "instance"}) {
+  for (const char* name : {"job", "instance", "kind"}) {
     CAPTURE(name);
     const json* variable = FindVariable(dashboard, name);
     REQUIRE(variable != nullptr);
@@ -122,6 +122,19 @@ TEST_CASE("the dashboard has kind (multi, all) and instance variables from label
   CHECK(kind.value("includeAll", false));
   // Which kinds exist depends on the selected exporters.
   CHECK(kind.value("definition", "").find(R"(instance=~"$instance")") != std::string::npos);
+  CHECK(kind.value("definition", "").find(R"(job=~"$job")") != std::string::npos);
+  const json& instance = *FindVariable(dashboard, "instance");
+  CHECK(instance.value("definition", "").find(R"(job=~"$job")") != std::string::npos);
+
+  // The scrape jobs that carry the exporter's own series.
+  const json& job = *FindVariable(dashboard, "job");
+  CHECK(job.value("definition", "") == "label_values(creatify_up, job)");
+  CHECK(job.value("multi", false));
+  CHECK(job.value("includeAll", false));
+  // "All" must stand for the jobs found, not for ".*": Prometheus' own `up` series, which the
+  // dashboard reads, exist for every target Prometheus scrapes.
+  CHECK((!job.contains("allValue") || job["allValue"].is_null() ||
+         job["allValue"].get<std::string>().empty()));
 }
 
 TEST_CASE("every panel is of a current type and has a unit") {
@@ -211,7 +224,7 @@ TEST_CASE("rate, irate and increase use $__rate_interval") {
   CHECK(rates >= 1);
 }
 
-TEST_CASE("every selector filters instance, and kind where the series has it") {
+TEST_CASE("every selector filters job and instance, and kind where the series has it") {
   json dashboard = LoadDashboard();
   std::map<std::string, SeriesDoc> documented = DocumentedSeries(ReadText(SourcePath("README.md")));
   REQUIRE_MESSAGE(!documented.empty(), "no metric table under '## Metrics' in README.md");
@@ -226,10 +239,26 @@ TEST_CASE("every selector filters instance, and kind where the series has it") {
         CHECK(selectors.size() >= 1);
         for (const Selector& selector : selectors) {
           CAPTURE(selector.metric);
+          CHECK(HasMatcher(selector, "job", "$job"));
           CHECK(HasMatcher(selector, "instance", "$instance"));
           CHECK(HasMatcher(selector, "kind", "$kind") == (with_kind.count(selector.metric) == 1));
         }
       });
+}
+
+TEST_CASE("the dashboard shows the exporter target's scrape health, not only creatify_up") {
+  json dashboard = LoadDashboard();
+  bool found = false;
+  ForEachPanel(dashboard["panels"], [&](const json& panel) {
+    if (panel.value("title", "") != "Exporter target up") return;
+    found = true;
+    CHECK((panel.value("type", "") == "stat" || panel.value("type", "") == "state-timeline"));
+    REQUIRE(panel["targets"].size() == 1);
+    std::vector<Selector> selectors = Selectors(panel["targets"][0].value("expr", ""));
+    REQUIRE(selectors.size() == 1);
+    CHECK(selectors[0].metric == "up");
+  });
+  CHECK(found);
 }
 
 TEST_CASE("the dashboard reads only documented series and recording rules of rules.yaml") {
@@ -242,15 +271,19 @@ TEST_CASE("the dashboard reads only documented series and recording rules of rul
   for (const PromqlExpr& rule : rules.exprs) {
     if (!rule.alert) recorded.insert(rule.name);
   }
-  ForEachQuery(
-      dashboard, [&](const std::string& title, const std::string& ref, const std::string& expr) {
-        for (const Selector& selector : Selectors(expr)) {
-          CAPTURE(title);
-          CAPTURE(ref);
-          CAPTURE(selector.metric);
-          CHECK((documented.count(selector.metric) == 1 || recorded.count(selector.metric) == 1));
-        }
-      });
+  ForEachQuery(dashboard,
+               [&](const std::string& title, const std::string& ref, const std::string& expr) {
+                 for (const Selector& selector : Selectors(expr)) {
+                   CAPTURE(title);
+                   CAPTURE(ref);
+                   CAPTURE(selector.metric);
+                   // Besides the exporter's series, Prometheus' own `up` of the exporter's targets:
+                   // the only way to show that the exporter itself cannot be scraped. The job
+                   // matcher, checked above, keeps it to the exporter's jobs.
+                   CHECK((documented.count(selector.metric) == 1 ||
+                          recorded.count(selector.metric) == 1 || selector.metric == "up"));
+                 }
+               });
 }
 
 TEST_CASE("the datasource provisioning names a Prometheus with uid prometheus") {

@@ -34,9 +34,12 @@ TEST_CASE("SubstituteGrafanaVariables") {
         R"(x{kind=~".*", instance=~".*"})");
   CHECK(SubstituteGrafanaVariables(R"(x{kind=~"${kind}|${kind:regex}|${instance:pipe}"})") ==
         R"(x{kind=~".*|.*|.*"})");
+  CHECK(SubstituteGrafanaVariables(R"(up{job=~"$job", instance=~"${instance}"})") ==
+        R"(up{job=~".*", instance=~".*"})");
   // Unknown variables, and names that only start like a known one, stay as written.
-  CHECK(SubstituteGrafanaVariables("$datasource ${datasource} $__interval_ms $kindly ${x:raw}") ==
-        "$datasource ${datasource} $__interval_ms $kindly ${x:raw}");
+  CHECK(SubstituteGrafanaVariables(
+            "$datasource ${datasource} $__interval_ms $kindly $jobs ${x:raw}") ==
+        "$datasource ${datasource} $__interval_ms $kindly $jobs ${x:raw}");
   CHECK(SubstituteGrafanaVariables("cost in $ and ${unclosed") == "cost in $ and ${unclosed");
 }
 
