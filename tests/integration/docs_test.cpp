@@ -1,4 +1,5 @@
-// The README's metric table and the live /metrics name the same families with the same types.
+// The README's metric table and the live /metrics name the same families with the same types and
+// the same labels.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -9,17 +10,42 @@
 
 namespace {
 
-// `name` -> type, from rows "| `creatify_...` | type | ..." of the README.
-std::map<std::string, std::string> ReadmeTable() {
+struct Row {
+  std::string type;
+  std::set<std::string> labels;
+};
+
+// From rows "| `creatify_...` | type | `label`, `label` | meaning |" of the README.
+std::map<std::string, Row> ReadmeTable() {
   std::ifstream in(std::string(CREATIFY_SOURCE_DIR) + "/README.md");
-  static const std::regex kRow(R"(^\|\s*`(creatify_[a-z_]+)`\s*\|\s*([a-z]+)\s*\|)");
-  std::map<std::string, std::string> table;
+  static const std::regex kRow(R"(^\|\s*`(creatify_[a-z_]+)`\s*\|\s*([a-z]+)\s*\|([^|]*)\|)");
+  static const std::regex kLabel("`([a-z_]+)`");
+  std::map<std::string, Row> table;
   std::string line;
   while (std::getline(in, line)) {
     std::smatch match;
-    if (std::regex_search(line, match, kRow)) table[match[1]] = match[2];
+    if (!std::regex_search(line, match, kRow)) continue;
+    Row row{match[2], {}};
+    const std::string labels = match[3];
+    for (std::sregex_iterator it(labels.begin(), labels.end(), kLabel), end; it != end; ++it) {
+      row.labels.insert((*it)[1]);
+    }
+    table[match[1]] = row;
   }
   return table;
+}
+
+// The family a sample belongs to: histograms add _bucket, _sum and _count to theirs.
+std::string FamilyOf(const testsupport::Exposition& live, const std::string& sample) {
+  for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+    std::string s(suffix);
+    if (sample.size() > s.size() && sample.ends_with(s)) {
+      std::string base = sample.substr(0, sample.size() - s.size());
+      auto it = live.types.find(base);
+      if (it != live.types.end() && it->second == "histogram") return base;
+    }
+  }
+  return sample;
 }
 
 }  // namespace
@@ -29,24 +55,54 @@ TEST_CASE(
   auto table = ReadmeTable();
   REQUIRE(table.size() >= 20);
 
+  // Fast jobs (so that finished ones have a video duration) and some malformed answers (so that
+  // the invalid-field counter has series): every family of the table then has samples.
   testsupport::TempDir dir;
-  e2e::Simulator simulator(dir, {"--seed=4", "--stage-duration=100ms", "--aurora-jobs=3"});
+  e2e::Simulator simulator(
+      dir, {"--seed=4", "--stage-duration=100ms", "--aurora-jobs=3", "--fault-malformed=0.3"});
   e2e::Exporter exporter(dir, e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"),
                                              simulator.Ids("custom_template")));
-  REQUIRE(testsupport::WaitFor([&] { return exporter.Metrics().Value("creatify_up") == 1; },
-                               std::chrono::seconds(20)));
-  auto live = exporter.Metrics();
+  testsupport::Exposition live;
+  auto every_family_has_samples = [&] {
+    live = exporter.Metrics();
+    std::set<std::string> seen;
+    for (const auto& sample : live.samples) seen.insert(FamilyOf(live, sample.name));
+    for (const auto& [name, row] : table) {
+      if (!seen.contains(name)) return false;
+    }
+    return true;
+  };
+  testsupport::WaitFor(every_family_has_samples, std::chrono::seconds(30));
 
-  for (const auto& [name, type] : table) {
+  for (const auto& [name, row] : table) {
     auto it = live.types.find(name);
     CHECK_MESSAGE(it != live.types.end(), name, " is in the README but not on /metrics");
-    if (it != live.types.end()) CHECK_MESSAGE(it->second == type, name);
+    if (it != live.types.end()) CHECK_MESSAGE(it->second == row.type, name);
   }
   for (const auto& [name, type] : live.types) {
     CHECK_MESSAGE(table.contains(name), name, " is on /metrics but not in the README");
   }
-  // The labels in the table match the live series.
+
+  // The labels of each family's live series are the ones its row lists (le aside).
+  std::map<std::string, std::set<std::string>> live_labels;
   for (const auto& sample : live.samples) {
+    auto& labels = live_labels[FamilyOf(live, sample.name)];
+    for (const auto& [label, value] : sample.labels) {
+      if (label != "le") labels.insert(label);
+    }
     CHECK_MESSAGE(!sample.labels.contains("job"), sample.name, " has a label named job");
+  }
+  for (const auto& [name, row] : table) {
+    auto it = live_labels.find(name);
+    CHECK_MESSAGE(it != live_labels.end(), name, " has no sample on /metrics");
+    if (it == live_labels.end()) continue;
+    for (const auto& label : row.labels) {
+      CHECK_MESSAGE(it->second.contains(label), name, ": label ", label,
+                    " is in the README but on no series");
+    }
+    for (const auto& label : it->second) {
+      CHECK_MESSAGE(row.labels.contains(label), name, ": label ", label,
+                    " is on /metrics but not in the README");
+    }
   }
 }
