@@ -1,10 +1,16 @@
 #include "poller/poller.h"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "creatify/kind.h"
@@ -334,4 +340,59 @@ TEST_CASE("Stop cancels the requests in flight") {
   while (!in_flight.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   poller.Stop();
   CHECK(cancelled.load());
+}
+
+namespace {
+
+// Runs `body` with stderr (where logs go) redirected to a file; returns what was written.
+std::string CaptureStderr(const std::function<void()>& body) {
+  char path[] = "/tmp/creatify-poller-log-XXXXXX";
+  int file = mkstemp(path);
+  REQUIRE(file >= 0);
+  std::fflush(stderr);
+  int saved = dup(2);
+  dup2(file, 2);
+  body();
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  close(file);
+  unlink(path);
+  return text.str();
+}
+
+int Count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a failing job is logged once per change, not on every cycle, and names its id") {
+  auto config = BaseConfig();
+  config.kinds["ads_clone"].ids = {"good", "bad"};
+  FakeApi api;
+  api.answers["/api/ads_clone/good/"] = Json(AdsClone("good", "running"));
+  api.answers["/api/ads_clone/bad/"] = Json("<html>oops</html>", 500);
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+
+  std::string log = CaptureStderr([&] {
+    for (int i = 0; i < 5; ++i) poller.RunCycle();
+  });
+  CHECK(Count(log, "Creatify API request failed") == 1);
+  CHECK(Count(log, "job_id=bad") == 1);
+  CHECK(Count(log, "answers again") == 0);
+
+  api.answers["/api/ads_clone/bad/"] = Json(AdsClone("bad", "running"));
+  log = CaptureStderr([&] {
+    for (int i = 0; i < 3; ++i) poller.RunCycle();
+  });
+  CHECK(Count(log, "answers again") == 1);
+  CHECK(Count(log, "request failed") == 0);
 }
