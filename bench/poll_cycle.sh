@@ -15,25 +15,13 @@ simulator=${SIMULATOR:-build/creatify-simulator}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-port_of() {  # the port of the "msg=Listening address=HOST:PORT" line in a log
-  for _ in $(seq 200); do
-    local p
-    p=$(grep -o 'msg=Listening address=[^ ]*' "$1" 2>/dev/null | sed 's/.*://') || true
-    [ -n "$p" ] && { echo "$p"; return; }
-    sleep 0.05
-  done
-  echo "no Listening line in $1" >&2; exit 1
-}
+. bench/lib.sh
 
 baseline=""
 for exporter in "$@"; do
   rm -f "$work"/*
-  "$simulator" --listen-address=127.0.0.1:0 --seed=1 --ads-clone-jobs="$jobs" \
-    --custom-template-jobs="$jobs" --aurora-jobs="$jobs" --stage-duration=24h \
-    --write-exporter-config="$work/exporter.yaml" --exporter-poll-interval=100ms \
-    2>"$work/simulator.log" &
+  start_simulator 100ms
   sim=$!
-  port_of "$work/simulator.log" >/dev/null
   CREATIFY_API_ID=demo-id CREATIFY_API_KEY=demo-key "$exporter" \
     --config.file="$work/exporter.yaml" --web.listen-address=127.0.0.1:0 2>"$work/exporter.log" &
   exp=$!

@@ -17,21 +17,9 @@ simulator=${SIMULATOR:-build/creatify-simulator}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-port_of() {
-  for _ in $(seq 200); do
-    local p
-    p=$(grep -o 'msg=Listening address=[^ ]*' "$1" 2>/dev/null | sed 's/.*://') || true
-    [ -n "$p" ] && { echo "$p"; return; }
-    sleep 0.05
-  done
-  echo "no Listening line in $1" >&2; exit 1
-}
+. bench/lib.sh
 
-"$simulator" --listen-address=127.0.0.1:0 --seed=1 --ads-clone-jobs="$jobs" \
-  --custom-template-jobs="$jobs" --aurora-jobs="$jobs" --stage-duration=24h \
-  --write-exporter-config="$work/exporter.yaml" --exporter-poll-interval=1h \
-  2>"$work/simulator.log" &
-port_of "$work/simulator.log" >/dev/null
+start_simulator 1h
 
 baseline=""
 for exporter in "$@"; do
