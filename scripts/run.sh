@@ -5,6 +5,8 @@
 # from pending to done, failed or rejected within a few minutes. With CREATIFY_API_ID and
 # CREATIFY_API_KEY in the environment and a config file at config/creatify-exporter.yaml (or
 # CREATIFY_CONFIG=path), it runs against the real API instead.
+#
+# Ctrl-C, or SIGTERM to this script, stops the exporter and the simulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,15 +21,27 @@ fi
 demo=build/demo
 mkdir -p "$demo"
 rm -f "$demo/exporter.yaml"
+
+# Both programs run in the background and the script waits for them: bash runs a trap only
+# between commands, so a program in the foreground would keep a SIGTERM to the script waiting.
+children=()
+stop() {
+  trap - INT TERM EXIT
+  for pid in "${children[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${children[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap stop EXIT
+
 build/creatify-simulator --listen-address=127.0.0.1:18787 --api-id=demo-id --api-key=demo-key \
   --ads-clone-jobs=5 --custom-template-jobs=5 --aurora-jobs=5 --aurora-spawn-interval=45s \
   --stage-duration=20s --write-exporter-config="$demo/exporter.yaml" \
   --exporter-poll-interval=5s 2>"$demo/simulator.log" &
-simulator=$!
-trap 'kill "$simulator" 2>/dev/null || true' EXIT INT TERM
+children+=($!)
 for _ in $(seq 100); do
   [[ -f $demo/exporter.yaml ]] && break
-  kill -0 "$simulator" 2>/dev/null || { cat "$demo/simulator.log" >&2; exit 1; }
+  kill -0 "${children[0]}" 2>/dev/null || { cat "$demo/simulator.log" >&2; exit 1; }
   sleep 0.1
 done
 
@@ -41,4 +55,11 @@ Stop with Ctrl-C.
 
 TXT
 CREATIFY_API_ID=demo-id CREATIFY_API_KEY=demo-key \
-  build/creatify-exporter --config.file="$demo/exporter.yaml" --web.listen-address=:10487
+  build/creatify-exporter --config.file="$demo/exporter.yaml" --web.listen-address=:10487 &
+children+=($!)
+# Returns when either program ends (or a signal arrives): then the other is stopped too.
+set +e
+wait -n "${children[@]}"
+status=$?
+set -e
+exit "$status"
