@@ -22,7 +22,7 @@ struct Context {
   config::Config config;
   sigset_t stop_signals{};
   std::unique_ptr<state::Store> store;
-  std::unique_ptr<collect::Collector> collector;
+  std::unique_ptr<collect::Publisher> publisher;
   std::unique_ptr<server::HttpServer> server;
   std::thread server_thread;
   std::unique_ptr<poller::Poller> poller;

@@ -43,12 +43,25 @@ bool CreateStore(Context& ctx) {
   }
   const double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  ctx.store = std::make_unique<state::Store>(std::move(active), now);
-  ctx.collector = std::make_unique<collect::Collector>(
-      [store = ctx.store.get()] { return store->Current(); },
+  ctx.publisher = std::make_unique<collect::Publisher>(
       collect::RenderOptions{.per_job_metrics = ctx.config.per_job_metrics,
                              .version = creatify_exporter::kVersion,
                              .revision = creatify_exporter::kRevision});
+  state::StoreOptions options{
+      .kinds = std::move(active),
+      .watching_since = now,
+      .render_job =
+          [options = ctx.publisher->options()](std::string_view kind, state::JobRecord* record) {
+            collect::RenderJobLines(options, kind, record);
+          },
+  };
+  ctx.store = std::make_unique<state::Store>(std::move(options));
+  // Every new snapshot is rendered once, on the thread that made it, and served as it is.
+  ctx.store->OnPublish(
+      [publisher = ctx.publisher.get()](const std::shared_ptr<const state::Snapshot>& snapshot) {
+        publisher->Publish(snapshot);
+      });
+  ctx.publisher->Publish(ctx.store->Current());
   return true;
 }
 
@@ -66,7 +79,7 @@ bool BindServer(Context& ctx) {
                         .version = creatify_exporter::kVersion,
                         .revision = creatify_exporter::kRevision,
                     },
-                    *ctx.store, *ctx.collector);
+                    *ctx.store, *ctx.publisher);
   std::string error;
   if (!ctx.server->Bind(address->host, address->port, &error)) {
     std::fprintf(stderr, "creatify-exporter: %s\n", error.c_str());

@@ -1,190 +1,30 @@
 #include "collect/collector.h"
 
-#include <prometheus/text_serializer.h>
+#include <zlib.h>
 
-#include <sstream>
+#include <array>
 
-#include "creatify/kind.h"
+#include "collect/text_writer.h"
 
 namespace collect {
 namespace {
 
 using creatify::Status;
 using creatify::StatusName;
-using prometheus::ClientMetric;
-using prometheus::MetricFamily;
-using prometheus::MetricType;
 
-constexpr char kFromLastPoll[] = " Values are from the last successful poll of the Creatify API.";
+constexpr std::string_view kFromLastPoll =
+    " Values are from the last successful poll of the Creatify API.";
 
-MetricFamily Family(std::string name, std::string help, MetricType type) {
-  MetricFamily family;
-  family.name = std::move(name);
-  family.help = std::move(help);
-  family.type = type;
-  return family;
-}
-
-// Label values reach Prometheus' parser: keep them free of control characters other than the
-// newline, which the serializer escapes.
-std::string CleanLabelValue(std::string_view value) {
-  std::string out(value);
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 && c != '\n') c = ' ';
-  }
+std::string WithLastPoll(std::string_view help) {
+  std::string out(help);
+  out += kFromLastPoll;
   return out;
-}
-
-ClientMetric::Label Label(std::string name, std::string_view value) {
-  return {std::move(name), CleanLabelValue(value)};
-}
-
-void AddGauge(MetricFamily& family, std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric metric;
-  metric.label = std::move(labels);
-  metric.gauge.value = value;
-  family.metric.push_back(std::move(metric));
-}
-
-void AddCounter(MetricFamily& family, std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric metric;
-  metric.label = std::move(labels);
-  metric.counter.value = value;
-  family.metric.push_back(std::move(metric));
-}
-
-void AddHistogram(MetricFamily& family, std::vector<ClientMetric::Label> labels,
-                  const state::Histogram& histogram) {
-  ClientMetric metric;
-  metric.label = std::move(labels);
-  metric.histogram.sample_count = histogram.count();
-  metric.histogram.sample_sum = histogram.sum();
-  const auto& bounds = histogram.upper_bounds();
-  for (size_t i = 0; i < bounds.size(); ++i) {
-    metric.histogram.bucket.push_back({histogram.CumulativeCount(i), bounds[i]});
-  }
-  family.metric.push_back(std::move(metric));
-}
-
-void RenderJobFamilies(const state::Snapshot& snapshot, std::vector<MetricFamily>& out) {
-  auto jobs =
-      Family("creatify_jobs", std::string("Tracked Creatify jobs per status.") + kFromLastPoll,
-             MetricType::Gauge);
-  auto completed = Family(
-      "creatify_jobs_completed_total",
-      std::string("Jobs this exporter observed reaching a terminal status (done, failed, "
-                  "rejected), once per job. Jobs already terminal when first seen are not counted "
-                  "unless created after the exporter started.") +
-          kFromLastPoll,
-      MetricType::Counter);
-  auto credits = Family("creatify_credits_used_total",
-                        std::string("Credits used by the jobs counted in "
-                                    "creatify_jobs_completed_total, added at their terminal "
-                                    "transition.") +
-                            kFromLastPoll,
-                        MetricType::Counter);
-  auto processing = Family("creatify_job_processing_seconds",
-                           std::string("Time from creation to terminal status (updated_at - "
-                                       "created_at) of the jobs counted in "
-                                       "creatify_jobs_completed_total.") +
-                               kFromLastPoll,
-                           MetricType::Histogram);
-  for (const auto& kind : snapshot.kinds) {
-    std::map<Status, double> per_status;
-    for (Status status : creatify::kAllStatuses) per_status[status] = 0;
-    for (const auto& [id, job] : kind.jobs) per_status[job.status] += 1;
-    for (Status status : creatify::kAllStatuses) {
-      AddGauge(jobs, {Label("kind", kind.name), Label("status", StatusName(status))},
-               per_status[status]);
-    }
-    for (Status status : creatify::kTerminalStatuses) {
-      AddCounter(completed, {Label("kind", kind.name), Label("status", StatusName(status))},
-                 kind.completed.at(status));
-    }
-    AddCounter(credits, {Label("kind", kind.name)}, kind.credits_used);
-    for (Status status : creatify::kTerminalStatuses) {
-      AddHistogram(processing, {Label("kind", kind.name), Label("status", StatusName(status))},
-                   kind.processing.at(status));
-    }
-  }
-  out.push_back(std::move(jobs));
-  out.push_back(std::move(completed));
-  out.push_back(std::move(credits));
-  out.push_back(std::move(processing));
-
-  auto remaining =
-      Family("creatify_remaining_credits",
-             std::string("Remaining credits of the workspace.") + kFromLastPoll, MetricType::Gauge);
-  if (snapshot.remaining_credits) AddGauge(remaining, {}, *snapshot.remaining_credits);
-  out.push_back(std::move(remaining));
-
-  auto up = Family("creatify_up",
-                   "1 when the last poll cycle got good answers from the Creatify API, else 0.",
-                   MetricType::Gauge);
-  AddGauge(up, {}, snapshot.up ? 1 : 0);
-  out.push_back(std::move(up));
-}
-
-void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions& options,
-                            std::vector<MetricFamily>& out) {
-  auto requests = Family("creatify_exporter_api_requests_total",
-                         "Requests made to the Creatify API, by endpoint and HTTP status or error "
-                         "class (timeout, connect, tls, read, write, parse, error).",
-                         MetricType::Counter);
-  for (const auto& [key, value] : snapshot.api_requests) {
-    AddCounter(requests, {Label("endpoint", key.first), Label("code", key.second)}, value);
-  }
-  out.push_back(std::move(requests));
-
-  auto durations = Family("creatify_exporter_api_request_duration_seconds",
-                          "Duration of requests to the Creatify API.", MetricType::Histogram);
-  for (const auto& [endpoint, histogram] : snapshot.api_request_duration) {
-    AddHistogram(durations, {Label("endpoint", endpoint)}, histogram);
-  }
-  out.push_back(std::move(durations));
-
-  auto last_success = Family("creatify_exporter_last_successful_poll_timestamp_seconds",
-                             "Unix time of the last poll cycle in which every request of the kind "
-                             "succeeded.",
-                             MetricType::Gauge);
-  for (const auto& kind : snapshot.kinds) {
-    if (kind.last_success) AddGauge(last_success, {Label("kind", kind.name)}, *kind.last_success);
-  }
-  out.push_back(std::move(last_success));
-
-  auto poll = Family("creatify_exporter_poll_duration_seconds", "Duration of one poll cycle.",
-                     MetricType::Histogram);
-  AddHistogram(poll, {}, snapshot.poll_duration);
-  out.push_back(std::move(poll));
-
-  auto items = Family("creatify_exporter_invalid_items_total",
-                      "Jobs skipped whole because the API's item was malformed (not an object, "
-                      "no usable id).",
-                      MetricType::Counter);
-  auto fields = Family("creatify_exporter_invalid_fields_total",
-                       "Job fields skipped because the API sent an unexpected type or value.",
-                       MetricType::Counter);
-  for (const auto& kind : snapshot.kinds) {
-    AddCounter(items, {Label("kind", kind.name)}, kind.invalid_items);
-    for (const auto& [field, value] : kind.invalid_fields) {
-      AddCounter(fields, {Label("kind", kind.name), Label("field", field)}, value);
-    }
-  }
-  out.push_back(std::move(items));
-  out.push_back(std::move(fields));
-
-  auto build = Family("creatify_exporter_build_info",
-                      "Always 1: the version of creatify-exporter and the git revision it was "
-                      "built from.",
-                      MetricType::Gauge);
-  AddGauge(build, {Label("version", options.version), Label("revision", options.revision)}, 1);
-  out.push_back(std::move(build));
 }
 
 // The per-job gauges of an optional numeric field: a field the API did not send has no sample.
 struct JobFieldGauge {
-  const char* name;
-  const char* help;
+  std::string_view name;
+  std::string_view help;
   std::optional<double> creatify::Job::*field;
 };
 
@@ -200,64 +40,312 @@ constexpr JobFieldGauge kJobFieldGauges[] = {
      &creatify::Job::updated_at},
 };
 
-void RenderPerJobFamilies(const state::Snapshot& snapshot, std::vector<MetricFamily>& out) {
-  auto status = Family(
-      "creatify_job_status",
-      std::string("Per job: 1 for the job's current status, 0 for the others.") + kFromLastPoll,
-      MetricType::Gauge);
-  std::vector<MetricFamily> fields;
-  for (const auto& gauge : kJobFieldGauges) {
-    fields.push_back(
-        Family(gauge.name, gauge.help + std::string(kFromLastPoll), MetricType::Gauge));
-  }
-  auto info =
-      Family("creatify_job_info",
-             std::string("Per job, always 1: the job's descriptive fields.") + kFromLastPoll,
-             MetricType::Gauge);
+struct JobFamily {
+  std::string_view name;
+  std::string_view help;
+};
 
+// The per-job families in section order: status, the numeric fields, info.
+std::array<JobFamily, kJobFamilies> JobFamilies() {
+  std::array<JobFamily, kJobFamilies> families;
+  families[0] = {"creatify_job_status",
+                 "Per job: 1 for the job's current status, 0 for the others."};
+  for (size_t i = 0; i < std::size(kJobFieldGauges); ++i) {
+    families[i + 1] = {kJobFieldGauges[i].name, kJobFieldGauges[i].help};
+  }
+  families[kJobFamilies - 1] = {"creatify_job_info",
+                                "Per job, always 1: the job's descriptive fields."};
+  return families;
+}
+
+void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
+  out.Family("creatify_jobs",
+             WithLastPoll("Shown Creatify jobs per status: unfinished jobs, and finished ones "
+                          "within terminal_retention of their terminal transition."),
+             "gauge");
   for (const auto& kind : snapshot.kinds) {
-    for (const auto& [id, tracked] : kind.jobs) {
-      const auto& job = tracked.job;
-      auto base = [&] { return std::vector{Label("kind", kind.name), Label("job_id", id)}; };
-      for (Status s : creatify::kAllStatuses) {
-        auto labels = base();
-        labels.push_back(Label("status", StatusName(s)));
-        AddGauge(status, std::move(labels), tracked.status == s ? 1 : 0);
-      }
-      for (size_t i = 0; i < std::size(kJobFieldGauges); ++i) {
-        const auto& value = job.*(kJobFieldGauges[i].field);
-        if (value) AddGauge(fields[i], base(), *value);
-      }
-      auto labels = base();
-      for (const auto& [field, value] : job.info) labels.push_back(Label(field, value));
-      AddGauge(info, std::move(labels), 1);
+    std::array<double, creatify::kAllStatuses.size()> per_status{};
+    for (const auto& record : kind.jobs) per_status[static_cast<size_t>(record->status)] += 1;
+    for (Status status : creatify::kAllStatuses) {
+      out.Sample("creatify_jobs", {{"kind", kind.name}, {"status", StatusName(status)}},
+                 per_status[static_cast<size_t>(status)]);
     }
   }
-  out.push_back(std::move(status));
-  for (auto& family : fields) out.push_back(std::move(family));
-  out.push_back(std::move(info));
+  out.Family("creatify_jobs_completed_total",
+             WithLastPoll("Jobs this exporter observed reaching a terminal status (done, failed, "
+                          "rejected), once per job. Jobs already terminal when first seen are not "
+                          "counted unless created after the exporter started watching."),
+             "counter");
+  for (const auto& kind : snapshot.kinds) {
+    for (Status status : creatify::kTerminalStatuses) {
+      out.Sample("creatify_jobs_completed_total",
+                 {{"kind", kind.name}, {"status", StatusName(status)}}, kind.completed.at(status));
+    }
+  }
+  out.Family("creatify_credits_used_total",
+             WithLastPoll("Credits used by the jobs counted in creatify_jobs_completed_total, "
+                          "added at their terminal transition."),
+             "counter");
+  for (const auto& kind : snapshot.kinds) {
+    out.Sample("creatify_credits_used_total", {{"kind", kind.name}}, kind.credits_used);
+  }
+  out.Family("creatify_job_processing_seconds",
+             WithLastPoll("Time from creation to terminal status (updated_at - created_at) of "
+                          "the jobs counted in creatify_jobs_completed_total."),
+             "histogram");
+  for (const auto& kind : snapshot.kinds) {
+    for (Status status : creatify::kTerminalStatuses) {
+      out.Histogram("creatify_job_processing_seconds",
+                    {{"kind", kind.name}, {"status", StatusName(status)}},
+                    kind.processing.at(status));
+    }
+  }
+  out.Family("creatify_remaining_credits", WithLastPoll("Remaining credits of the workspace."),
+             "gauge");
+  if (snapshot.remaining_credits) {
+    out.Sample("creatify_remaining_credits", {}, *snapshot.remaining_credits);
+  }
+  out.Family("creatify_up",
+             "1 when the last poll cycle got good answers from the Creatify API, else 0.", "gauge");
+  out.Sample("creatify_up", {}, snapshot.up ? 1 : 0);
+}
+
+void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions& options,
+                            TextWriter& out) {
+  out.Family("creatify_exporter_api_requests_total",
+             "Requests made to the Creatify API, by endpoint and HTTP status or error class "
+             "(timeout, connect, tls, read, write, parse, error).",
+             "counter");
+  for (const auto& [key, value] : snapshot.api_requests) {
+    out.Sample("creatify_exporter_api_requests_total",
+               {{"endpoint", key.first}, {"code", key.second}}, value);
+  }
+  out.Family("creatify_exporter_api_request_duration_seconds",
+             "Duration of requests to the Creatify API.", "histogram");
+  for (const auto& [endpoint, histogram] : snapshot.api_request_duration) {
+    out.Histogram("creatify_exporter_api_request_duration_seconds", {{"endpoint", endpoint}},
+                  histogram);
+  }
+  out.Family("creatify_exporter_last_successful_poll_timestamp_seconds",
+             "Unix time of the last poll cycle in which every request of the kind succeeded.",
+             "gauge");
+  for (const auto& kind : snapshot.kinds) {
+    if (kind.last_success) {
+      out.Sample("creatify_exporter_last_successful_poll_timestamp_seconds", {{"kind", kind.name}},
+                 *kind.last_success);
+    }
+  }
+  out.Family("creatify_exporter_poll_duration_seconds", "Duration of one poll cycle.", "histogram");
+  out.Histogram("creatify_exporter_poll_duration_seconds", {}, snapshot.poll_duration);
+  out.Family("creatify_exporter_invalid_items_total",
+             "Jobs skipped whole because the API's item was malformed (not an object, no usable "
+             "id).",
+             "counter");
+  for (const auto& kind : snapshot.kinds) {
+    out.Sample("creatify_exporter_invalid_items_total", {{"kind", kind.name}}, kind.invalid_items);
+  }
+  out.Family("creatify_exporter_invalid_fields_total",
+             "Job fields skipped because the API sent an unexpected type or value.", "counter");
+  for (const auto& kind : snapshot.kinds) {
+    for (const auto& [field, value] : kind.invalid_fields) {
+      out.Sample("creatify_exporter_invalid_fields_total", {{"kind", kind.name}, {"field", field}},
+                 value);
+    }
+  }
+  out.Family("creatify_exporter_jobs_dropped_total",
+             "Jobs not tracked: reason=\"limit\" when max_tracked_jobs was reached (once per job), "
+             "reason=\"not_found\" when a job asked for by id answered 404 three polls in a row.",
+             "counter");
+  for (const auto& kind : snapshot.kinds) {
+    for (const auto& [reason, value] : kind.dropped) {
+      out.Sample("creatify_exporter_jobs_dropped_total", {{"kind", kind.name}, {"reason", reason}},
+                 value);
+    }
+  }
+  out.Family("creatify_exporter_remembered_jobs",
+             "Finished jobs that left the output and whose ids are remembered (until "
+             "state.forget_after), so that they are never counted twice.",
+             "gauge");
+  for (const auto& kind : snapshot.kinds) {
+    out.Sample("creatify_exporter_remembered_jobs", {{"kind", kind.name}},
+               static_cast<double>(kind.remembered));
+  }
+  out.Family("creatify_exporter_state_restored",
+             "1 when the exporter started from a good state file, else 0.", "gauge");
+  out.Sample("creatify_exporter_state_restored", {}, snapshot.persistence.restored ? 1 : 0);
+  out.Family("creatify_exporter_state_write_errors_total",
+             "Failed writes of the state file since the exporter started.", "counter");
+  out.Sample("creatify_exporter_state_write_errors_total", {}, snapshot.persistence.write_errors);
+  out.Family("creatify_exporter_state_last_write_timestamp_seconds",
+             "Unix time of the last successful write of the state file.", "gauge");
+  if (snapshot.persistence.last_write) {
+    out.Sample("creatify_exporter_state_last_write_timestamp_seconds", {},
+               *snapshot.persistence.last_write);
+  }
+  out.Family("creatify_exporter_build_info",
+             "Always 1: the version of creatify-exporter and the git revision it was built from.",
+             "gauge");
+  out.Sample("creatify_exporter_build_info",
+             {{"version", options.version}, {"revision", options.revision}}, 1);
+}
+
+// Compresses the pieces into one gzip member.
+std::string Gzip(const Exposition& exposition) {
+  z_stream stream{};
+  if (deflateInit2(&stream, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return {};
+  }
+  std::string out;
+  out.resize(deflateBound(&stream, exposition.size()) + 64);
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  exposition.WriteTo([&](std::string_view piece) {
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(piece.data()));
+    stream.avail_in = static_cast<uInt>(piece.size());
+    while (stream.avail_in > 0) {
+      if (deflate(&stream, Z_NO_FLUSH) != Z_OK) return false;
+    }
+    return true;
+  });
+  int rc = Z_OK;
+  while (rc == Z_OK) rc = deflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  if (rc != Z_STREAM_END) return {};
+  out.shrink_to_fit();
+  return out;
 }
 
 }  // namespace
 
-std::vector<MetricFamily> Render(const state::Snapshot& snapshot, const RenderOptions& options) {
-  std::vector<MetricFamily> families;
-  families.reserve(24);
-  RenderJobFamilies(snapshot, families);
-  RenderExporterFamilies(snapshot, options, families);
-  if (options.per_job_metrics) RenderPerJobFamilies(snapshot, families);
-  return families;
+void RenderJobLines(const RenderOptions& options, std::string_view kind, state::JobRecord* record) {
+  record->lines.clear();
+  record->section_end.fill(0);
+  if (!options.per_job_metrics) return;
+  std::string& lines = record->lines;
+  TextWriter out(&lines);
+  const std::string_view id = record->job.id;
+  for (Status status : creatify::kAllStatuses) {
+    out.Sample("creatify_job_status",
+               {{"kind", kind}, {"job_id", id}, {"status", StatusName(status)}},
+               record->status == status ? 1 : 0);
+  }
+  record->section_end[0] = static_cast<uint32_t>(lines.size());
+  for (size_t i = 0; i < std::size(kJobFieldGauges); ++i) {
+    const auto& value = record->job.*(kJobFieldGauges[i].field);
+    if (value) out.Sample(kJobFieldGauges[i].name, {{"kind", kind}, {"job_id", id}}, *value);
+    record->section_end[i + 1] = static_cast<uint32_t>(lines.size());
+  }
+  std::vector<Label> labels{{"kind", kind}, {"job_id", id}};
+  for (const auto& [field, value] : record->job.info) labels.emplace_back(field, value);
+  out.Sample("creatify_job_info", labels.data(), labels.size(), 1);
+  record->section_end[kJobFamilies - 1] = static_cast<uint32_t>(lines.size());
+  lines.shrink_to_fit();
+}
+
+template <typename F>
+bool Exposition::ForEachPiece(F&& piece) const {
+  if (!piece(std::string_view(head_))) return false;
+  for (size_t section = 0; section < job_headers_.size(); ++section) {
+    if (!piece(std::string_view(job_headers_[section]))) return false;
+    for (size_t k = 0; k < snapshot_->kinds.size(); ++k) {
+      const auto& kind = snapshot_->kinds[k];
+      if (!rendered_here_[k].empty()) {
+        for (const auto& record : rendered_here_[k]) {
+          if (!piece(record.Section(section))) return false;
+        }
+        continue;
+      }
+      for (const auto& record : kind.jobs) {
+        if (!piece(record->Section(section))) return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool Exposition::WriteTo(const std::function<bool(std::string_view)>& write) const {
+  constexpr size_t kChunk = 64 * 1024;
+  std::string buffer;
+  buffer.reserve(kChunk);
+  bool ok = ForEachPiece([&](std::string_view piece) {
+    if (buffer.size() + piece.size() > kChunk && !buffer.empty()) {
+      if (!write(buffer)) return false;
+      buffer.clear();
+    }
+    if (piece.size() >= kChunk) return write(piece);
+    buffer.append(piece);
+    return true;
+  });
+  if (!ok) return false;
+  return buffer.empty() || write(buffer);
+}
+
+std::string Exposition::Text() const {
+  std::string text;
+  text.reserve(size_);
+  ForEachPiece([&](std::string_view piece) {
+    text.append(piece);
+    return true;
+  });
+  return text;
+}
+
+std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot> snapshot,
+                                         const RenderOptions& options) {
+  auto exposition = std::make_shared<Exposition>();
+  TextWriter head(&exposition->head_);
+  RenderJobFamilies(*snapshot, head);
+  RenderExporterFamilies(*snapshot, options, head);
+  exposition->rendered_here_.resize(snapshot->kinds.size());
+  if (options.per_job_metrics) {
+    for (const auto& family : JobFamilies()) {
+      std::string header;
+      TextWriter(&header).Family(family.name, WithLastPoll(family.help), "gauge");
+      exposition->job_headers_.push_back(std::move(header));
+    }
+    // A store made without a renderer (tests) hands out records without lines.
+    for (size_t k = 0; k < snapshot->kinds.size(); ++k) {
+      const auto& kind = snapshot->kinds[k];
+      bool bare = false;
+      for (const auto& record : kind.jobs) bare = bare || record->lines.empty();
+      if (!bare) continue;
+      for (const auto& record : kind.jobs) {
+        state::JobRecord copy = *record;
+        RenderJobLines(options, kind.name, &copy);
+        exposition->rendered_here_[k].push_back(std::move(copy));
+      }
+    }
+  }
+  exposition->snapshot_ = std::move(snapshot);
+  size_t size = 0;
+  exposition->ForEachPiece([&](std::string_view piece) {
+    size += piece.size();
+    return true;
+  });
+  exposition->size_ = size;
+  if (options.gzip) exposition->gzip_ = Gzip(*exposition);
+  return exposition;
 }
 
 std::string RenderText(const state::Snapshot& snapshot, const RenderOptions& options) {
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, Render(snapshot, options));
-  return out.str();
+  auto no_gzip = options;
+  no_gzip.gzip = false;
+  // The snapshot is borrowed: an aliasing pointer that owns nothing.
+  std::shared_ptr<const state::Snapshot> borrowed(std::shared_ptr<const state::Snapshot>(),
+                                                  &snapshot);
+  return Render(borrowed, no_gzip)->Text();
 }
 
-Collector::Collector(SnapshotSource source, RenderOptions options)
-    : source_(std::move(source)), options_(std::move(options)) {}
+void Publisher::Publish(std::shared_ptr<const state::Snapshot> snapshot) {
+  auto next = Render(std::move(snapshot), options_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  current_ = std::move(next);
+}
 
-std::vector<MetricFamily> Collector::Collect() const { return Render(*source_(), options_); }
+std::shared_ptr<const Exposition> Publisher::Current() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return current_;
+}
 
 }  // namespace collect

@@ -1,17 +1,21 @@
-// Renders a store snapshot into Prometheus metric families, the kube-state-metrics way: every
-// family is a small generator over the immutable snapshot. Render is a pure function; Collector
-// is a prometheus::Collectable that renders the store's current snapshot, safe to call from any
-// number of scrape threads at once.
+// Renders store snapshots into the exposition that /metrics serves, the kube-state-metrics way:
+// every family is a small generator over the immutable snapshot, and a job's own series are
+// rendered once, when the job changes, and kept with its record (RenderJobLines). An Exposition
+// is rendered once per change of the state and then served to every scrape as it is, plain or
+// gzip: a scrape copies no state and renders nothing.
+//
+// Thread-safety: the functions are pure; an Exposition is immutable and may be read from any
+// number of threads; Publisher is thread-safe.
 #pragma once
-
-#include <prometheus/collectable.h>
-#include <prometheus/metric_family.h>
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "state/job_record.h"
 #include "state/store.h"
 
 namespace collect {
@@ -20,23 +24,69 @@ struct RenderOptions {
   bool per_job_metrics = true;
   std::string version;
   std::string revision;
+  // Compress the body with gzip when rendering (the server serves it to clients that ask).
+  bool gzip = true;
 };
 
-std::vector<prometheus::MetricFamily> Render(const state::Snapshot& snapshot,
-                                             const RenderOptions& options);
+// The per-job families, in the order of the sections of a JobRecord's lines.
+inline constexpr size_t kJobFamilies = 7;
 
-// The text exposition format 0.0.4 of Render's families.
-std::string RenderText(const state::Snapshot& snapshot, const RenderOptions& options);
+// Renders the record's per-job series into record->lines (nothing when per-job metrics are off).
+void RenderJobLines(const RenderOptions& options, std::string_view kind, state::JobRecord* record);
 
-class Collector : public prometheus::Collectable {
+// The whole /metrics body for one snapshot. Holds the snapshot, whose job records carry most of
+// the text: the plain body is never held as one copy.
+class Exposition {
  public:
-  using SnapshotSource = std::function<std::shared_ptr<const state::Snapshot>()>;
-  Collector(SnapshotSource source, RenderOptions options);
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  // Size of the plain text body, in bytes.
+  size_t size() const { return size_; }
+  // The body compressed with gzip (empty when the options said not to compress).
+  const std::string& gzip() const { return gzip_; }
+  // Calls `write` with consecutive pieces of the plain body (at most 64 KiB each), until the
+  // body ends or `write` returns false; returns false in the second case.
+  bool WriteTo(const std::function<bool(std::string_view)>& write) const;
+  // The plain body as one string (tests, small bodies).
+  std::string Text() const;
 
  private:
-  SnapshotSource source_;
-  RenderOptions options_;
+  friend std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot>,
+                                                  const RenderOptions&);
+  // Calls piece() with every piece of the body in order, unbuffered.
+  template <typename F>
+  bool ForEachPiece(F&& piece) const;
+
+  std::shared_ptr<const state::Snapshot> snapshot_;
+  // Every family that is not per job.
+  std::string head_;
+  // # HELP and # TYPE of each per-job family; empty when per-job metrics are off.
+  std::vector<std::string> job_headers_;
+  // Records of the snapshot that carried no lines, rendered for this exposition only.
+  std::vector<std::vector<state::JobRecord>> rendered_here_;
+  size_t size_ = 0;
+  std::string gzip_;
+};
+
+std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot> snapshot,
+                                         const RenderOptions& options);
+
+// The plain text of Render (tests).
+std::string RenderText(const state::Snapshot& snapshot, const RenderOptions& options);
+
+// Holds the current exposition: renders each snapshot the store publishes, and hands the result
+// to every scrape.
+class Publisher {
+ public:
+  explicit Publisher(RenderOptions options) : options_(std::move(options)) {}
+  void Publish(std::shared_ptr<const state::Snapshot> snapshot);
+  // nullptr before the first Publish.
+  std::shared_ptr<const Exposition> Current() const;
+  const RenderOptions& options() const { return options_; }
+
+ private:
+  const RenderOptions options_;
+  mutable std::mutex mutex_;
+  // Guarded by mutex_ (held only to copy or swap the pointer).
+  std::shared_ptr<const Exposition> current_;
 };
 
 }  // namespace collect

@@ -98,21 +98,15 @@ Poller::Poller(config::Config config, state::Store& store, Fetch fetch, Cancel c
 
 Poller::~Poller() { Stop(); }
 
-std::vector<Poller::Task> Poller::PlanCycle(const state::Snapshot& snapshot) const {
+std::vector<Poller::Task> Poller::PlanCycle() const {
   std::vector<Task> tasks;
   int slot = 0;
   for (const auto& kind : creatify::Kinds()) {
     if (!Enabled(config_, kind.name)) continue;
     const auto& kind_config = config_.kinds.find(kind.name)->second;
-    const state::KindSnapshot* known = snapshot.FindKind(kind.name);
-    auto is_terminal = [&](const std::string& id) {
-      if (known == nullptr) return false;
-      auto it = known->jobs.find(id);
-      return it != known->jobs.end() && creatify::IsTerminal(it->second.status);
-    };
     std::vector<std::string> pending_ids;
     for (const auto& id : kind_config.ids) {
-      if (!is_terminal(id)) pending_ids.push_back(id);
+      if (!store_.IsFinished(kind.name, id)) pending_ids.push_back(id);
     }
     std::string ordering;
     if (kind.list && !kind_config.ordering.empty()) {
@@ -146,12 +140,12 @@ std::vector<Poller::Task> Poller::PlanCycle(const state::Snapshot& snapshot) con
 
 CycleReport Poller::RunCycle() {
   const auto started = std::chrono::steady_clock::now();
-  auto snapshot = store_.Current();
-  std::vector<Task> tasks = PlanCycle(*snapshot);
+  std::vector<Task> tasks = PlanCycle();
   std::vector<Outcome> outcomes(tasks.size());
 
   std::atomic<size_t> next{0};
-  // Set on a 429, or when the API looks unreachable: the rest of the cycle is not asked for.
+  // Set on a 429, 401 or 403, or when the API looks unreachable: the rest of the cycle is not
+  // asked for (refused credentials must not cost one failing request per job).
   std::atomic<bool> rate_limited{false};
   std::atomic<int> transport_errors_in_a_row{0};
   std::mutex retry_mutex;
@@ -176,6 +170,7 @@ CycleReport Poller::RunCycle() {
       } else {
         transport_errors_in_a_row.store(0);
       }
+      if (out.response.status == 401 || out.response.status == 403) rate_limited.store(true);
       if (out.response.status == 429) {
         rate_limited.store(true);
         std::lock_guard<std::mutex> lock(retry_mutex);
@@ -249,6 +244,7 @@ CycleReport Poller::RunCycle() {
     }
     state::KindPoll& poll = cycle.kinds[static_cast<size_t>(task.kind_slot)];
     if (!out.done || !out.good) poll.success = false;
+    if (out.not_found) poll.not_found.push_back(task.job_id);
     // A listing with malformed items is not a complete one: a job missing from it may be one of
     // the malformed items.
     if (out.parsed.invalid_items > 0) poll.complete_listing = false;

@@ -73,7 +73,7 @@ class Poller {
   struct Task;
   struct Outcome;
 
-  std::vector<Task> PlanCycle(const state::Snapshot& snapshot) const;
+  std::vector<Task> PlanCycle() const;
   void LogOutcome(const Task& task, const Outcome& outcome);
   void Loop();
 

@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include <httplib.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -18,6 +19,32 @@ struct HttpServer::Impl {
   // True from the start of Serve until it returns.
   std::atomic<bool> serving{false};
 };
+
+bool AcceptsGzip(std::string_view header) {
+  while (!header.empty()) {
+    size_t comma = header.find(',');
+    std::string_view item = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    size_t semicolon = item.find(';');
+    std::string_view coding = item.substr(0, semicolon);
+    auto trim = [](std::string_view text) {
+      while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+      while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+      return text;
+    };
+    coding = trim(coding);
+    if (coding.size() != 4 || strncasecmp(coding.data(), "gzip", 4) != 0) continue;
+    if (semicolon == std::string_view::npos) return true;
+    std::string_view params = trim(item.substr(semicolon + 1));
+    if (params.size() >= 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
+      std::string_view q = trim(params.substr(2));
+      // q=0, q=0.0, q=0.000: refused.
+      return q.find_first_not_of("0.") != std::string_view::npos;
+    }
+    return true;
+  }
+  return false;
+}
 
 HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
   // Slow or idle clients must not pin worker threads for long.
@@ -55,10 +82,38 @@ void HttpServer::Get(const std::string& path, Handler handler) {
     pattern += c;
   }
   impl_->server.Get(
-      pattern, [handler = std::move(handler)](const httplib::Request&, httplib::Response& res) {
-        Response response = handler();
+      pattern, [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+        Request request;
+        request.accepts_gzip = AcceptsGzip(req.get_header_value("Accept-Encoding"));
+        Response response = handler(request);
         res.status = response.status;
-        res.set_content(std::move(response.body), response.content_type.c_str());
+        // A body httplib would compress by itself is only ever one we compressed already: stream
+        // every body through a content provider, which httplib sends as it is.
+        if (!response.content_encoding.empty()) {
+          res.set_header("Content-Encoding", response.content_encoding);
+        }
+        res.set_header("Vary", "Accept-Encoding");
+        if (!response.stream) {
+          auto body = std::make_shared<std::string>(std::move(response.body));
+          response.stream =
+              StreamBody{.size = body->size(),
+                         .write = [body](const std::function<bool(std::string_view)>& write) {
+                           return write(*body);
+                         }};
+        }
+        if (response.stream->size == 0) {
+          res.set_content("", response.content_type.c_str());
+          return;
+        }
+        res.set_content_provider(
+            response.stream->size, response.content_type.c_str(),
+            [stream = std::move(*response.stream)](size_t offset, size_t, httplib::DataSink& sink) {
+              // The whole body goes out in one call; httplib calls again only if it did not.
+              if (offset != 0) return false;
+              return stream.write([&sink](std::string_view piece) {
+                return sink.is_writable() && sink.write(piece.data(), piece.size());
+              });
+            });
       });
 }
 

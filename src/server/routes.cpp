@@ -1,9 +1,5 @@
 #include "server/routes.h"
 
-#include <prometheus/text_serializer.h>
-
-#include <sstream>
-
 namespace server {
 namespace {
 
@@ -53,17 +49,35 @@ std::string LandingPage(const RouteOptions& options) {
 }
 
 void AddRoutes(HttpServer& server, const RouteOptions& options, const state::Store& store,
-               const collect::Collector& collector) {
-  server.Get(options.telemetry_path, [&collector] {
-    std::ostringstream out;
-    prometheus::TextSerializer().Serialize(out, collector.Collect());
-    return Response{200, kMetricsContentType, out.str()};
+               const collect::Publisher& publisher) {
+  server.Get(options.telemetry_path, [&publisher, &store](const Request& request) {
+    auto exposition = publisher.Current();
+    // Before the store's first publish (start-up), render the current snapshot once.
+    if (exposition == nullptr) exposition = collect::Render(store.Current(), publisher.options());
+    Response response{.status = 200, .content_type = kMetricsContentType};
+    if (request.accepts_gzip && !exposition->gzip().empty()) {
+      response.content_encoding = "gzip";
+      response.stream =
+          StreamBody{.size = exposition->gzip().size(),
+                     .write = [exposition](const std::function<bool(std::string_view)>& write) {
+                       return write(exposition->gzip());
+                     }};
+    } else {
+      response.stream =
+          StreamBody{.size = exposition->size(),
+                     .write = [exposition](const std::function<bool(std::string_view)>& write) {
+                       return exposition->WriteTo(write);
+                     }};
+    }
+    return response;
   });
-  server.Get("/", [page = LandingPage(options)] {
+  server.Get("/", [page = LandingPage(options)](const Request&) {
     return Response{200, "text/html; charset=utf-8", page};
   });
-  server.Get("/-/healthy", [] { return Response{200, "text/plain; charset=utf-8", "Healthy\n"}; });
-  server.Get("/-/ready", [&store] {
+  server.Get("/-/healthy", [](const Request&) {
+    return Response{200, "text/plain; charset=utf-8", "Healthy\n"};
+  });
+  server.Get("/-/ready", [&store](const Request&) {
     if (store.Current()->polled) return Response{200, "text/plain; charset=utf-8", "Ready\n"};
     return Response{503, "text/plain; charset=utf-8",
                     "Not ready: the first poll of the Creatify API has not finished\n"};

@@ -1,5 +1,6 @@
-// The exporter's routes: the telemetry path, the landing page and the health endpoints. Each
-// handler reads one immutable snapshot of the store, so scrapes never wait on the poller.
+// The exporter's routes: the telemetry path, the landing page and the health endpoints. The
+// telemetry path serves the publisher's current exposition as it is (plain, or its gzip form),
+// so scrapes never wait on the poller and never render.
 // Thread-safe: handlers may run concurrently.
 #pragma once
 
@@ -19,9 +20,9 @@ struct RouteOptions {
 
 inline constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
-// `store` and `collector` must outlive `server`.
+// `store` and `publisher` must outlive `server`.
 void AddRoutes(HttpServer& server, const RouteOptions& options, const state::Store& store,
-               const collect::Collector& collector);
+               const collect::Publisher& publisher);
 
 // The landing page's HTML.
 std::string LandingPage(const RouteOptions& options);

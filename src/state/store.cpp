@@ -1,6 +1,8 @@
 #include "state/store.h"
 
+#include <algorithm>
 #include <set>
+#include <stdexcept>
 
 namespace state {
 
@@ -17,7 +19,45 @@ bool HasMalformedCountedField(const creatify::Job& job) {
   return false;
 }
 
+KindSnapshot EmptyKind(std::string name) {
+  KindSnapshot kind;
+  kind.name = std::move(name);
+  for (Status status : creatify::kTerminalStatuses) {
+    kind.completed[status] = 0;
+    kind.processing.emplace(status, Histogram(ProcessingBuckets()));
+  }
+  kind.dropped["limit"] = 0;
+  kind.dropped["not_found"] = 0;
+  return kind;
+}
+
 }  // namespace
+
+// The working state of one kind besides its counters (which live in state_.kinds).
+struct Store::KindState {
+  // Its slot in state_.kinds, where its counters are.
+  size_t index = 0;
+  // The shown jobs, by id.
+  std::map<std::string, std::shared_ptr<const JobRecord>, std::less<>> jobs;
+  // Finished jobs that left the output: id hash -> Unix time at which it is forgotten.
+  std::unordered_map<uint64_t, double> remembered;
+  // Jobs refused because the store was full, counted once each.
+  std::unordered_set<uint64_t> refused;
+  // 404 answers in a row, per id asked for.
+  std::map<std::string, int, std::less<>> not_found;
+};
+
+const JobRecord* JobList::find(std::string_view id) const {
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), id,
+                             [](const Entry& e, std::string_view v) { return e->job.id < v; });
+  return it != entries_.end() && (*it)->job.id == id ? it->get() : nullptr;
+}
+
+const JobRecord& JobList::at(std::string_view id) const {
+  const JobRecord* record = find(id);
+  if (record == nullptr) throw std::out_of_range("no job " + std::string(id));
+  return *record;
+}
 
 const KindSnapshot* Snapshot::FindKind(std::string_view name) const {
   for (const auto& kind : kinds) {
@@ -26,27 +66,123 @@ const KindSnapshot* Snapshot::FindKind(std::string_view name) const {
   return nullptr;
 }
 
-Store::Store(std::vector<std::string> active_kinds, double watching_since)
-    : watching_since_(watching_since) {
-  for (auto& name : active_kinds) {
-    KindSnapshot kind;
-    kind.name = std::move(name);
-    for (Status status : creatify::kTerminalStatuses) {
-      kind.completed[status] = 0;
-      kind.processing.emplace(status, Histogram(ProcessingBuckets()));
-    }
-    state_.kinds.push_back(std::move(kind));
+void Changes::Merge(Changes&& later) {
+  if (ops.empty()) {
+    ops = std::move(later.ops);
+    return;
+  }
+  ops.insert(ops.end(), std::make_move_iterator(later.ops.begin()),
+             std::make_move_iterator(later.ops.end()));
+}
+
+Store::Store(StoreOptions options) : options_(std::move(options)) {
+  state_.watching_since = options_.watching_since;
+  for (const auto& name : options_.kinds) {
+    state_.kinds.push_back(EmptyKind(name));
+    kinds_.push_back(std::make_unique<KindState>());
+    kinds_.back()->index = kinds_.size() - 1;
   }
   current_ = std::make_shared<const Snapshot>(state_);
 }
+
+Store::Store(std::vector<std::string> active_kinds, double watching_since)
+    : Store(StoreOptions{.kinds = std::move(active_kinds), .watching_since = watching_since}) {}
+
+Store::~Store() = default;
 
 std::shared_ptr<const Snapshot> Store::Current() const {
   std::lock_guard<std::mutex> lock(current_mutex_);
   return current_;
 }
 
+void Store::OnPublish(std::function<void(const std::shared_ptr<const Snapshot>&)> listener) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  listener_ = std::move(listener);
+}
+
+Changes Store::TakeChanges() {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  return std::exchange(changes_, {});
+}
+
+void Store::SetPersistence(bool enabled, bool restored) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  state_.persistence.enabled = enabled;
+  state_.persistence.restored = restored;
+}
+
+void Store::RecordWrite(bool ok, double at) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  if (ok) {
+    state_.persistence.last_write = at;
+  } else {
+    state_.persistence.write_errors += 1;
+  }
+}
+
+bool Store::IsFinished(std::string_view kind_name, std::string_view id) const {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  for (size_t i = 0; i < state_.kinds.size(); ++i) {
+    if (state_.kinds[i].name != kind_name) continue;
+    const KindState& kind = *kinds_[i];
+    auto it = kind.jobs.find(id);
+    if (it != kind.jobs.end()) return IsTerminal(it->second->status);
+    return kind.remembered.contains(IdHash(id));
+  }
+  return false;
+}
+
+void Store::Restore(RestoredState restored) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  state_.watching_since = restored.watching_since;
+  options_.watching_since = restored.watching_since;
+  state_.api_requests = std::move(restored.counters.api_requests);
+  state_.api_request_duration = std::move(restored.counters.api_request_duration);
+  if (restored.counters.poll_duration.upper_bounds() == PollBuckets()) {
+    state_.poll_duration = std::move(restored.counters.poll_duration);
+  }
+  for (size_t i = 0; i < state_.kinds.size(); ++i) {
+    const KindSnapshot* from = restored.counters.FindKind(state_.kinds[i].name);
+    if (from == nullptr) continue;
+    KindSnapshot& to = state_.kinds[i];
+    for (const auto& [status, value] : from->completed) to.completed[status] = value;
+    to.credits_used = from->credits_used;
+    for (const auto& [status, histogram] : from->processing) {
+      if (histogram.upper_bounds() == ProcessingBuckets()) to.processing[status] = histogram;
+    }
+    to.invalid_items = from->invalid_items;
+    for (const auto& [field, value] : from->invalid_fields) to.invalid_fields[field] = value;
+    for (const auto& [reason, value] : from->dropped) to.dropped[reason] = value;
+    to.last_success = from->last_success;
+  }
+  auto slot = [&](std::string_view name) -> int {
+    for (size_t i = 0; i < state_.kinds.size(); ++i) {
+      if (state_.kinds[i].name == name) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  for (auto& [kind_name, record] : restored.jobs) {
+    int i = slot(kind_name);
+    if (i < 0 || tracked_ >= options_.max_tracked_jobs) continue;
+    if (options_.render_job) options_.render_job(kind_name, &record);
+    std::string id = record.job.id;
+    if (kinds_[i]
+            ->jobs
+            .insert_or_assign(std::move(id), std::make_shared<const JobRecord>(std::move(record)))
+            .second) {
+      ++tracked_;
+    }
+  }
+  for (const auto& remembered : restored.remembered) {
+    int i = slot(remembered.kind);
+    if (i >= 0) kinds_[i]->remembered[remembered.id_hash] = remembered.forget_at;
+  }
+  Publish();
+}
+
 void Store::Apply(const PollCycle& cycle) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
+  const double now = cycle.finished_at;
   state_.generation++;
   state_.polled = true;
   state_.up = cycle.up;
@@ -57,71 +193,175 @@ void Store::Apply(const PollCycle& cycle) {
         .first->second.Observe(request.seconds);
   }
   state_.poll_duration.Observe(cycle.duration_seconds);
+  for (size_t i = 0; i < state_.kinds.size(); ++i) Expire(now, *kinds_[i]);
   for (const auto& poll : cycle.kinds) {
-    for (auto& kind : state_.kinds) {
-      if (kind.name == poll.kind) MergeKind(poll, cycle.finished_at, kind);
+    for (size_t i = 0; i < state_.kinds.size(); ++i) {
+      if (state_.kinds[i].name == poll.kind) MergeKind(poll, now, *kinds_[i]);
     }
   }
-  auto next = std::make_shared<const Snapshot>(state_);
-  std::lock_guard<std::mutex> current_lock(current_mutex_);
-  current_ = std::move(next);
+  Publish();
 }
 
-void Store::MergeKind(const KindPoll& poll, double finished_at, KindSnapshot& kind) {
-  kind.invalid_items += poll.invalid_items;
-  for (const auto& field : poll.invalid_fields) kind.invalid_fields[field] += 1;
-  for (const auto& job : poll.jobs) MergeJob(job, kind);
+void Store::Publish() {
+  auto next = std::make_shared<Snapshot>(state_);
+  for (size_t i = 0; i < state_.kinds.size(); ++i) {
+    std::vector<JobList::Entry> entries;
+    entries.reserve(kinds_[i]->jobs.size());
+    for (const auto& [id, record] : kinds_[i]->jobs) entries.push_back(record);
+    next->kinds[i].jobs = JobList(std::move(entries));
+    next->kinds[i].remembered = kinds_[i]->remembered.size();
+  }
+  std::shared_ptr<const Snapshot> published = std::move(next);
+  {
+    std::lock_guard<std::mutex> current_lock(current_mutex_);
+    current_ = published;
+  }
+  if (listener_) listener_(published);
+}
+
+bool Store::Full() const { return tracked_ >= options_.max_tracked_jobs; }
+
+void Store::MergeKind(const KindPoll& poll, double now, KindState& kind) {
+  KindSnapshot& counters = state_.kinds[kind.index];
+  counters.invalid_items += poll.invalid_items;
+  for (const auto& field : poll.invalid_fields) counters.invalid_fields[field] += 1;
+  for (const auto& job : poll.jobs) MergeJob(job, now, kind);
+  for (const auto& id : poll.not_found) {
+    auto shown = kind.jobs.find(id);
+    if (shown != kind.jobs.end() && IsTerminal(shown->second->status)) continue;
+    if (++kind.not_found[id] < kNotFoundPolls) continue;
+    kind.not_found.erase(id);
+    if (shown != kind.jobs.end()) {
+      changes_.ops.push_back({.type = Change::Type::kRemove, .kind = counters.name, .id = id});
+      kind.jobs.erase(shown);
+      --tracked_;
+    }
+    counters.dropped["not_found"] += 1;
+    Remember(kind, id, now);
+  }
   if (poll.success) {
-    kind.last_success = finished_at;
+    counters.last_success = now;
     if (poll.complete_listing) {
       std::set<std::string_view> listed;
       for (const auto& job : poll.jobs) listed.insert(job.id);
       // Only unfinished jobs are dropped: a terminal job stays, so it can never be counted twice.
-      std::erase_if(kind.jobs, [&](const auto& entry) {
-        return !IsTerminal(entry.second.status) && !listed.contains(entry.first);
-      });
+      for (auto it = kind.jobs.begin(); it != kind.jobs.end();) {
+        if (!IsTerminal(it->second->status) && !listed.contains(it->first)) {
+          changes_.ops.push_back(
+              {.type = Change::Type::kRemove, .kind = counters.name, .id = it->first});
+          it = kind.jobs.erase(it);
+          --tracked_;
+        } else {
+          ++it;
+        }
+      }
     }
   }
 }
 
 // The single place where terminal transitions are counted.
-void Store::MergeJob(const creatify::Job& job, KindSnapshot& kind) {
+void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
+  KindSnapshot& counters = state_.kinds[kind.index];
   auto it = kind.jobs.find(job.id);
   const bool known = it != kind.jobs.end();
   // A terminal job does not change again: its values were taken when it was counted.
-  if (known && IsTerminal(it->second.status)) return;
+  if (known && IsTerminal(it->second->status)) return;
+  // A finished job that left the output is never tracked, nor counted, again.
+  if (!known && kind.remembered.contains(IdHash(job.id))) return;
+  kind.not_found.erase(job.id);
 
-  TrackedJob next;
+  JobRecord next;
   next.job = job;
-  next.status = job.status ? *job.status : (known ? it->second.status : Status::kUnknown);
+  next.job.raw_status.clear();
+  next.job.invalid_fields.clear();
+  next.status = job.status ? *job.status : (known ? it->second->status : Status::kUnknown);
   // created_at never changes: a response that lacks it does not erase it.
-  if (!next.job.created_at && known) next.job.created_at = it->second.job.created_at;
+  if (!next.job.created_at && known) next.job.created_at = it->second->job.created_at;
 
   if (IsTerminal(next.status) && HasMalformedCountedField(job)) {
     // A terminal transition is counted once and for good: take it from a clean answer, so that
     // its credits and times are right, unless the API keeps sending the field malformed.
-    int& deferrals = kind.deferred[job.id];
+    int& deferrals = counters.deferred[job.id];
     if (deferrals < kMaxTerminalDeferrals) {
       ++deferrals;
       return;
     }
   }
-  kind.deferred.erase(job.id);
+  counters.deferred.erase(job.id);
 
   if (IsTerminal(next.status)) {
-    // Seen running before, or created after we started watching: it finished while we watched.
+    // Seen running before, or created after we started watching (and recently enough that it
+    // cannot have been counted and forgotten): it finished while we watched.
     const creatify::Job& seen = next.job;
     const bool finished_while_watched =
-        known || (seen.created_at && *seen.created_at >= watching_since_);
+        known || (seen.created_at && *seen.created_at >= options_.watching_since &&
+                  *seen.created_at >= now - options_.forget_after_seconds);
+    next.finished_at = now;
     if (finished_while_watched) {
-      kind.completed[next.status] += 1;
-      kind.credits_used += seen.credits_used.value_or(0);
+      next.counted = true;
+      counters.completed[next.status] += 1;
+      counters.credits_used += seen.credits_used.value_or(0);
       if (seen.created_at && seen.updated_at && *seen.updated_at >= *seen.created_at) {
-        kind.processing.at(next.status).Observe(*seen.updated_at - *seen.created_at);
+        counters.processing.at(next.status).Observe(*seen.updated_at - *seen.created_at);
       }
     }
+    if (!known && Full()) {
+      // Counted (or not) for good; no room to show it.
+      Remember(kind, job.id, now);
+      return;
+    }
+  } else if (!known && Full()) {
+    if (kind.refused.insert(IdHash(job.id)).second) counters.dropped["limit"] += 1;
+    return;
   }
-  kind.jobs.insert_or_assign(job.id, std::move(next));
+  if (!known) {
+    kind.refused.erase(IdHash(job.id));
+    ++tracked_;
+  } else if (next.status == it->second->status && next.job == it->second->job) {
+    return;  // Unchanged: the record, its lines and its row stay as they are.
+  }
+  Track(kind, std::move(next));
+}
+
+void Store::Track(KindState& kind, JobRecord record) {
+  const std::string& kind_name = state_.kinds[kind.index].name;
+  if (options_.render_job) options_.render_job(kind_name, &record);
+  auto shared = std::make_shared<const JobRecord>(std::move(record));
+  changes_.ops.push_back(
+      {.type = Change::Type::kUpsert, .kind = kind_name, .id = shared->job.id, .record = shared});
+  kind.jobs.insert_or_assign(shared->job.id, std::move(shared));
+}
+
+void Store::Remember(KindState& kind, std::string_view id, double now) {
+  const uint64_t hash = IdHash(id);
+  const double forget_at = now + options_.forget_after_seconds;
+  kind.remembered[hash] = forget_at;
+  changes_.ops.push_back({.type = Change::Type::kRemember,
+                          .kind = state_.kinds[kind.index].name,
+                          .id_hash = hash,
+                          .forget_at = forget_at});
+}
+
+void Store::Expire(double now, KindState& kind) {
+  const std::string& kind_name = state_.kinds[kind.index].name;
+  for (auto it = kind.jobs.begin(); it != kind.jobs.end();) {
+    const JobRecord& record = *it->second;
+    if (IsTerminal(record.status) &&
+        record.finished_at + options_.terminal_retention_seconds <= now) {
+      changes_.ops.push_back({.type = Change::Type::kRemove, .kind = kind_name, .id = it->first});
+      Remember(kind, it->first, now);
+      it = kind.jobs.erase(it);
+      --tracked_;
+    } else {
+      ++it;
+    }
+  }
+  std::erase_if(kind.remembered, [&](const auto& entry) {
+    if (entry.second > now) return false;
+    changes_.ops.push_back(
+        {.type = Change::Type::kForget, .kind = kind_name, .id_hash = entry.first});
+    return true;
+  });
 }
 
 }  // namespace state

@@ -1,46 +1,79 @@
 // The job store: the one place that holds what the exporter knows. The poller hands it the
 // results of each poll cycle (Apply); it merges them, counts each job's terminal transition
-// exactly once, and publishes an immutable Snapshot that /metrics renders.
+// exactly once, applies retention, and publishes an immutable Snapshot that /metrics renders.
 //
-// Thread-safety: Apply may be called from any thread (calls are serialised); Current is cheap,
-// never waits for Apply's merge work, and the snapshot it returns never changes afterwards.
+// Memory stays flat as jobs pile up: a finished job leaves the output terminal_retention after
+// its terminal transition, and from then on only an 8-byte hash of its id is remembered (until
+// forget_after), so that a listing that shows it again never counts it twice. Snapshots share the
+// records of the jobs that did not change.
+//
+// Thread-safety: Apply, IsFinished and Restore may be called from any thread (they are
+// serialised); Current is cheap, never waits for Apply's merge work, and the snapshot it returns
+// never changes afterwards.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "creatify/job.h"
 #include "state/histogram.h"
+#include "state/job_record.h"
 
 namespace state {
 
-// One job as the store knows it: its last known fields and its effective status.
-struct TrackedJob {
-  creatify::Job job;
-  // Never unset: the last status the API sent, or kUnknown when it never sent a usable one.
-  creatify::Status status = creatify::Status::kUnknown;
-  friend bool operator==(const TrackedJob&, const TrackedJob&) = default;
+// The shown jobs of a kind, ordered by id (renders are stable). Shares its records.
+class JobList {
+ public:
+  using Entry = std::shared_ptr<const JobRecord>;
+
+  JobList() = default;
+  explicit JobList(std::vector<Entry> sorted) : entries_(std::move(sorted)) {}
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  auto begin() const { return entries_.begin(); }
+  auto end() const { return entries_.end(); }
+  // nullptr when the id is not shown.
+  const JobRecord* find(std::string_view id) const;
+  bool contains(std::string_view id) const { return find(id) != nullptr; }
+  // Throws std::out_of_range when the id is not shown (for tests).
+  const JobRecord& at(std::string_view id) const;
+
+ private:
+  std::vector<Entry> entries_;
 };
 
-struct KindSnapshot {
-  std::string name;
-  // Jobs by id (ordered, so renders are stable).
-  std::map<std::string, TrackedJob> jobs;
+// The counted values of a kind: what persists across restarts.
+struct KindCounters {
   // Terminal transitions observed, per terminal status (every terminal status present).
   std::map<creatify::Status, double> completed;
   // credits_used of the jobs counted in `completed`.
   double credits_used = 0;
   // updated_at - created_at of the jobs counted in `completed`, per terminal status.
   std::map<creatify::Status, Histogram> processing;
-  // Unix time of the end of the last cycle in which every request of the kind succeeded.
-  std::optional<double> last_success;
   double invalid_items = 0;
   std::map<std::string, double> invalid_fields;
+  // Jobs not tracked, by reason: "limit" (max_tracked_jobs was reached), "not_found" (a job
+  // asked for by id answered 404 kNotFoundPolls polls in a row).
+  std::map<std::string, double> dropped;
+};
+
+struct KindSnapshot : KindCounters {
+  std::string name;
+  // Unfinished jobs, and finished ones within terminal_retention of their terminal transition.
+  JobList jobs;
+  // Finished jobs that left the output and whose ids are remembered.
+  size_t remembered = 0;
+  // Unix time of the end of the last cycle in which every request of the kind succeeded.
+  std::optional<double> last_success;
   // Jobs whose terminal transition arrived with malformed fields and was put off, with the
   // number of times it was.
   std::map<std::string, int> deferred;
@@ -49,6 +82,9 @@ struct KindSnapshot {
 // How many poll cycles a terminal transition whose credits_used, created_at or updated_at arrives
 // malformed is put off, in the hope of a clean answer, before it is taken with what is known.
 inline constexpr int kMaxTerminalDeferrals = 3;
+
+// A job asked for by id that answers 404 this many polls in a row is dropped.
+inline constexpr int kNotFoundPolls = 3;
 
 struct Snapshot {
   // Bumped by every Apply.
@@ -63,6 +99,16 @@ struct Snapshot {
   std::map<std::pair<std::string, std::string>, double> api_requests;
   std::map<std::string, Histogram> api_request_duration;
   Histogram poll_duration{PollBuckets()};
+  // Unix time from which this exporter (across restarts) has watched.
+  double watching_since = 0;
+  // The persisted state, when there is one.
+  struct Persistence {
+    bool enabled = false;
+    // The last start restored a good state file.
+    bool restored = false;
+    double write_errors = 0;
+    std::optional<double> last_write;
+  } persistence;
 
   const KindSnapshot* FindKind(std::string_view name) const;
 };
@@ -76,6 +122,8 @@ struct KindPoll {
   // jobs the store tracks that are missing from it no longer exist and are dropped.
   bool complete_listing = false;
   std::vector<creatify::Job> jobs;
+  // Ids asked for one by one that answered 404.
+  std::vector<std::string> not_found;
   int invalid_items = 0;
   std::vector<std::string> invalid_fields;
 };
@@ -87,7 +135,7 @@ struct ApiRequest {
 };
 
 struct PollCycle {
-  // Unix seconds.
+  // Unix seconds: the store's notion of "now" for this cycle (retention, forgetting).
   double finished_at = 0;
   double duration_seconds = 0;
   bool up = false;
@@ -96,26 +144,110 @@ struct PollCycle {
   std::vector<ApiRequest> requests;
 };
 
+struct StoreOptions {
+  // The kinds polled (rendered with zeros before any data), in render order.
+  std::vector<std::string> kinds;
+  // Unix time from which this exporter has watched; a job first seen already terminal is counted
+  // only if it was created after this and after now - forget_after (then it finished while we
+  // watched, and cannot have been counted and forgotten before).
+  double watching_since = 0;
+  double terminal_retention_seconds = 15 * 60;
+  double forget_after_seconds = 7 * 24 * 3600;
+  // Unfinished and retained jobs, all kinds together.
+  size_t max_tracked_jobs = 10000;
+  // Renders a job's lines when it changes; nullptr: records carry no lines.
+  JobRenderer render_job;
+};
+
+// The rows a persistence backend must write, in the order they happened: jobs added or changed,
+// jobs that left the output, finished ids remembered or forgotten. Counters are small and taken
+// whole from the snapshot.
+struct Change {
+  enum class Type { kUpsert, kRemove, kRemember, kForget };
+  Type type = Type::kUpsert;
+  std::string kind;
+  // kUpsert, kRemove.
+  std::string id;
+  // kUpsert.
+  std::shared_ptr<const JobRecord> record;
+  // kRemember, kForget.
+  uint64_t id_hash = 0;
+  // kRemember.
+  double forget_at = 0;
+};
+
+struct Changes {
+  std::vector<Change> ops;
+  bool empty() const { return ops.empty(); }
+  // Appends `later`'s rows (a failed write keeps its changes for the next one).
+  void Merge(Changes&& later);
+};
+
+// What a persistence backend restores into a new store.
+struct RestoredState {
+  double watching_since = 0;
+  Snapshot counters;  // the kinds' counters, api_requests and histograms; jobs ignored
+  std::vector<std::pair<std::string, JobRecord>> jobs;  // (kind, record)
+  // (kind, id hash, forget_at).
+  struct Remembered {
+    std::string kind;
+    uint64_t id_hash = 0;
+    double forget_at = 0;
+  };
+  std::vector<Remembered> remembered;
+};
+
 class Store {
  public:
-  // `active_kinds`: the kinds polled (rendered with zeros before any data). `watching_since`:
-  // Unix time from which this exporter has watched; a job first seen already terminal is counted
-  // only if it was created after that (then it finished while we watched).
+  explicit Store(StoreOptions options);
+  // The options' defaults with these kinds and start time (tests).
   Store(std::vector<std::string> active_kinds, double watching_since);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Replaces the state with a restored one (before the first Apply). Kinds not active are
+  // skipped; counters of active kinds continue from the restored values.
+  void Restore(RestoredState restored);
 
   void Apply(const PollCycle& cycle);
 
+  // The job is known to be finished: shown in a terminal status, remembered, or dropped as not
+  // found. The poller does not ask for it again.
+  bool IsFinished(std::string_view kind, std::string_view id) const;
+
   std::shared_ptr<const Snapshot> Current() const;
 
+  // The rows changed since the last call (for the persistence writer).
+  Changes TakeChanges();
+
+  // The persistence writer's outcome, shown from the next snapshot on.
+  void SetPersistence(bool enabled, bool restored);
+  void RecordWrite(bool ok, double at);
+
+  // Called with every new snapshot, on the thread that made it (after Apply and Restore).
+  void OnPublish(std::function<void(const std::shared_ptr<const Snapshot>&)> listener);
+
  private:
-  void MergeKind(const KindPoll& poll, double finished_at, KindSnapshot& kind);
-  void MergeJob(const creatify::Job& job, KindSnapshot& kind);
+  struct KindState;
 
-  const double watching_since_;
+  void MergeKind(const KindPoll& poll, double now, KindState& kind);
+  void MergeJob(const creatify::Job& job, double now, KindState& kind);
+  void Track(KindState& kind, JobRecord record);
+  void Expire(double now, KindState& kind);
+  void Remember(KindState& kind, std::string_view id, double now);
+  bool Full() const;
+  void Publish();
 
-  std::mutex apply_mutex_;
+  StoreOptions options_;
+
+  mutable std::mutex apply_mutex_;
   // The working state; guarded by apply_mutex_.
   Snapshot state_;
+  std::vector<std::unique_ptr<KindState>> kinds_;
+  size_t tracked_ = 0;
+  Changes changes_;
+  std::function<void(const std::shared_ptr<const Snapshot>&)> listener_;
 
   mutable std::mutex current_mutex_;
   // Guarded by current_mutex_ (held only to copy or swap the pointer).

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <limits>
 
+#include "collect/text_writer.h"
 #include "support/golden.h"
+#include "support/gunzip.h"
 
 using creatify::Job;
 using creatify::Status;
@@ -139,11 +141,107 @@ TEST_CASE("numbers render the same whatever the process locale") {
   CHECK(before == after);
 }
 
-TEST_CASE("the collector renders the source's current snapshot") {
+TEST_CASE("the exposition is served in pieces and as gzip, both the same text") {
   auto snapshot = BusySnapshot();
-  collect::Collector collector([snapshot] { return snapshot; }, kOptions);
-  auto families = collector.Collect();
-  REQUIRE(!families.empty());
-  CHECK(families.front().name == "creatify_jobs");
-  CHECK(families.size() == 20);
+  auto exposition = collect::Render(snapshot, kOptions);
+  std::string pieces;
+  CHECK(exposition->WriteTo([&](std::string_view piece) {
+    CHECK(piece.size() <= 64 * 1024);
+    pieces.append(piece);
+    return true;
+  }));
+  CHECK(pieces == collect::RenderText(*snapshot, kOptions));
+  CHECK(pieces.size() == exposition->size());
+  REQUIRE(exposition->gzip().size() > 2);
+  CHECK(testsupport::Gunzip(exposition->gzip()) == pieces);
+}
+
+TEST_CASE("a writer that stops stops the body") {
+  auto exposition = collect::Render(BusySnapshot(), kOptions);
+  int calls = 0;
+  CHECK_FALSE(exposition->WriteTo([&](std::string_view) { return ++calls > 1 ? false : false; }));
+  CHECK(calls == 1);
+}
+
+TEST_CASE("numbers are written as Prometheus parses them, shortest and exact") {
+  auto number = [](double value) {
+    std::string out;
+    collect::AppendNumber(out, value);
+    return out;
+  };
+  CHECK(number(0) == "0");
+  CHECK(number(-0.0) == "0");
+  CHECK(number(12.5) == "12.5");
+  CHECK(number(1763800002) == "1763800002");
+  CHECK(number(0.1) == "0.1");
+  CHECK(number(1e-300) == "1e-300");
+  CHECK(number(std::numeric_limits<double>::max()) == "1.7976931348623157e+308");
+  CHECK(number(9007199254740992.0) == "9007199254740992");
+  CHECK(number(1e300) == "1e+300");
+  CHECK(number(std::numeric_limits<double>::infinity()) == "+Inf");
+  CHECK(number(-std::numeric_limits<double>::infinity()) == "-Inf");
+  CHECK(number(std::nan("")) == "NaN");
+  for (double value : {0.1, 1.0 / 3, 123456.789, 1e21, 2.5e-7, 4.9e-324}) {
+    CHECK(std::strtod(number(value).c_str(), nullptr) == value);
+  }
+}
+
+TEST_CASE("label values and help texts are escaped") {
+  std::string out;
+  collect::TextWriter writer(&out);
+  writer.Family("x", "a \\ b\nc", "gauge");
+  writer.Sample("x",
+                {{"l",
+                  "q\"\\\n\t\x01"
+                  "end"}},
+                1);
+  CHECK(out ==
+        "# HELP x a \\\\ b\\nc\n# TYPE x gauge\n"
+        "x{l=\"q\\\"\\\\\\n  end\"} 1\n");
+}
+
+TEST_CASE("a job's lines are rendered with its record, section by section") {
+  state::JobRecord record;
+  record.job = MakeJob("j1", Status::kRunning);
+  record.job.progress = 0.5;
+  record.job.info = {{"name", "n"}};
+  record.status = Status::kRunning;
+  collect::RenderJobLines(kOptions, "aurora", &record);
+  CHECK(record.Section(0).find(
+            "creatify_job_status{kind=\"aurora\",job_id=\"j1\",status=\"running\"} 1\n") !=
+        std::string_view::npos);
+  CHECK(record.Section(1) == "creatify_job_progress_ratio{kind=\"aurora\",job_id=\"j1\"} 0.5\n");
+  CHECK(record.Section(2).empty());
+  CHECK(record.Section(6) == "creatify_job_info{kind=\"aurora\",job_id=\"j1\",name=\"n\"} 1\n");
+  auto off = kOptions;
+  off.per_job_metrics = false;
+  collect::RenderJobLines(off, "aurora", &record);
+  CHECK(record.lines.empty());
+}
+
+TEST_CASE("an unchanged job is not rendered again") {
+  int renders = 0;
+  state::Store store(
+      state::StoreOptions{.kinds = {"aurora"},
+                          .watching_since = kStart,
+                          .render_job = [&](std::string_view kind, state::JobRecord* record) {
+                            ++renders;
+                            collect::RenderJobLines(kOptions, kind, record);
+                          }});
+  Job job = MakeJob("a", Status::kRunning);
+  state::PollCycle cycle;
+  cycle.finished_at = kStart + 1;
+  cycle.kinds = {{.kind = "aurora", .success = true, .jobs = {job}}};
+  store.Apply(cycle);
+  auto first = store.Current();
+  cycle.finished_at = kStart + 2;
+  store.Apply(cycle);
+  CHECK(renders == 1);
+  // The two snapshots share the record.
+  CHECK(&first->FindKind("aurora")->jobs.at("a") ==
+        &store.Current()->FindKind("aurora")->jobs.at("a"));
+  job.progress = 0.7;
+  cycle.kinds = {{.kind = "aurora", .success = true, .jobs = {job}}};
+  store.Apply(cycle);
+  CHECK(renders == 2);
 }

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "support/gunzip.h"
 #include "support/metrics.h"
 #include "support/process.h"
 
@@ -12,15 +13,15 @@ namespace {
 // The exporter's routes on a free loopback port, served from a thread for the test's lifetime.
 struct RunningServer {
   state::Store store{{"aurora"}, 0};
-  collect::Collector collector{[this] { return store.Current(); },
-                               collect::RenderOptions{.version = "9.9.9", .revision = "abc"}};
+  collect::Publisher publisher{collect::RenderOptions{.version = "9.9.9", .revision = "abc"}};
   server::HttpServer http;
   std::thread thread;
 
   explicit RunningServer(const std::string& telemetry_path = "/metrics") {
+    store.OnPublish([this](const auto& snapshot) { publisher.Publish(snapshot); });
     server::AddRoutes(http,
                       {.telemetry_path = telemetry_path, .version = "9.9.9", .revision = "abc"},
-                      store, collector);
+                      store, publisher);
     std::string error;
     REQUIRE(http.Bind("127.0.0.1", 0, &error));
     thread = std::thread([this] { http.Serve(); });
@@ -55,6 +56,37 @@ TEST_CASE("/metrics is the text format 0.0.4, gzip-compressed when asked") {
   CHECK(static_cast<unsigned char>(gzipped.body[0]) == 0x1f);
   CHECK(static_cast<unsigned char>(gzipped.body[1]) == 0x8b);
   CHECK(gzipped.body.size() < plain.body.size());
+  CHECK(testsupport::Gunzip(gzipped.body) == plain.body);
+
+  auto refused =
+      testsupport::HttpGet(server.http.port(), "/metrics", {{"Accept-Encoding", "gzip;q=0"}});
+  CHECK(refused.Header("Content-Encoding").empty());
+  CHECK(refused.body == plain.body);
+}
+
+TEST_CASE("/metrics serves what the store published last") {
+  RunningServer server;
+  auto before =
+      testsupport::ParseExposition(testsupport::HttpGet(server.http.port(), "/metrics").body);
+  CHECK(before.Value("creatify_up") == 0);
+  state::PollCycle cycle;
+  cycle.up = true;
+  cycle.remaining_credits = 42;
+  server.store.Apply(cycle);
+  auto after =
+      testsupport::ParseExposition(testsupport::HttpGet(server.http.port(), "/metrics").body);
+  CHECK(after.Value("creatify_up") == 1);
+  CHECK(after.Value("creatify_remaining_credits") == 42);
+}
+
+TEST_CASE("Accept-Encoding: gzip is recognised the way HTTP defines it") {
+  CHECK(server::AcceptsGzip("gzip"));
+  CHECK(server::AcceptsGzip("deflate, GZIP;q=0.5"));
+  CHECK(server::AcceptsGzip("br, gzip ; q=1"));
+  CHECK_FALSE(server::AcceptsGzip(""));
+  CHECK_FALSE(server::AcceptsGzip("gzip;q=0"));
+  CHECK_FALSE(server::AcceptsGzip("gzip;q=0.000"));
+  CHECK_FALSE(server::AcceptsGzip("x-gzip, identity"));
 }
 
 TEST_CASE("/-/ready turns 200 once the first poll was attempted; /-/healthy always is") {

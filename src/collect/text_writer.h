@@ -1,0 +1,44 @@
+// Writes Prometheus' text exposition format 0.0.4 straight into a string: family headers and
+// samples, with the format's escaping and locale-independent, shortest round-trip numbers. The
+// one writer every family goes through, so that a second format is a second writer.
+// Not synchronised: one writer per thread.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "state/histogram.h"
+
+namespace collect {
+
+using Label = std::pair<std::string_view, std::string_view>;
+
+// Appends `value` as Prometheus parses it: NaN, +Inf, -Inf, integers without a fraction or an
+// exponent (up to 2^53), every other finite value in the shortest form that reads back exactly.
+void AppendNumber(std::string& out, double value);
+
+class TextWriter {
+ public:
+  explicit TextWriter(std::string* out) : out_(*out) {}
+
+  // # HELP and # TYPE lines. `type`: counter, gauge or histogram.
+  void Family(std::string_view name, std::string_view help, std::string_view type);
+
+  // name{labels} value. Label values are escaped; control characters other than the newline
+  // become spaces (Prometheus' parser refuses them).
+  void Sample(std::string_view name, std::initializer_list<Label> labels, double value);
+  void Sample(std::string_view name, const Label* labels, size_t count, double value);
+
+  // The _count, _sum and _bucket samples of a histogram, the last label being le.
+  void Histogram(std::string_view name, std::initializer_list<Label> labels,
+                 const state::Histogram& histogram);
+
+ private:
+  void Labels(const Label* labels, size_t count, const Label* extra);
+
+  std::string& out_;
+};
+
+}  // namespace collect

@@ -1,0 +1,58 @@
+// One tracked job as the store keeps it, and the compact form of a finished job's id once the job
+// has left the output. A JobRecord is immutable once the store has published it: snapshots share
+// the records of the jobs that did not change, and the record carries its own rendered lines so
+// that an unchanged job is never rendered again.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "creatify/job.h"
+
+namespace state {
+
+// How many sections a job's rendered lines may be cut into (one per per-job metric family).
+inline constexpr size_t kMaxJobSections = 8;
+
+struct JobRecord {
+  // The last known fields. raw_status and invalid_fields are not kept (they matter only while
+  // an answer is read).
+  creatify::Job job;
+  // Never unset: the last status the API sent, or kUnknown when it never sent a usable one.
+  creatify::Status status = creatify::Status::kUnknown;
+  // Unix time at which the store took the job's terminal transition (0 while unfinished). The
+  // job leaves the output terminal_retention after it.
+  double finished_at = 0;
+  // Its terminal transition was counted in the kind's counters.
+  bool counted = false;
+
+  // The job's per-job series in the exposition format, section after section (one section per
+  // per-job family, in the renderer's order); section i is
+  // lines[section_end[i-1] .. section_end[i]). Empty when per-job metrics are off.
+  std::string lines;
+  std::array<uint32_t, kMaxJobSections> section_end{};
+
+  std::string_view Section(size_t i) const {
+    const uint32_t begin = i == 0 ? 0 : section_end[i - 1];
+    return std::string_view(lines).substr(begin, section_end[i] - begin);
+  }
+};
+
+// Fills record->lines and record->section_end from the other fields. `kind` is the kind label.
+using JobRenderer = std::function<void(std::string_view kind, JobRecord* record)>;
+
+// A stable 64-bit hash of a job id (FNV-1a): what the store remembers of a finished job once it
+// has left the output, and what decides a job's shard. Stable across versions and platforms.
+constexpr uint64_t IdHash(std::string_view id) {
+  uint64_t hash = 14695981039346656037ull;
+  for (char c : id) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+}  // namespace state
