@@ -6,16 +6,19 @@
 # CREATIFY_API_KEY in the environment and a config file at config/creatify-exporter.yaml (or
 # CREATIFY_CONFIG=path), it runs against the real API instead.
 #
-# Ctrl-C, or SIGTERM to this script, stops the exporter and the simulator.
+# Ctrl-C, or SIGTERM to this script, stops the exporter and the simulator. EXPORTER_PORT
+# (default 10487) and SIMULATOR_PORT (default 18787) move them to other ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/build.sh
 
+port=${EXPORTER_PORT:-10487}
+sim_port=${SIMULATOR_PORT:-18787}
 config=${CREATIFY_CONFIG:-config/creatify-exporter.yaml}
 if [[ -n ${CREATIFY_API_ID:-} && -n ${CREATIFY_API_KEY:-} && -f $config ]]; then
-  echo "Running against the Creatify API with $config: curl localhost:10487/metrics" >&2
-  exec build/creatify-exporter --config.file="$config"
+  echo "Running against the Creatify API with $config: curl localhost:$port/metrics" >&2
+  exec build/creatify-exporter --config.file="$config" --web.listen-address=":$port"
 fi
 
 demo=build/demo
@@ -34,7 +37,7 @@ trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap stop EXIT
 
-build/creatify-simulator --listen-address=127.0.0.1:18787 --api-id=demo-id --api-key=demo-key \
+build/creatify-simulator --listen-address="127.0.0.1:$sim_port" --api-id=demo-id --api-key=demo-key \
   --ads-clone-jobs=5 --custom-template-jobs=5 --aurora-jobs=5 --aurora-spawn-interval=45s \
   --stage-duration=20s --write-exporter-config="$demo/exporter.yaml" \
   --exporter-poll-interval=5s 2>"$demo/simulator.log" &
@@ -47,15 +50,15 @@ done
 
 cat >&2 <<TXT
 
-creatify-exporter is starting against the Creatify simulator (http://127.0.0.1:18787).
-  Metrics:      curl -s localhost:10487/metrics | grep -E '^creatify_(jobs|up|remaining)'
-  Landing page: http://localhost:10487/
-  Ground truth: curl -s localhost:18787/sim/state
+creatify-exporter is starting against the Creatify simulator (http://127.0.0.1:$sim_port).
+  Metrics:      curl -s localhost:$port/metrics | grep -E '^creatify_(jobs|up|remaining)'
+  Landing page: http://localhost:$port/
+  Ground truth: curl -s localhost:$sim_port/sim/state
 Stop with Ctrl-C.
 
 TXT
 CREATIFY_API_ID=demo-id CREATIFY_API_KEY=demo-key \
-  build/creatify-exporter --config.file="$demo/exporter.yaml" --web.listen-address=:10487 &
+  build/creatify-exporter --config.file="$demo/exporter.yaml" --web.listen-address=":$port" &
 children+=($!)
 # Returns when either program ends (or a signal arrives): then the other is stopped too.
 set +e

@@ -8,4 +8,5 @@ build=${BUILD_DIR:-build-test}
 scripts/install-deps.sh
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${CMAKE_ARGS:-} >/dev/null
 cmake --build "$build" -j"$(nproc)"
-ctest --test-dir "$build" --output-on-failure -j"$(nproc)"
+# shellcheck disable=SC2086 # CTEST_ARGS is a list of arguments.
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)" ${CTEST_ARGS:-}
