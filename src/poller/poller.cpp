@@ -94,7 +94,8 @@ Poller::Poller(config::Config config, state::Store& store, Fetch fetch, Cancel c
     : config_(std::move(config)),
       store_(store),
       fetch_(std::move(fetch)),
-      cancel_(std::move(cancel)) {}
+      cancel_(std::move(cancel)),
+      pool_(std::max(0, config_.max_concurrency - 1)) {}
 
 Poller::~Poller() { Stop(); }
 
@@ -209,11 +210,7 @@ CycleReport Poller::RunCycle() {
 
   const int workers =
       std::max(1, std::min<int>(config_.max_concurrency, static_cast<int>(tasks.size())));
-  {
-    std::vector<std::jthread> threads;
-    for (int w = 1; w < workers; ++w) threads.emplace_back(work, w);
-    work(0);
-  }
+  pool_.Run(workers, work);
 
   state::PollCycle cycle;
   // Every kind the store renders has its KindPoll, in the order PlanCycle numbered them; an

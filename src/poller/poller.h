@@ -1,7 +1,7 @@
 // The background loop that asks the Creatify API for the state of the configured jobs and hands
 // each cycle's results to the store. A cycle fans its requests out over at most
-// `api.max_concurrency` workers; jobs the store already knows to be terminal are not asked for
-// again. Scrapes never wait on it: it only writes the store.
+// `api.max_concurrency` workers of a pool started once; jobs the store already knows to be
+// terminal are not asked for again. Scrapes never wait on it: it only writes the store.
 //
 // Thread-safety: Start and Stop from one controlling thread; RunCycle is for tests and must not
 // run concurrently with the background loop.
@@ -18,6 +18,7 @@
 
 #include "config/config.h"
 #include "creatify/client.h"
+#include "poller/worker_pool.h"
 #include "state/store.h"
 
 namespace poller {
@@ -81,6 +82,8 @@ class Poller {
   state::Store& store_;
   const Fetch fetch_;
   const Cancel cancel_;
+  // The cycle's workers besides the poller's own thread: started once.
+  WorkerPool pool_;
 
   // The last error logged per request target (an endpoint and a job id or a list query), so
   // that an error is logged once per change, not once per attempt.

@@ -396,3 +396,69 @@ TEST_CASE("a failing job is logged once per change, not on every cycle, and name
   CHECK(Count(log, "answers again") == 1);
   CHECK(Count(log, "request failed") == 0);
 }
+
+namespace {
+
+int ThreadCount() {
+  int threads = 0;
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Threads:", 0) == 0) threads = std::atoi(line.c_str() + 8);
+  }
+  return threads;
+}
+
+}  // namespace
+
+TEST_CASE("a cycle starts no thread: the workers are started once") {
+  auto config = BaseConfig();
+  config.kinds["ads_clone"].ids = {"a1", "a2", "a3", "a4", "a5", "a6"};
+  FakeApi api;
+  for (const auto& id : config.kinds["ads_clone"].ids) {
+    api.answers["/api/ads_clone/" + id + "/"] = Json(AdsClone(id, "running"));
+  }
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+  const int before = ThreadCount();
+  for (int i = 0; i < 5; ++i) {
+    CHECK(poller.RunCycle().requests == 7);
+    CHECK(ThreadCount() == before);
+  }
+  // Every worker took part at some point.
+  CHECK(api.workers.size() > 1);
+}
+
+TEST_CASE("refused credentials end the cycle at once, like a 429") {
+  for (int status : {401, 403}) {
+    auto config = BaseConfig();
+    config.max_concurrency = 1;
+    config.kinds["ads_clone"].ids = {"a1", "a2", "a3", "a4", "a5"};
+    FakeApi api;
+    for (const auto& id : config.kinds["ads_clone"].ids) {
+      api.answers["/api/ads_clone/" + id + "/"] = Json(R"({"detail":"no"})", status);
+    }
+    api.answers["/api/remaining_credits/"] = Json(R"({"detail":"no"})", status);
+    state::Store store(ActiveKinds(config), 0);
+    poller::Poller poller(config, store, api.Fetch());
+    auto report = poller.RunCycle();
+    CHECK_FALSE(report.up);
+    CHECK(report.requests == 1);
+    CHECK(store.Current()->api_requests.at({"ads_clone", std::to_string(status)}) == 1);
+  }
+}
+
+TEST_CASE(
+    "a job asked by id that answers 404 three polls in a row is dropped and not asked again") {
+  auto config = BaseConfig();
+  config.kinds["ads_clone"].ids = {"gone", "a1"};
+  FakeApi api;
+  api.answers["/api/ads_clone/a1/"] = Json(AdsClone("a1", "running"));
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+  for (int i = 0; i < 5; ++i) poller.RunCycle();
+  CHECK(api.Asked("/api/ads_clone/gone/") == state::kNotFoundPolls);
+  CHECK(api.Asked("/api/ads_clone/a1/") == 5);
+  CHECK(store.Current()->FindKind("ads_clone")->dropped.at("not_found") == 1);
+}

@@ -1,0 +1,45 @@
+// A fixed set of threads, started once, that run the requests of each poll cycle: a cycle starts
+// no thread. Its workers keep their own API connections alive between cycles.
+//
+// Thread-safety: Run is called from one thread at a time (the poller's); the destructor joins.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace poller {
+
+class WorkerPool {
+ public:
+  // Starts `threads` threads; throws std::system_error when one cannot be started (a start-up
+  // error, never a run-time one).
+  explicit WorkerPool(int threads);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Runs task(w) for every w in [0, n): task(0) on the calling thread, the others on the pool's
+  // threads (at most size() + 1 at once). Returns when every call has returned.
+  void Run(int n, const std::function<void(int)>& task);
+
+  int size() const { return static_cast<int>(threads_.size()); }
+
+ private:
+  void Loop();
+
+  std::mutex mutex_;
+  std::condition_variable work_;
+  std::condition_variable done_;
+  // Guarded by mutex_.
+  const std::function<void(int)>* task_ = nullptr;
+  int wanted_ = 0;
+  int next_ = 0;
+  int running_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace poller
