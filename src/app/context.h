@@ -21,6 +21,7 @@ struct Context {
   Flags flags;
   config::Config config;
   sigset_t stop_signals{};
+  poller::Shard shard;
   std::unique_ptr<state::Store> store;
   std::unique_ptr<collect::Publisher> publisher;
   std::unique_ptr<server::HttpServer> server;
@@ -31,6 +32,7 @@ struct Context {
 // Each step returns false after logging one clear error; later steps are then skipped.
 bool BlockStopSignals(Context& ctx);
 bool LoadConfiguration(Context& ctx);
+bool ResolveShard(Context& ctx);
 bool CreateStore(Context& ctx);
 bool BindServer(Context& ctx);
 bool StartPoller(Context& ctx);

@@ -6,7 +6,21 @@
 namespace app {
 namespace {
 
-enum class Id { kHelp, kVersion, kConfigFile, kConfigCheck, kListen, kPath, kLevel, kFormat };
+enum class Id {
+  kHelp,
+  kVersion,
+  kConfigFile,
+  kConfigCheck,
+  kListen,
+  kPath,
+  kLevel,
+  kFormat,
+  kShard,
+  kTotalShards
+};
+
+// The most replicas a workspace's jobs may be split over.
+constexpr int kMaxShards = 1000;
 
 struct FlagSpec {
   Id id;
@@ -32,6 +46,10 @@ const std::vector<FlagSpec>& Specs() {
       {Id::kLevel, "log.level", "LEVEL",
        "Log only this level and above: debug, info, warn or error."},
       {Id::kFormat, "log.format", "FORMAT", "Log line format: logfmt or json."},
+      {Id::kTotalShards, "total-shards", "N",
+       "Split the jobs over N replicas by a hash of their ids."},
+      {Id::kShard, "shard", "I",
+       "This replica's shard, 0 to N-1 (default: from a pod name ending in -I)."},
   };
   return kSpecs;
 }
@@ -66,6 +84,8 @@ std::string DefaultText(Id id) {
       return std::string(LevelName(defaults.log_level));
     case Id::kFormat:
       return std::string(FormatName(defaults.log_format));
+    case Id::kTotalShards:
+      return std::to_string(defaults.total_shards);
     default:
       return "";
   }
@@ -111,6 +131,23 @@ std::string Apply(Id id, const std::string& value, Flags* flags) {
         return "";
       }
       return "--log.format: invalid value \"" + value + "\" (expected logfmt or json)";
+    case Id::kShard:
+    case Id::kTotalShards: {
+      const bool total = id == Id::kTotalShards;
+      if (!IsDigits(value) || value.size() > 4 ||
+          std::stoi(value) > (total ? kMaxShards : kMaxShards - 1) ||
+          (total && std::stoi(value) == 0)) {
+        return std::string(total ? "--total-shards: invalid value \""
+                                 : "--shard: invalid value \"") +
+               value + (total ? "\" (expected 1 to 1000)" : "\" (expected 0 to 999)");
+      }
+      if (total) {
+        flags->total_shards = std::stoi(value);
+      } else {
+        flags->shard = std::stoi(value);
+      }
+      return "";
+    }
     default:
       return "";
   }
@@ -146,6 +183,27 @@ std::optional<ListenAddress> ParseListenAddress(std::string_view text) {
   int number = std::stoi(std::string(port));
   if (number > 65535) return std::nullopt;
   return ListenAddress{host.empty() ? "0.0.0.0" : std::string(host), number};
+}
+
+std::optional<int> ResolveShard(const Flags& flags, std::string_view hostname, std::string* error) {
+  if (flags.shard) return flags.shard;
+  if (flags.total_shards <= 1) return 0;
+  const size_t dash = hostname.rfind('-');
+  const std::string_view number =
+      dash == std::string_view::npos ? std::string_view() : hostname.substr(dash + 1);
+  if (!IsDigits(number) || number.size() > 4) {
+    *error = "--total-shards=" + std::to_string(flags.total_shards) +
+             " without --shard needs a pod name ending in -I (HOSTNAME is \"" +
+             std::string(hostname) + "\")";
+    return std::nullopt;
+  }
+  const int shard = std::stoi(std::string(number));
+  if (shard >= flags.total_shards) {
+    *error = "the pod name \"" + std::string(hostname) + "\" gives shard " + std::to_string(shard) +
+             ", not below --total-shards=" + std::to_string(flags.total_shards);
+    return std::nullopt;
+  }
+  return shard;
 }
 
 std::string TelemetryPathError(std::string_view path) {
@@ -218,6 +276,11 @@ std::optional<Flags> ParseFlags(int argc, const char* const* argv, std::string* 
       *error = why;
       return std::nullopt;
     }
+  }
+  if (flags.shard && *flags.shard >= flags.total_shards) {
+    *error = "--shard=" + std::to_string(*flags.shard) +
+             " is not below --total-shards=" + std::to_string(flags.total_shards);
+    return std::nullopt;
   }
   if (flags.config_file.empty() && !flags.help && !flags.version) {
     *error = "missing required flag --config.file (see --help)";

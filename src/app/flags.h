@@ -16,6 +16,9 @@ struct Flags {
   std::string telemetry_path = "/metrics";
   logging::Level log_level = logging::Level::kInfo;
   logging::Format log_format = logging::Format::kLogfmt;
+  // --total-shards (1: no sharding) and --shard (unset: from the pod name, see ResolveShard).
+  int total_shards = 1;
+  std::optional<int> shard;
   bool config_check = false;
   bool version = false;
   bool help = false;
@@ -37,6 +40,11 @@ struct ListenAddress {
   int port = 0;
 };
 std::optional<ListenAddress> ParseListenAddress(std::string_view text);
+
+// This replica's shard: --shard when given, else 0 without sharding, else the number at the end
+// of `hostname` (a StatefulSet pod is named NAME-I and its HOSTNAME is that name). nullopt and a
+// one-line *error when it cannot be told or is out of range.
+std::optional<int> ResolveShard(const Flags& flags, std::string_view hostname, std::string* error);
 
 // Why `path` cannot be the telemetry path, or an empty string when it can.
 std::string TelemetryPathError(std::string_view path);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include "app/context.h"
 #include "creatify/kind.h"
@@ -35,6 +36,23 @@ bool LoadConfiguration(Context& ctx) {
   return true;
 }
 
+bool ResolveShard(Context& ctx) {
+  const char* hostname = std::getenv("HOSTNAME");
+  std::string error;
+  auto shard = app::ResolveShard(ctx.flags, hostname ? hostname : "", &error);
+  if (!shard) {
+    std::fprintf(stderr, "creatify-exporter: %s\n", error.c_str());
+    return false;
+  }
+  ctx.shard = {.index = *shard, .total = ctx.flags.total_shards};
+  if (ctx.shard.total > 1) {
+    logging::Info("Tracking one shard of the jobs",
+                  {{"shard", std::to_string(ctx.shard.index)},
+                   {"total_shards", std::to_string(ctx.shard.total)}});
+  }
+  return true;
+}
+
 bool CreateStore(Context& ctx) {
   // Every enabled kind is rendered (zeros included), even one with no ids to poll yet.
   std::vector<std::string> active;
@@ -46,7 +64,9 @@ bool CreateStore(Context& ctx) {
   ctx.publisher = std::make_unique<collect::Publisher>(
       collect::RenderOptions{.per_job_metrics = ctx.config.per_job_metrics,
                              .version = creatify_exporter::kVersion,
-                             .revision = creatify_exporter::kRevision});
+                             .revision = creatify_exporter::kRevision,
+                             .shard = ctx.shard.index,
+                             .total_shards = ctx.shard.total});
   state::StoreOptions options{
       .kinds = std::move(active),
       .watching_since = now,
@@ -96,7 +116,7 @@ bool StartPoller(Context& ctx) {
   std::string user_agent = std::string("creatify-exporter/") + creatify_exporter::kVersion;
   auto http = poller::MakeHttpFetch(ctx.config, user_agent);
   ctx.poller = std::make_unique<poller::Poller>(ctx.config, *ctx.store, std::move(http.fetch),
-                                                std::move(http.cancel));
+                                                std::move(http.cancel), ctx.shard);
   ctx.poller->Start();
   int kinds = 0;
   for (const auto& kind : creatify::Kinds()) kinds += ctx.config.KindActive(kind.name) ? 1 : 0;

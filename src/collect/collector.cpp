@@ -187,6 +187,14 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
              "gauge");
   out.Sample("creatify_exporter_build_info",
              {{"version", options.version}, {"revision", options.revision}}, 1);
+  out.Family("creatify_exporter_shard_info",
+             "Always 1: this replica's shard and the number of shards the jobs are split over "
+             "(--shard, --total-shards). Only this family carries a shard label: the job series "
+             "of all replicas add up.",
+             "gauge");
+  const std::string shard = std::to_string(options.shard);
+  const std::string total = std::to_string(options.total_shards);
+  out.Sample("creatify_exporter_shard_info", {{"shard", shard}, {"total_shards", total}}, 1);
 }
 
 // Compresses the pieces into one gzip member.

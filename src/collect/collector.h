@@ -24,6 +24,9 @@ struct RenderOptions {
   bool per_job_metrics = true;
   std::string version;
   std::string revision;
+  // This replica's shard and the number of shards (creatify_exporter_shard_info).
+  int shard = 0;
+  int total_shards = 1;
   // Compress the body with gzip when rendering (the server serves it to clients that ask).
   bool gzip = true;
 };

@@ -90,11 +90,12 @@ HttpFetch MakeHttpFetch(const config::Config& config, const std::string& user_ag
   };
 }
 
-Poller::Poller(config::Config config, state::Store& store, Fetch fetch, Cancel cancel)
+Poller::Poller(config::Config config, state::Store& store, Fetch fetch, Cancel cancel, Shard shard)
     : config_(std::move(config)),
       store_(store),
       fetch_(std::move(fetch)),
       cancel_(std::move(cancel)),
+      shard_(shard),
       pool_(std::max(0, config_.max_concurrency - 1)) {}
 
 Poller::~Poller() { Stop(); }
@@ -107,7 +108,7 @@ std::vector<Poller::Task> Poller::PlanCycle() const {
     const auto& kind_config = config_.kinds.find(kind.name)->second;
     std::vector<std::string> pending_ids;
     for (const auto& id : kind_config.ids) {
-      if (!store_.IsFinished(kind.name, id)) pending_ids.push_back(id);
+      if (shard_.Owns(id) && !store_.IsFinished(kind.name, id)) pending_ids.push_back(id);
     }
     std::string ordering;
     if (kind.list && !kind_config.ordering.empty()) {
@@ -135,7 +136,7 @@ std::vector<Poller::Task> Poller::PlanCycle() const {
     }
     ++slot;
   }
-  tasks.push_back({-1, nullptr, kCreditsPath, ""});
+  if (shard_.index == 0) tasks.push_back({-1, nullptr, kCreditsPath, ""});
   return tasks;
 }
 
@@ -245,7 +246,10 @@ CycleReport Poller::RunCycle() {
     // A listing with malformed items is not a complete one: a job missing from it may be one of
     // the malformed items.
     if (out.parsed.invalid_items > 0) poll.complete_listing = false;
-    for (auto& job : out.parsed.jobs) poll.jobs.push_back(std::move(job));
+    for (auto& job : out.parsed.jobs) {
+      // A listing holds every shard's jobs: keep this replica's.
+      if (shard_.Owns(job.id)) poll.jobs.push_back(std::move(job));
+    }
     poll.invalid_items += out.parsed.invalid_items;
     for (auto& field : out.parsed.invalid_fields) poll.invalid_fields.push_back(std::move(field));
   }

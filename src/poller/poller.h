@@ -47,6 +47,18 @@ inline constexpr int kMaxConsecutiveTransportErrors = 3;
 // (or one poll interval, if longer).
 inline constexpr double kMaxRetryAfterSeconds = 600;
 
+// Which jobs this replica tracks when the jobs are split over several exporters: those whose
+// id's FNV-1a 64-bit hash (state::IdHash) modulo `total` is `index`. The workspace-wide series
+// (remaining credits) come from shard 0 only.
+struct Shard {
+  int index = 0;
+  int total = 1;
+  bool Owns(std::string_view job_id) const {
+    return total <= 1 ||
+           state::IdHash(job_id) % static_cast<uint64_t>(total) == static_cast<uint64_t>(index);
+  }
+};
+
 // What a cycle did, for tests and logs.
 struct CycleReport {
   int requests = 0;
@@ -57,7 +69,8 @@ struct CycleReport {
 
 class Poller {
  public:
-  Poller(config::Config config, state::Store& store, Fetch fetch, Cancel cancel = nullptr);
+  Poller(config::Config config, state::Store& store, Fetch fetch, Cancel cancel = nullptr,
+         Shard shard = {});
   ~Poller();
   Poller(const Poller&) = delete;
   Poller& operator=(const Poller&) = delete;
@@ -82,6 +95,7 @@ class Poller {
   state::Store& store_;
   const Fetch fetch_;
   const Cancel cancel_;
+  const Shard shard_;
   // The cycle's workers besides the poller's own thread: started once.
   WorkerPool pool_;
 

@@ -196,7 +196,8 @@ TEST_CASE("Usage lists every flag, with the defaults of those that have one") {
         "--web.listen-address=HOST:PORT (default \":10487\")\n",
         "--web.telemetry-path=PATH (default \"/metrics\")\n",
         "--log.level=LEVEL (default \"info\")\n", "--log.format=FORMAT (default \"logfmt\")\n",
-        "CREATIFY_API_ID", "CREATIFY_API_KEY"}) {
+        "--total-shards=N (default \"1\")\n", "--shard=I\n", "CREATIFY_API_ID",
+        "CREATIFY_API_KEY"}) {
     CAPTURE(text);
     CHECK(usage.find(text) != std::string::npos);
   }
@@ -208,4 +209,32 @@ TEST_CASE("Usage lists every flag, with the defaults of those that have one") {
     CAPTURE(usage.substr(start, end - start));
     CHECK(end - start <= 80);
   }
+}
+
+TEST_CASE("--shard and --total-shards, and the shard taken from a StatefulSet pod name") {
+  auto p = Parse({"--config.file=c.yaml", "--total-shards=3", "--shard=2"});
+  REQUIRE(p.flags.has_value());
+  CHECK(p.flags->total_shards == 3);
+  CHECK(p.flags->shard == 2);
+  std::string error;
+  CHECK(app::ResolveShard(*p.flags, "ignored-7", &error) == 2);
+
+  CHECK(Parse({"--config.file=c.yaml", "--total-shards=3", "--shard=3"}).error ==
+        "--shard=3 is not below --total-shards=3");
+  CHECK(Parse({"--config.file=c.yaml", "--total-shards=0"}).error ==
+        "--total-shards: invalid value \"0\" (expected 1 to 1000)");
+  CHECK(Parse({"--config.file=c.yaml", "--shard=-1"}).error ==
+        "--shard: invalid value \"-1\" (expected 0 to 999)");
+
+  auto from_pod = Parse({"--config.file=c.yaml", "--total-shards=3"});
+  REQUIRE(from_pod.flags.has_value());
+  CHECK(app::ResolveShard(*from_pod.flags, "creatify-exporter-1", &error) == 1);
+  CHECK_FALSE(app::ResolveShard(*from_pod.flags, "creatify-exporter-5", &error).has_value());
+  CHECK(error == "the pod name \"creatify-exporter-5\" gives shard 5, not below --total-shards=3");
+  CHECK_FALSE(app::ResolveShard(*from_pod.flags, "laptop", &error).has_value());
+  CHECK(error ==
+        "--total-shards=3 without --shard needs a pod name ending in -I (HOSTNAME is \"laptop\")");
+
+  auto unsharded = Parse({"--config.file=c.yaml"});
+  CHECK(app::ResolveShard(*unsharded.flags, "laptop", &error) == 0);
 }

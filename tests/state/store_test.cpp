@@ -253,3 +253,8 @@ TEST_CASE("a response without created_at keeps the one already known") {
   CHECK(kind->jobs.at("a").job.created_at == kWatchStart - 50);
   CHECK(kind->processing.at(Status::kDone).sum() == 60);
 }
+
+TEST_CASE("the id hash is FNV-1a 64, as the README documents it for sharding") {
+  CHECK(state::IdHash("") == 14695981039346656037ull);
+  CHECK(state::IdHash("abc") == 0xe71fa2190541574bull);
+}
