@@ -258,3 +258,120 @@ TEST_CASE("the id hash is FNV-1a 64, as the README documents it for sharding") {
   CHECK(state::IdHash("") == 14695981039346656037ull);
   CHECK(state::IdHash("abc") == 0xe71fa2190541574bull);
 }
+
+namespace {
+
+PollCycle At(double now, std::vector<Job> jobs, bool complete = false) {
+  PollCycle cycle = Cycle(std::move(jobs), "aurora", complete);
+  cycle.finished_at = now;
+  return cycle;
+}
+
+state::StoreOptions Options(double retention, double forget_after, size_t max_tracked = 10000) {
+  return {.kinds = {"aurora"},
+          .watching_since = kWatchStart,
+          .terminal_retention_seconds = retention,
+          .forget_after_seconds = forget_after,
+          .max_tracked_jobs = max_tracked};
+}
+
+}  // namespace
+
+TEST_CASE("a finished job stays shown for terminal_retention, then only its id is remembered") {
+  Store store(Options(/*retention=*/60, /*forget_after=*/3600));
+  const double t0 = kWatchStart + 10;
+  store.Apply(At(t0, {MakeJob("a", Status::kRunning)}));
+  store.Apply(At(t0 + 5, {MakeJob("a", Status::kDone, kWatchStart - 100, 2)}));
+  CHECK(store.Current()->FindKind("aurora")->jobs.contains("a"));
+  store.Apply(At(t0 + 64, {}));
+  CHECK(store.Current()->FindKind("aurora")->jobs.contains("a"));
+  store.Apply(At(t0 + 65, {}));
+  auto kind = store.Current()->FindKind("aurora");
+  CHECK_FALSE(kind->jobs.contains("a"));
+  CHECK(kind->remembered == 1);
+  CHECK(store.IsFinished("aurora", "a"));
+  // Listed again while remembered: neither shown nor counted again.
+  store.Apply(At(t0 + 100, {MakeJob("a", Status::kDone, kWatchStart - 100, 2)}, true));
+  kind = store.Current()->FindKind("aurora");
+  CHECK_FALSE(kind->jobs.contains("a"));
+  CHECK(kind->completed.at(Status::kDone) == 1);
+  CHECK(kind->credits_used == 2);
+}
+
+TEST_CASE("a forgotten job listed again is not counted again") {
+  Store store(Options(/*retention=*/10, /*forget_after=*/100));
+  const double t0 = kWatchStart + 10;
+  const double created = kWatchStart + 1;
+  store.Apply(At(t0, {MakeJob("a", Status::kRunning, created)}));
+  store.Apply(At(t0 + 1, {MakeJob("a", Status::kDone, created, 3)}));
+  store.Apply(At(t0 + 20, {}));  // leaves the output
+  CHECK(store.Current()->FindKind("aurora")->remembered == 1);
+  store.Apply(At(t0 + 200, {}));  // forgotten
+  CHECK(store.Current()->FindKind("aurora")->remembered == 0);
+  CHECK_FALSE(store.IsFinished("aurora", "a"));
+  // Created after watching started, but longer ago than forget_after: it may have been counted
+  // and forgotten, so it is not counted.
+  store.Apply(At(t0 + 201, {MakeJob("a", Status::kDone, created, 3)}, true));
+  auto kind = store.Current()->FindKind("aurora");
+  CHECK(kind->completed.at(Status::kDone) == 1);
+  CHECK(kind->credits_used == 3);
+}
+
+TEST_CASE("max_tracked_jobs: new jobs beyond the cap are dropped and counted once each") {
+  Store store(Options(60, 3600, /*max_tracked=*/2));
+  const double t0 = kWatchStart + 10;
+  std::vector<Job> jobs = {MakeJob("a", Status::kRunning), MakeJob("b", Status::kRunning),
+                           MakeJob("c", Status::kRunning), MakeJob("d", Status::kPending)};
+  store.Apply(At(t0, jobs));
+  store.Apply(At(t0 + 1, jobs));
+  auto kind = store.Current()->FindKind("aurora");
+  CHECK(kind->jobs.size() == 2);
+  CHECK(kind->dropped.at("limit") == 2);
+  // When room frees, a refused job is tracked.
+  jobs[0].status = Status::kDone;
+  store.Apply(At(t0 + 2, jobs));
+  store.Apply(At(t0 + 100, jobs));  // a leaves the output
+  kind = store.Current()->FindKind("aurora");
+  CHECK(kind->jobs.size() == 2);
+  CHECK(kind->jobs.contains("b"));
+  CHECK((kind->jobs.contains("c") || kind->jobs.contains("d")));
+  CHECK(kind->dropped.at("limit") == 2);
+}
+
+TEST_CASE("a job already finished when first seen is counted, or only remembered, by the rule") {
+  Store store(Options(60, 3600, /*max_tracked=*/1));
+  const double t0 = kWatchStart + 10;
+  // Created before watching: not counted; shown while there is room.
+  store.Apply(At(t0, {MakeJob("old", Status::kDone, kWatchStart - 50, 5)}));
+  auto kind = store.Current()->FindKind("aurora");
+  CHECK(kind->jobs.contains("old"));
+  CHECK(kind->completed.at(Status::kDone) == 0);
+  // Created while watching and already finished, with the store full: counted, and remembered.
+  store.Apply(At(t0 + 1, {MakeJob("new", Status::kFailed, kWatchStart + 5, 7)}));
+  kind = store.Current()->FindKind("aurora");
+  CHECK_FALSE(kind->jobs.contains("new"));
+  CHECK(kind->completed.at(Status::kFailed) == 1);
+  CHECK(kind->credits_used == 7);
+  CHECK(store.IsFinished("aurora", "new"));
+  CHECK(kind->dropped.at("limit") == 0);
+}
+
+TEST_CASE("the changes since the last write come in order, and only what changed") {
+  Store store(Options(10, 100));
+  const double t0 = kWatchStart + 10;
+  store.Apply(At(t0, {MakeJob("a", Status::kRunning), MakeJob("b", Status::kRunning)}));
+  auto first = store.TakeChanges();
+  CHECK(first.ops.size() == 2);
+  store.Apply(At(t0 + 1, {MakeJob("a", Status::kRunning), MakeJob("b", Status::kDone)}));
+  auto second = store.TakeChanges();
+  REQUIRE(second.ops.size() == 1);
+  CHECK(second.ops[0].type == state::Change::Type::kUpsert);
+  CHECK(second.ops[0].id == "b");
+  store.Apply(At(t0 + 30, {}));
+  auto third = store.TakeChanges();
+  REQUIRE(third.ops.size() == 2);
+  CHECK(third.ops[0].type == state::Change::Type::kRemove);
+  CHECK(third.ops[1].type == state::Change::Type::kRemember);
+  CHECK(third.ops[1].id_hash == state::IdHash("b"));
+  CHECK(store.TakeChanges().empty());
+}
