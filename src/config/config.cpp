@@ -30,7 +30,8 @@ constexpr int kMaxConcurrency = 64;
 // Guards against being handed a device or a huge file by mistake.
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
 constexpr std::size_t kMaxCredentialBytes = 4096;
-// Values longer than this are cut in messages, to keep them on one readable line.
+// Values longer than this are cut in messages, to keep them on one readable line. Paths are never
+// cut: a message must say exactly which file it means.
 constexpr std::size_t kMaxQuoted = 80;
 
 // ---- Small text helpers -------------------------------------------------------------------------
@@ -61,11 +62,14 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-// A value in double quotes, escaped so that a message stays on one line.
-std::string Quote(std::string_view s) {
+enum class Cut { kLongValues, kNever };
+
+// A value in double quotes, escaped so that a message stays on one line; cut after kMaxQuoted
+// characters unless `cut_long` is Cut::kNever.
+std::string Quote(std::string_view s, Cut cut_long = Cut::kLongValues) {
   static const char kHex[] = "0123456789abcdef";
   std::string out = "\"";
-  bool cut = s.size() > kMaxQuoted;
+  bool cut = cut_long == Cut::kLongValues && s.size() > kMaxQuoted;
   if (cut) s = s.substr(0, kMaxQuoted);
   for (char c : s) {
     switch (c) {
@@ -96,6 +100,8 @@ std::string Quote(std::string_view s) {
 }
 
 // A map key as it appears in a key path: bare when it is a plain word, quoted otherwise.
+std::string QuotePath(std::string_view path) { return Quote(path, Cut::kNever); }
+
 std::string KeyName(std::string_view key) {
   bool plain = !key.empty();
   for (char c : key) plain = plain && IsIdChar(c);
@@ -549,18 +555,18 @@ bool Parser::ResolveCredential(const std::optional<CredentialFile>& file, const 
         break;
       case ReadResult::kError:
         return Fail(file->mark, file->key_path,
-                    "cannot read " + Quote(file->path) + ": " + std::strerror(err));
+                    "cannot read " + QuotePath(file->path) + ": " + std::strerror(err));
       case ReadResult::kTooLarge:
         return Fail(file->mark, file->key_path,
-                    Quote(file->path) + " is larger than " + std::to_string(kMaxCredentialBytes) +
-                        " bytes");
+                    QuotePath(file->path) + " is larger than " +
+                        std::to_string(kMaxCredentialBytes) + " bytes");
     }
     std::string_view value = Trim(raw);
-    if (value.empty()) return Fail(file->mark, file->key_path, Quote(file->path) + " is empty");
+    if (value.empty()) return Fail(file->mark, file->key_path, QuotePath(file->path) + " is empty");
     for (char c : value) {
       if (IsControl(c)) {
         return Fail(file->mark, file->key_path,
-                    Quote(file->path) +
+                    QuotePath(file->path) +
                         " holds control characters, which cannot be sent in an HTTP header");
       }
     }
