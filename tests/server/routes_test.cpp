@@ -57,7 +57,7 @@ TEST_CASE("/metrics is the text format 0.0.4, gzip-compressed when asked") {
   CHECK(gzipped.body.size() < plain.body.size());
 }
 
-TEST_CASE("/-/ready turns 200 once the first poll was attempted; /-/healthy always is") {
+TEST_CASE("/-/ready turns 200 once the first poll was attempted, /-/healthy always is") {
   RunningServer server;
   CHECK(testsupport::HttpGet(server.http.port(), "/-/ready").status == 503);
   state::PollCycle failed;
