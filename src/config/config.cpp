@@ -13,7 +13,10 @@
 #include <regex>
 #include <utility>
 
+#include "creatify/base_url.h"
 #include "creatify/kind.h"
+#include "text/duration.h"
+#include "text/strings.h"
 
 namespace config {
 namespace {
@@ -41,27 +44,6 @@ bool IsIdChar(char c) {
          c == '_';
 }
 
-bool IsControl(char c) {
-  auto u = static_cast<unsigned char>(c);
-  return u < 0x20 || u == 0x7f;
-}
-
-std::string_view Trim(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\r\n\v\f";
-  auto begin = s.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  auto end = s.find_last_not_of(kSpace);
-  return s.substr(begin, end - begin + 1);
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 enum class Cut { kLongValues, kNever };
 
 // A value in double quotes, escaped so that a message stays on one line; cut after kMaxQuoted
@@ -86,7 +68,7 @@ std::string Quote(std::string_view s, Cut cut_long = Cut::kLongValues) {
         out += "\\t";
         break;
       default:
-        if (IsControl(c)) {
+        if (text::IsControl(c)) {
           out += "\\x";
           out += kHex[static_cast<unsigned char>(c) >> 4];
           out += kHex[static_cast<unsigned char>(c) & 0xf];
@@ -106,15 +88,6 @@ std::string KeyName(std::string_view key) {
   bool plain = !key.empty();
   for (char c : key) plain = plain && IsIdChar(c);
   return plain ? std::string(key) : Quote(key);
-}
-
-std::string Join(const std::vector<std::string_view>& words) {
-  std::string out;
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += words[i];
-  }
-  return out;
 }
 
 // ---- Reading files ------------------------------------------------------------------------------
@@ -300,7 +273,8 @@ bool Parser::ExpectMap(const Entry& entry) {
 }
 
 bool Parser::UnknownKey(const Entry& entry, const std::vector<std::string_view>& known) {
-  return Fail(entry.key_mark, entry.path, "unknown key (expected one of: " + Join(known) + ")");
+  return Fail(entry.key_mark, entry.path,
+              "unknown key (expected one of: " + text::Join(known) + ")");
 }
 
 bool Parser::ReadString(const Entry& entry, std::string* out) {
@@ -340,19 +314,6 @@ bool Parser::ReadInt(const Entry& entry, int min, int max, int* out) {
   return true;
 }
 
-std::string FormatDuration(milliseconds d) {
-  auto ms = d.count();
-  std::string out;
-  for (auto [unit, size] : {std::pair{"h", 3600000LL}, {"m", 60000LL}, {"s", 1000LL}}) {
-    if (ms >= size) {
-      out += std::to_string(ms / size) + unit;
-      ms %= size;
-    }
-  }
-  if (ms > 0 || out.empty()) out += std::to_string(ms) + "ms";
-  return out;
-}
-
 bool Parser::ReadDuration(const Entry& entry, milliseconds min, milliseconds max,
                           milliseconds* out) {
   if (!entry.value.IsScalar()) {
@@ -360,18 +321,18 @@ bool Parser::ReadDuration(const Entry& entry, milliseconds min, milliseconds max
                 "expected a duration (e.g. 500ms, 10s, 1m30s), got " + Describe(entry.value));
   }
   const std::string& text = entry.value.Scalar();
-  auto duration = ParseDuration(text);
+  auto duration = text::ParseDuration(text);
   if (!duration) {
     return Fail(ValueMark(entry), entry.path,
                 "invalid duration " + Quote(text) + " (expected e.g. 500ms, 10s, 1m30s)");
   }
   if (*duration < min) {
     return Fail(ValueMark(entry), entry.path,
-                text + " is too short (minimum " + FormatDuration(min) + ")");
+                text + " is too short (minimum " + text::FormatDuration(min) + ")");
   }
   if (*duration > max) {
     return Fail(ValueMark(entry), entry.path,
-                text + " is too long (maximum " + FormatDuration(max) + ")");
+                text + " is too long (maximum " + text::FormatDuration(max) + ")");
   }
   *out = *duration;
   return true;
@@ -430,70 +391,15 @@ bool Parser::ReadOrdering(const Entry& entry, std::string* out) {
   return true;
 }
 
-// Why `url` cannot be a base URL, or an empty string; *out gets the normalised form.
-std::string CheckBaseUrl(std::string_view url, std::string* out) {
-  for (char c : url) {
-    if (IsControl(c) || c == ' ') return "must not contain spaces or control characters";
-  }
-  auto sep = url.find("://");
-  if (sep == std::string_view::npos) return "expected http:// or https:// followed by a host";
-  std::string scheme = Lower(url.substr(0, sep));
-  if (scheme != "http" && scheme != "https") return "the scheme must be http or https";
-  std::string_view rest = url.substr(sep + 3);
-  if (rest.find_first_of("?#") != std::string_view::npos) {
-    return "must not have a query (?) or a fragment (#)";
-  }
-  auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
-  if (authority.find('@') != std::string_view::npos) {
-    return "must not contain a user name or password (credentials come from CREATIFY_API_ID and "
-           "CREATIFY_API_KEY or api.api_id_file and api.api_key_file)";
-  }
-  std::string_view host;
-  std::string_view port;
-  if (!authority.empty() && authority[0] == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return "unclosed \"[\" in the host";
-    host = authority.substr(1, close - 1);
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':') return "unexpected text after the IPv6 address";
-      port = after.substr(1);
-      if (port.empty()) return "empty port";
-    }
-    if (host.empty() || host.find_first_not_of("0123456789abcdefABCDEF:.") != host.npos) {
-      return "invalid IPv6 address in the host";
-    }
-  } else {
-    auto colon = authority.find(':');
-    host = authority.substr(0, colon);
-    if (colon != std::string_view::npos) {
-      port = authority.substr(colon + 1);
-      if (port.empty()) return "empty port";
-    }
-    if (host.empty()) return "no host";
-    for (char c : host) {
-      if (!IsIdChar(c) && c != '.') return "invalid character in the host";
-    }
-  }
-  if (!port.empty()) {
-    if (port.size() > 5 || port.find_first_not_of("0123456789") != port.npos) {
-      return "invalid port";
-    }
-    int number = std::stoi(std::string(port));
-    if (number < 1 || number > 65535) return "the port must be from 1 to 65535";
-  }
-  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
-  *out = scheme + "://" + std::string(authority) + std::string(path);
-  return "";
-}
-
 bool Parser::ReadBaseUrl(const Entry& entry, std::string* out) {
   std::string text;
   if (!ReadString(entry, &text)) return false;
-  std::string why = CheckBaseUrl(text, out);
-  if (why.empty()) return true;
+  creatify::BaseUrl url;
+  std::string why = creatify::ParseBaseUrl(text, &url);
+  if (why.empty()) {
+    *out = url.Normalized();
+    return true;
+  }
   // A URL with user information may hold a password: do not repeat it.
   std::string shown = text.find('@') == std::string::npos ? " " + Quote(text) : "";
   return Fail(ValueMark(entry), entry.path, "invalid URL" + shown + ": " + why);
@@ -561,10 +467,10 @@ bool Parser::ResolveCredential(const std::optional<CredentialFile>& file, const 
                     QuotePath(file->path) + " is larger than " +
                         std::to_string(kMaxCredentialBytes) + " bytes");
     }
-    std::string_view value = Trim(raw);
+    std::string_view value = text::Trim(raw);
     if (value.empty()) return Fail(file->mark, file->key_path, QuotePath(file->path) + " is empty");
     for (char c : value) {
-      if (IsControl(c)) {
+      if (text::IsControl(c)) {
         return Fail(file->mark, file->key_path,
                     QuotePath(file->path) +
                         " holds control characters, which cannot be sent in an HTTP header");
@@ -581,14 +487,14 @@ bool Parser::ResolveCredential(const std::optional<CredentialFile>& file, const 
   } else if (const char* v = std::getenv(env_name)) {
     env_value = v;
   }
-  std::string_view value = env_value ? Trim(*env_value) : std::string_view();
+  std::string_view value = env_value ? text::Trim(*env_value) : std::string_view();
   if (value.empty()) {
     return Fail(mark, "api",
                 "no " + std::string(what) + ": set the environment variable " + env_name +
                     " or api." + std::string(file_key));
   }
   for (char c : value) {
-    if (IsControl(c)) {
+    if (text::IsControl(c)) {
       return Fail(mark, "api",
                   std::string("the environment variable ") + env_name +
                       " holds control characters, which cannot be sent in an HTTP header");
@@ -646,48 +552,6 @@ bool Config::KindActive(std::string_view kind) const {
   auto it = kinds.find(kind);
   if (spec == nullptr || it == kinds.end()) return false;
   return it->second.enabled && (spec->list || !it->second.ids.empty());
-}
-
-std::optional<milliseconds> ParseDuration(std::string_view text) {
-  struct Unit {
-    std::string_view suffix;
-    std::int64_t ms;
-  };
-  // "ms" before "m" so that the longer suffix wins; `rank` enforces the order h, m, s, ms.
-  static constexpr Unit kUnits[] = {{"ms", 1}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
-  auto rank = [](std::string_view suffix) {
-    return suffix == "h" ? 0 : suffix == "m" ? 1 : suffix == "s" ? 2 : 3;
-  };
-  // The largest count of milliseconds whose nanoseconds still fit in 64 bits, so that callers
-  // can add the result to any clock's time_point.
-  constexpr std::int64_t kMaxMs = std::numeric_limits<std::int64_t>::max() / 1000000;
-  if (text.empty()) return std::nullopt;
-  std::int64_t total = 0;
-  int last_rank = -1;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::size_t start = i;
-    std::int64_t number = 0;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      number = number * 10 + (text[i] - '0');
-      if (number > kMaxMs) return std::nullopt;
-      ++i;
-    }
-    if (i == start) return std::nullopt;
-    const Unit* unit = nullptr;
-    for (const Unit& u : kUnits) {
-      if (text.substr(i, u.suffix.size()) == u.suffix) {
-        unit = &u;
-        break;
-      }
-    }
-    if (unit == nullptr || rank(unit->suffix) <= last_rank) return std::nullopt;
-    last_rank = rank(unit->suffix);
-    i += unit->suffix.size();
-    if (number > (kMaxMs - total) / unit->ms) return std::nullopt;
-    total += number * unit->ms;
-  }
-  return milliseconds(total);
 }
 
 std::optional<Config> LoadConfig(const std::string& path, std::string* error, EnvLookup env) {

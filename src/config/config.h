@@ -1,5 +1,5 @@
 // The exporter's configuration: the YAML file given with --config.file, with its defaults applied
-// and validated while parsing. A value type; LoadConfig and ParseDuration are thread-safe.
+// and validated while parsing. A value type; LoadConfig is thread-safe.
 #pragma once
 
 #include <chrono>
@@ -73,10 +73,5 @@ struct Config {
 using EnvLookup = std::optional<std::string> (*)(const char* name);
 std::optional<Config> LoadConfig(const std::string& path, std::string* error,
                                  EnvLookup env = nullptr);
-
-// A duration as Prometheus writes them: one or more <integer><unit> parts, units h, m, s, ms in
-// that order, each at most once ("10s", "500ms", "1m30s"). nullopt when it does not parse or is
-// too large to be counted in nanoseconds.
-std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
 }  // namespace config

@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "creatify/base_url.h"
+
 namespace creatify {
 namespace {
 
@@ -471,7 +473,8 @@ TEST_CASE("an unusable base_url fails every request without throwing") {
         "http://host:99999", "http://host:0", "http://host:", "http://host:8x", "http://host/?q=1",
         "http://host/#frag", "http://[::1", "http://[::1]x"}) {
     CAPTURE(url);
-    CHECK_FALSE(BaseUrlError(url).empty());
+    BaseUrl parts;
+    CHECK_FALSE(ParseBaseUrl(url, &parts).empty());
     Client client(Options(url));
     const Response r = client.Get("/api/aurora/");
     CHECK(r.status == 0);
@@ -482,7 +485,8 @@ TEST_CASE("an unusable base_url fails every request without throwing") {
        {"https://api.creatify.ai", "HTTPS://api.creatify.ai/", "http://127.0.0.1:8080",
         "http://proxy/creatify/", "http://[::1]:8080/prefix"}) {
     CAPTURE(url);
-    CHECK(BaseUrlError(url).empty());
+    BaseUrl parts;
+    CHECK(ParseBaseUrl(url, &parts).empty());
   }
 }
 

@@ -678,14 +678,6 @@ TEST_CASE("the exporter config points at the simulator and lists its ids") {
   CHECK(empty["poll_interval"].as<std::string>() == "1s500ms");
 }
 
-TEST_CASE("FormatDuration writes Prometheus durations") {
-  CHECK(FormatDuration(Millis(0)) == "0s");
-  CHECK(FormatDuration(Millis(250)) == "250ms");
-  CHECK(FormatDuration(Millis(5'000)) == "5s");
-  CHECK(FormatDuration(Millis(90'000)) == "1m30s");
-  CHECK(FormatDuration(Millis(3'600'001)) == "1h1ms");
-}
-
 TEST_CASE("FormatTime is ISO 8601 UTC with milliseconds") {
   CHECK(FormatTime(Time(Millis(0))) == "1970-01-01T00:00:00.000Z");
   CHECK(FormatTime(kStart + Millis(123)) == "2027-01-15T08:00:00.123Z");
