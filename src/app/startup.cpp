@@ -37,13 +37,9 @@ bool LoadConfiguration(Context& ctx) {
 
 bool CreateStore(Context& ctx) {
   // Every enabled kind is rendered (zeros included), even one with no ids to poll yet.
-  std::vector<std::string> active;
-  for (const auto& kind : creatify::Kinds()) {
-    if (ctx.config.kinds.at(std::string(kind.name)).enabled) active.emplace_back(kind.name);
-  }
   const double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  ctx.store = std::make_unique<state::Store>(std::move(active), now);
+  ctx.store = std::make_unique<state::Store>(ctx.config.EnabledKinds(), now);
   ctx.collector = std::make_unique<collect::Collector>(
       [store = ctx.store.get()] { return store->Current(); },
       collect::RenderOptions{.per_job_metrics = ctx.config.per_job_metrics,

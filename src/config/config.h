@@ -54,8 +54,13 @@ struct Config {
   // Every kind of creatify::Kinds() has an entry.
   std::map<std::string, KindConfig, std::less<>> kinds = DefaultKinds();
 
-  // True when the kind is polled at all: enabled, and with ids or a list endpoint. False for a
-  // name that is not a kind.
+  // The one definition of "this kind is on": its section is enabled. An enabled kind is
+  // rendered (zeros included) whether or not it has anything to poll. False for a name that is
+  // not a kind.
+  bool KindEnabled(std::string_view kind) const;
+  // The enabled kinds' names, in creatify::Kinds() order: the kinds the store renders.
+  std::vector<std::string> EnabledKinds() const;
+  // True when the kind is polled at all: enabled, and with ids or a list endpoint.
   bool KindActive(std::string_view kind) const;
 
   bool operator==(const Config&) const = default;
