@@ -38,34 +38,10 @@ std::string KeyName(std::string_view key) {
 }  // namespace
 
 std::string Quote(std::string_view s, Cut cut_long) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
   bool cut = cut_long == Cut::kLongValues && s.size() > kMaxQuoted;
   if (cut) s = s.substr(0, kMaxQuoted);
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (text::IsControl(c)) {
-          out += "\\x";
-          out += kHex[static_cast<unsigned char>(c) >> 4];
-          out += kHex[static_cast<unsigned char>(c) & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
+  std::string out = "\"";
+  text::AppendEscaped(out, s, text::EscapeStyle::kHexBytes);
   out += cut ? "...\"" : "\"";
   return out;
 }

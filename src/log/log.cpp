@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "text/strings.h"
+
 namespace logging {
 namespace {
 
@@ -17,36 +19,8 @@ std::mutex g_write_mutex;
 // value reads the same in both and neither can break a line. Bytes from 0x80 up (UTF-8) pass
 // through unchanged.
 void AppendQuoted(std::string& out, std::string_view value) {
-  static const char kHex[] = "0123456789abcdef";
   out += '"';
-  for (char ch : value) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += ch;
-        }
-    }
-  }
+  text::AppendEscaped(out, value, text::EscapeStyle::kJson);
   out += '"';
 }
 

@@ -31,6 +31,29 @@ bool AllDigits(std::string_view s) {
   return true;
 }
 
+void AppendEscaped(std::string& out, std::string_view s, EscapeStyle style) {
+  static const char kHex[] = "0123456789abcdef";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r' && style == EscapeStyle::kJson) {
+      out += "\\r";
+    } else if (IsControl(ch)) {
+      out += style == EscapeStyle::kJson ? "\\u00" : "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+}
+
 std::string Join(const std::vector<std::string_view>& words) {
   std::string out;
   for (std::size_t i = 0; i < words.size(); ++i) {

@@ -20,6 +20,17 @@ bool IsControl(char c);
 // Not empty, and only 0-9.
 bool AllDigits(std::string_view s);
 
+// How AppendEscaped writes control characters other than \n and \t.
+enum class EscapeStyle {
+  kJson,      // "\r", and \u00XX for the others (DEL included): a JSON string's escapes.
+  kHexBytes,  // \xXX for every other one, \r included: the config's messages.
+};
+
+// Appends `s` escaped so that it can stand between double quotes on one line: '"' and '\' get a
+// backslash, \n and \t are written "\n" and "\t", other control characters as `style` says.
+// Bytes from 0x80 up (UTF-8) pass through unchanged.
+void AppendEscaped(std::string& out, std::string_view s, EscapeStyle style);
+
 // The words separated by ", ".
 std::string Join(const std::vector<std::string_view>& words);
 

@@ -40,3 +40,13 @@ TEST_CASE("Join separates with a comma and a space") {
   CHECK(text::Join({"a"}) == "a");
   CHECK(text::Join({"a", "b", "c"}) == "a, b, c");
 }
+
+TEST_CASE("AppendEscaped keeps a value on one line, in either style") {
+  const std::string value = "a\"b\\c\nd\te\rf\x01g\x7fh Grüße";
+  std::string json = "<";
+  text::AppendEscaped(json, value, text::EscapeStyle::kJson);
+  CHECK(json == R"(<a\"b\\c\nd\te\rf\u0001g\u007fh Grüße)");
+  std::string hex;
+  text::AppendEscaped(hex, value, text::EscapeStyle::kHexBytes);
+  CHECK(hex == R"(a\"b\\c\nd\te\x0df\x01g\x7fh Grüße)");
+}
