@@ -54,24 +54,6 @@ const std::vector<FlagSpec>& Specs() {
   return kSpecs;
 }
 
-std::string_view LevelName(logging::Level level) {
-  switch (level) {
-    case logging::Level::kDebug:
-      return "debug";
-    case logging::Level::kInfo:
-      return "info";
-    case logging::Level::kWarn:
-      return "warn";
-    case logging::Level::kError:
-      break;
-  }
-  return "error";
-}
-
-std::string_view FormatName(logging::Format format) {
-  return format == logging::Format::kJson ? "json" : "logfmt";
-}
-
 // The default shown in the usage text, taken from Flags{} so that the two cannot drift apart.
 std::string DefaultText(Id id) {
   const Flags defaults;
@@ -81,9 +63,9 @@ std::string DefaultText(Id id) {
     case Id::kPath:
       return defaults.telemetry_path;
     case Id::kLevel:
-      return std::string(LevelName(defaults.log_level));
+      return std::string(logging::LevelName(defaults.log_level));
     case Id::kFormat:
-      return std::string(FormatName(defaults.log_format));
+      return std::string(logging::FormatName(defaults.log_format));
     case Id::kTotalShards:
       return std::to_string(defaults.total_shards);
     default:

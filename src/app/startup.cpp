@@ -55,10 +55,6 @@ bool ResolveShard(Context& ctx) {
 
 bool CreateStore(Context& ctx) {
   // Every enabled kind is rendered (zeros included), even one with no ids to poll yet.
-  std::vector<std::string> active;
-  for (const auto& kind : creatify::Kinds()) {
-    if (ctx.config.kinds.at(std::string(kind.name)).enabled) active.emplace_back(kind.name);
-  }
   const double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   ctx.publisher = std::make_unique<collect::Publisher>(
@@ -68,7 +64,7 @@ bool CreateStore(Context& ctx) {
                              .shard = ctx.shard.index,
                              .total_shards = ctx.shard.total});
   state::StoreOptions options{
-      .kinds = std::move(active),
+      .kinds = ctx.config.EnabledKinds(),
       .watching_since = now,
       .render_job =
           [options = ctx.publisher->options()](std::string_view kind, state::JobRecord* record) {

@@ -1,5 +1,5 @@
 // The exporter's configuration: the YAML file given with --config.file, with its defaults applied
-// and validated while parsing. A value type; LoadConfig and ParseDuration are thread-safe.
+// and validated while parsing. A value type; LoadConfig is thread-safe.
 #pragma once
 
 #include <chrono>
@@ -54,8 +54,13 @@ struct Config {
   // Every kind of creatify::Kinds() has an entry.
   std::map<std::string, KindConfig, std::less<>> kinds = DefaultKinds();
 
-  // True when the kind is polled at all: enabled, and with ids or a list endpoint. False for a
-  // name that is not a kind.
+  // The one definition of "this kind is on": its section is enabled. An enabled kind is
+  // rendered (zeros included) whether or not it has anything to poll. False for a name that is
+  // not a kind.
+  bool KindEnabled(std::string_view kind) const;
+  // The enabled kinds' names, in creatify::Kinds() order: the kinds the store renders.
+  std::vector<std::string> EnabledKinds() const;
+  // True when the kind is polled at all: enabled, and with ids or a list endpoint.
   bool KindActive(std::string_view kind) const;
 
   bool operator==(const Config&) const = default;
@@ -73,10 +78,5 @@ struct Config {
 using EnvLookup = std::optional<std::string> (*)(const char* name);
 std::optional<Config> LoadConfig(const std::string& path, std::string* error,
                                  EnvLookup env = nullptr);
-
-// A duration as Prometheus writes them: one or more <integer><unit> parts, units h, m, s, ms in
-// that order, each at most once ("10s", "500ms", "1m30s"). nullopt when it does not parse or is
-// too large to be counted in nanoseconds.
-std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
 }  // namespace config

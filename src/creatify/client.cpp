@@ -13,7 +13,9 @@
 #include <utility>
 #include <vector>
 
+#include "creatify/base_url.h"
 #include "creatify/parse.h"
+#include "text/strings.h"
 
 namespace creatify {
 namespace {
@@ -23,107 +25,11 @@ namespace {
 constexpr std::size_t kMaxBodyBytes = std::size_t{32} << 20;
 constexpr const char* kBodyTooLarge = "response body larger than 32 MiB";
 
-struct BaseUrl {
-  std::string scheme_host_port;  // "https://api.creatify.ai", for httplib::Client
-  std::string path_prefix;       // "" or "/creatify", never ending in '/'
-  std::string error;             // why the URL is unusable; empty when fine
-};
-
-bool AllDigits(std::string_view text) {
-  if (text.empty()) return false;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 // The value of a short run of digits (callers check AllDigits and the length first).
 int SmallNumber(std::string_view digits) {
   int value = 0;
   for (char c : digits) value = value * 10 + (c - '0');
   return value;
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-BaseUrl SplitBaseUrl(std::string_view url) {
-  BaseUrl out;
-  const auto scheme_end = url.find("://");
-  const std::string scheme =
-      scheme_end == std::string_view::npos ? std::string() : Lower(url.substr(0, scheme_end));
-  if (scheme != "http" && scheme != "https") {
-    out.error = "base_url must start with http:// or https://";
-    return out;
-  }
-  std::string_view rest = url.substr(scheme_end + 3);
-  if (rest.find_first_of("?#") != std::string_view::npos) {
-    out.error = "base_url must not have a query or fragment";
-    return out;
-  }
-  const auto slash = rest.find('/');
-  const std::string_view authority = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-  if (authority.find('@') != std::string_view::npos) {
-    // Credentials go in headers; a user:password in the URL would be sent nowhere and logged.
-    out.error = "base_url must not contain user information";
-    return out;
-  }
-  if (authority.find_first_of(" \t\r\n") != std::string_view::npos) {
-    out.error = "base_url has whitespace in its host";
-    return out;
-  }
-  std::string_view host = authority;
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      out.error = "base_url has an unterminated IPv6 address";
-      return out;
-    }
-    host = authority.substr(0, close + 1);
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') {
-        out.error = "base_url has garbage after its IPv6 address";
-        return out;
-      }
-      port = after.substr(1);
-      if (port.empty()) port = "?";  // "[::1]:" is as bad as a non-numeric port
-    }
-  } else if (const auto colon = authority.find(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-    if (port.empty()) port = "?";
-  }
-  if (host.empty() || host == "[]") {
-    out.error = "base_url has no host";
-    return out;
-  }
-  if (!port.empty()) {
-    int number = 0;
-    const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
-    if (!AllDigits(port) || ec != std::errc() || ptr != port.data() + port.size() || number < 1 ||
-        number > 65535) {
-      out.error = "base_url has an invalid port";
-      return out;
-    }
-  }
-  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
-  out.scheme_host_port = scheme + "://" + std::string(authority);
-  out.path_prefix = std::string(path);
-  return out;
-}
-
-std::string_view TrimSpace(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
 }
 
 int MonthNumber(std::string_view name) {
@@ -170,7 +76,7 @@ std::optional<double> ParseHttpDate(std::string_view text) {
   } else {
     return std::nullopt;
   }
-  if (!AllAlpha(tokens[0]) || !AllDigits(day) || day.size() > 2 || !AllDigits(year) ||
+  if (!AllAlpha(tokens[0]) || !text::AllDigits(day) || day.size() > 2 || !text::AllDigits(year) ||
       (year.size() != 4 && year.size() != 2)) {
     return std::nullopt;
   }
@@ -209,12 +115,10 @@ std::string ErrorCode(httplib::Error error, double elapsed_seconds, double timeo
 
 }  // namespace
 
-std::string BaseUrlError(std::string_view base_url) { return SplitBaseUrl(base_url).error; }
-
 std::optional<double> ParseRetryAfter(std::string_view value,
                                       std::chrono::system_clock::time_point now) {
-  value = TrimSpace(value);
-  if (AllDigits(value)) {
+  value = text::Trim(value);
+  if (text::AllDigits(value)) {
     double seconds = 0;
     const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
     if (ec != std::errc() || ptr != value.data() + value.size() || !std::isfinite(seconds)) {
@@ -240,9 +144,9 @@ struct Client::Impl {
 
 Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
-  impl_->base = SplitBaseUrl(impl_->options.base_url);
-  if (!impl_->base.error.empty()) {
-    impl_->setup_error = impl_->base.error;
+  const std::string why = ParseBaseUrl(impl_->options.base_url, &impl_->base);
+  if (!why.empty()) {
+    impl_->setup_error = "invalid base_url: " + why;
     return;
   }
   try {

@@ -12,7 +12,8 @@ namespace creatify {
 
 struct ClientOptions {
   // "https://api.creatify.ai" or "http://host:port", optionally with a path prefix
-  // ("http://proxy/creatify") that is put before every request path.
+  // ("http://proxy/creatify") that is put before every request path; see ParseBaseUrl in
+  // creatify/base_url.h. A URL it refuses fails every request.
   std::string base_url;
   std::string api_id;
   std::string api_key;
@@ -55,11 +56,6 @@ class Client {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Why `base_url` cannot be used ("base_url must start with http:// or https://", ...), or an empty
-// string when it can: http or https, a host, an optional port and path prefix, nothing else.
-// Lets the config check reject a URL that Client would refuse on every request.
-std::string BaseUrlError(std::string_view base_url);
 
 // Seconds to wait from a Retry-After value: delta-seconds ("120") or an HTTP-date (IMF-fixdate,
 // RFC 850 or asctime form) taken relative to `now`, never negative. nullopt when it is neither.

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "text/strings.h"
+
 namespace creatify {
 namespace {
 
@@ -15,18 +17,10 @@ using nlohmann::json;
 // proxy's message from a truncated document, short enough for one log line.
 constexpr std::size_t kBodyExcerptLength = 32;
 
-std::string_view Trim(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\r\n\f\v";
-  const auto first = text.find_first_not_of(kSpace);
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(kSpace);
-  return text.substr(first, last - first + 1);
-}
-
 // A decimal number filling the whole (trimmed) string. std::from_chars ignores the locale, which
 // strtod would not; it also accepts "inf" and "nan", which are not numbers the API sends.
 std::optional<double> ParseNumericString(std::string_view text) {
-  text = Trim(text);
+  text = text::Trim(text);
   if (text.empty()) return std::nullopt;
   double value = 0;
   const char* end = text.data() + text.size();
@@ -62,7 +56,7 @@ std::string Excerpt(std::string_view body) {
 json ParseBody(std::string_view body, std::string* error) {
   json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
-    if (Trim(body).empty()) {
+    if (text::Trim(body).empty()) {
       *error = "not JSON: empty body";
     } else {
       *error =

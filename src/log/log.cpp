@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "text/strings.h"
+
 namespace logging {
 namespace {
 
@@ -13,90 +15,30 @@ std::atomic<Level> g_level{Level::kInfo};
 std::atomic<Format> g_format{Format::kLogfmt};
 std::mutex g_write_mutex;
 
-std::string_view LevelName(Level level) {
-  switch (level) {
-    case Level::kDebug:
-      return "debug";
-    case Level::kInfo:
-      return "info";
-    case Level::kWarn:
-      return "warn";
-    case Level::kError:
-      break;
-  }
-  return "error";
+// Appends `value` in double quotes, escaped as JSON strings are: the two formats share it, so a
+// value reads the same in both and neither can break a line. Bytes from 0x80 up (UTF-8) pass
+// through unchanged.
+void AppendQuoted(std::string& out, std::string_view value) {
+  out += '"';
+  text::AppendEscaped(out, value, text::EscapeStyle::kJson);
+  out += '"';
 }
 
-// logfmt values are quoted when they hold anything but plain characters.
+// logfmt values are quoted when they hold anything but plain printable ASCII.
 void AppendLogfmtValue(std::string& out, std::string_view value) {
   bool plain = !value.empty();
-  for (char c : value) {
-    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) >= 0x7f) {
+  for (char ch : value) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) {
       plain = false;
       break;
     }
   }
   if (plain) {
     out += value;
-    return;
+  } else {
+    AppendQuoted(out, value);
   }
-  out += '"';
-  for (char c : value) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += c;
-    }
-  }
-  out += '"';
-}
-
-void AppendJsonString(std::string& out, std::string_view value) {
-  static const char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char ch : value) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
 }
 
 std::string Now() {
@@ -115,6 +57,20 @@ std::string Now() {
 
 }  // namespace
 
+std::string_view LevelName(Level level) {
+  switch (level) {
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      break;
+  }
+  return "error";
+}
+
 std::optional<Level> ParseLevel(std::string_view text) {
   for (Level level : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError}) {
     if (LevelName(level) == text) return level;
@@ -122,9 +78,12 @@ std::optional<Level> ParseLevel(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view FormatName(Format format) { return format == Format::kJson ? "json" : "logfmt"; }
+
 std::optional<Format> ParseFormat(std::string_view text) {
-  if (text == "logfmt") return Format::kLogfmt;
-  if (text == "json") return Format::kJson;
+  for (Format format : {Format::kLogfmt, Format::kJson}) {
+    if (FormatName(format) == text) return format;
+  }
   return std::nullopt;
 }
 
@@ -141,16 +100,16 @@ std::string FormatLine(Format format, Level level, std::string_view timestamp, s
   line.reserve(96);
   if (format == Format::kJson) {
     line += "{\"ts\":";
-    AppendJsonString(line, timestamp);
+    AppendQuoted(line, timestamp);
     line += ",\"level\":";
-    AppendJsonString(line, LevelName(level));
+    AppendQuoted(line, LevelName(level));
     line += ",\"msg\":";
-    AppendJsonString(line, msg);
+    AppendQuoted(line, msg);
     for (const auto& [key, value] : fields) {
       line += ',';
-      AppendJsonString(line, key);
+      AppendQuoted(line, key);
       line += ':';
-      AppendJsonString(line, value);
+      AppendQuoted(line, value);
     }
     line += '}';
     return line;

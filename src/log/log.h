@@ -13,7 +13,11 @@ namespace logging {
 enum class Level { kDebug, kInfo, kWarn, kError };
 enum class Format { kLogfmt, kJson };
 
+// "debug", "info", "warn" or "error": the --log.level value and the `level` field of a line.
+std::string_view LevelName(Level level);
 std::optional<Level> ParseLevel(std::string_view text);
+// "logfmt" or "json": the --log.format value.
+std::string_view FormatName(Format format);
 std::optional<Format> ParseFormat(std::string_view text);
 
 // Sets the threshold and format for every later line. Defaults: info, logfmt.

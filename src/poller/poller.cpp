@@ -38,12 +38,6 @@ std::string QueryEscape(std::string_view value) {
 
 bool IsSuccess(int status) { return status >= 200 && status < 300; }
 
-// The kinds the store renders: enabled ones, whether or not they have anything to ask for.
-bool Enabled(const config::Config& config, std::string_view kind) {
-  auto it = config.kinds.find(kind);
-  return it != config.kinds.end() && it->second.enabled;
-}
-
 }  // namespace
 
 // One request of a cycle.
@@ -104,7 +98,7 @@ std::vector<Poller::Task> Poller::PlanCycle() const {
   std::vector<Task> tasks;
   int slot = 0;
   for (const auto& kind : creatify::Kinds()) {
-    if (!Enabled(config_, kind.name)) continue;
+    if (!config_.KindEnabled(kind.name)) continue;
     const auto& kind_config = config_.kinds.find(kind.name)->second;
     std::vector<std::string> pending_ids;
     for (const auto& id : kind_config.ids) {
@@ -217,7 +211,7 @@ CycleReport Poller::RunCycle() {
   // Every kind the store renders has its KindPoll, in the order PlanCycle numbered them; an
   // enabled kind with nothing to ask for is up to date by definition.
   for (const auto& kind : creatify::Kinds()) {
-    if (!Enabled(config_, kind.name)) continue;
+    if (!config_.KindEnabled(kind.name)) continue;
     state::KindPoll poll;
     poll.kind = std::string(kind.name);
     poll.success = true;

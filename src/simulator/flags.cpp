@@ -6,6 +6,8 @@
 #include <functional>
 #include <limits>
 
+#include "text/duration.h"
+
 namespace simulator {
 namespace {
 
@@ -78,7 +80,7 @@ Setter DurationFlag(Millis* (*field)(Flags&), Millis minimum) {
   return [=](std::string_view text, Flags& flags) -> std::optional<std::string> {
     auto value = ParseDuration(text);
     if (!value) return "expected a duration such as 500ms, 10s or 1m30s";
-    if (*value < minimum) return "must be at least " + FormatDuration(minimum);
+    if (*value < minimum) return "must be at least " + text::FormatDuration(minimum);
     *field(flags) = *value;
     return std::nullopt;
   };
@@ -233,30 +235,9 @@ const FlagSpec* FindSpec(std::string_view name) {
 }  // namespace
 
 std::optional<Millis> ParseDuration(std::string_view text) {
+  // Prometheus reads a bare "0" too; the simulator's flags take it for "off".
   if (text == "0") return Millis(0);
-  if (text.empty()) return std::nullopt;
-  static constexpr std::array<std::pair<std::string_view, long long>, 4> kUnits = {
-      {{"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}}};
-  long long total = 0;
-  std::size_t next_unit = 0;
-  while (!text.empty()) {
-    std::size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-    if (digits == 0 || digits > 12) return std::nullopt;
-    long long number = *ParseInt<long long>(text.substr(0, digits));
-    text.remove_prefix(digits);
-    std::size_t letters = 0;
-    while (letters < text.size() && text[letters] >= 'a' && text[letters] <= 'z') ++letters;
-    std::string_view unit = text.substr(0, letters);
-    text.remove_prefix(letters);
-    std::size_t found = next_unit;
-    while (found < kUnits.size() && kUnits[found].first != unit) ++found;
-    if (found == kUnits.size()) return std::nullopt;
-    next_unit = found + 1;
-    total += number * kUnits[found].second;
-    if (total > std::numeric_limits<long long>::max() / 4) return std::nullopt;
-  }
-  return Millis(total);
+  return text::ParseDuration(text);
 }
 
 std::string DefaultBaseUrl(std::string_view host, int port) {

@@ -37,7 +37,7 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
 // Every flag with its default.
 std::string HelpText();
 
-// "0", or one or more <integer><unit> parts with units h, m, s, ms in that order ("1m30s").
+// "0", or a duration as text::ParseDuration reads it ("1m30s").
 std::optional<Millis> ParseDuration(std::string_view text);
 
 // The base URL the exporter should use for a simulator bound to `host`:`port`.

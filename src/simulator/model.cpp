@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "simulator/draw.h"
+#include "text/duration.h"
 
 namespace simulator {
 namespace {
@@ -545,23 +546,6 @@ std::string Model::StateJsonLocked(Time now) const {
   return state.dump();
 }
 
-std::string FormatDuration(Millis duration) {
-  long long ms = duration.count();
-  if (ms <= 0) return "0s";
-  std::string text;
-  auto part = [&](long long unit, const char* suffix) {
-    if (ms >= unit) {
-      text += std::to_string(ms / unit) + suffix;
-      ms %= unit;
-    }
-  };
-  part(3'600'000, "h");
-  part(60'000, "m");
-  part(1'000, "s");
-  part(1, "ms");
-  return text;
-}
-
 std::string ExporterConfigYaml(std::string_view base_url, Millis poll_interval,
                                const std::vector<std::string>& ads_clone_ids,
                                const std::vector<std::string>& custom_template_ids) {
@@ -579,7 +563,7 @@ std::string ExporterConfigYaml(std::string_view base_url, Millis poll_interval,
   yaml += "# CREATIFY_API_ID and CREATIFY_API_KEY, to the simulator's --api-id and --api-key.\n";
   yaml += "api:\n  base_url: ";
   yaml += base_url;
-  yaml += "\npoll_interval: " + FormatDuration(poll_interval) + "\n";
+  yaml += "\npoll_interval: " + text::FormatDuration(poll_interval) + "\n";
   yaml += "ads_clone:\n" + id_list(ads_clone_ids);
   yaml += "custom_template_jobs:\n" + id_list(custom_template_ids);
   yaml += "# Aurora has a list endpoint: no ids means every job of the workspace.\n";

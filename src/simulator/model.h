@@ -112,7 +112,4 @@ std::string ExporterConfigYaml(std::string_view base_url, Millis poll_interval,
                                const std::vector<std::string>& ads_clone_ids,
                                const std::vector<std::string>& custom_template_ids);
 
-// A duration as Prometheus writes them ("5s", "1m30s", "250ms"); "0s" for zero.
-std::string FormatDuration(Millis duration);
-
 }  // namespace simulator

@@ -2,8 +2,13 @@
 
 #include <doctest/doctest.h>
 
+#include <clocale>
 #include <cmath>
 #include <limits>
+#include <locale>
+#include <optional>
+#include <regex>
+#include <stdexcept>
 
 #include "collect/text_writer.h"
 #include "support/golden.h"
@@ -128,16 +133,38 @@ TEST_CASE("a field the API did not send produces no sample") {
   }
 }
 
-TEST_CASE("numbers render the same whatever the process locale") {
-  std::string before = collect::RenderText(*BusySnapshot(), kOptions);
-  std::locale saved = std::locale::global(std::locale::classic());
-  try {
-    std::locale::global(std::locale("de_DE.UTF-8"));
-  } catch (const std::runtime_error&) {
-    // The locale is not installed here; the classic locale still exercises the path.
+namespace {
+
+// An installed locale that writes one half as "0,5", or nullopt.
+std::optional<std::locale> DecimalCommaLocale() {
+  for (const char* name : {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "nl_NL.UTF-8"}) {
+    try {
+      std::locale locale(name);
+      if (std::use_facet<std::numpunct<char>>(locale).decimal_point() == ',') return locale;
+    } catch (const std::runtime_error&) {
+      // Not installed here; try the next.
+    }
   }
-  std::string after = collect::RenderText(*BusySnapshot(), kOptions);
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("numbers render the same whatever the process locale") {
+  const std::string before = collect::RenderText(*BusySnapshot(), kOptions);
+  // Without a fraction in the text, a locale could change nothing and the test would prove
+  // nothing.
+  REQUIRE(std::regex_search(before, std::regex(R"(\} -?[0-9]+\.[0-9]+\n)")));
+  std::optional<std::locale> comma = DecimalCommaLocale();
+  REQUIRE_MESSAGE(comma.has_value(),
+                  "no locale with a decimal comma is installed: scripts/install-deps.sh generates "
+                  "de_DE.UTF-8 (or run: localedef -i de_DE -f UTF-8 de_DE.UTF-8)");
+  // Sets the C library's locale too (printf, strtod), since the locale has a name.
+  std::locale saved = std::locale::global(*comma);
+  const std::string decimal_point = std::localeconv()->decimal_point;
+  const std::string after = collect::RenderText(*BusySnapshot(), kOptions);
   std::locale::global(saved);
+  REQUIRE(decimal_point == ",");
   CHECK(before == after);
 }
 

@@ -306,6 +306,23 @@ TEST_CASE("KindActive: enabled, and with ids or a list endpoint") {
   CHECK_FALSE(c.KindActive("custom_template_jobs"));
 }
 
+TEST_CASE("KindEnabled and EnabledKinds: the section is enabled, ids or not") {
+  Config c;
+  CHECK(c.EnabledKinds() == std::vector<std::string>{"ads_clone", "custom_template", "aurora"});
+  // Enabled without ids: rendered, not polled.
+  CHECK(c.KindEnabled("ads_clone"));
+  CHECK_FALSE(c.KindActive("ads_clone"));
+  c.kinds["custom_template"].enabled = false;
+  CHECK_FALSE(c.KindEnabled("custom_template"));
+  CHECK(c.EnabledKinds() == std::vector<std::string>{"ads_clone", "aurora"});
+  CHECK_FALSE(c.KindEnabled("no_such_kind"));
+  CHECK_FALSE(c.KindEnabled("custom_template_jobs"));
+  // A section for a name that is not a kind is never on.
+  c.kinds["no_such_kind"] = {};
+  CHECK_FALSE(c.KindEnabled("no_such_kind"));
+  CHECK_FALSE(c.KindActive("no_such_kind"));
+}
+
 TEST_CASE("the example config loads and equals the defaults") {
   config_test::SetDefaultEnv();
   std::string path = std::string(CREATIFY_SOURCE_DIR) + "/config/creatify-exporter.example.yaml";

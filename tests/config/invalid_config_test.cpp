@@ -42,19 +42,18 @@ void SetEnvFor(const fs::path& yaml) {
   }
 }
 
-std::vector<fs::path> InvalidCases() {
+std::vector<fs::path> InvalidCases(const fs::path& dir = kInvalidDir) {
   std::vector<fs::path> cases;
-  for (const auto& entry : fs::directory_iterator(kInvalidDir)) {
+  for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.path().extension() == ".yaml") cases.push_back(entry.path());
   }
   std::sort(cases.begin(), cases.end());
   return cases;
 }
 
-}  // namespace
-
-TEST_CASE("every invalid config fails with exactly its expected message") {
-  std::vector<fs::path> cases = InvalidCases();
+// Loads every case under `dir` and compares the message with its .error file.
+void CheckInvalidCases(const fs::path& dir) {
+  std::vector<fs::path> cases = InvalidCases(dir);
   REQUIRE(cases.size() >= 60);
   for (const fs::path& yaml : cases) {
     CAPTURE(yaml.filename().string());
@@ -77,6 +76,25 @@ TEST_CASE("every invalid config fails with exactly its expected message") {
     CHECK(error.find("SECRET") == std::string::npos);
     CHECK(error.find("hunter2") == std::string::npos);
   }
+}
+
+}  // namespace
+
+TEST_CASE("every invalid config fails with exactly its expected message") {
+  CheckInvalidCases(kInvalidDir);
+}
+
+TEST_CASE("a path in a message is never cut, however deep the config file lies") {
+  // The same cases copied below a directory whose path is longer than any cut-off a message
+  // might apply to values: the paths in the messages must still be whole.
+  config_test::TempDir temp;
+  fs::path deep = temp.path();
+  for (int i = 0; i < 6; ++i)
+    deep /= "a-rather-long-directory-name-to-make-the-path-long-" + std::to_string(i);
+  fs::create_directories(deep);
+  fs::copy(kInvalidDir, deep / "invalid", fs::copy_options::recursive);
+  REQUIRE((deep / "invalid").string().size() > 300);
+  CheckInvalidCases(deep / "invalid");
 }
 
 TEST_CASE("the invalid configs cover every required mistake") {

@@ -12,10 +12,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "creatify/base_url.h"
 
 namespace creatify {
 namespace {
@@ -255,32 +258,105 @@ TEST_CASE("a refused connection gives code connect, without the credentials in t
   CHECK(r.body.empty());
 }
 
-TEST_CASE("a handler slower than the client timeout gives code timeout") {
-  TestServer server;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
+// Holds a handler's answer until the test opens it, so that no test sleeps to let a request
+// arrive or waits out a slow answer. Thread-safe.
+class Gate {
+ public:
+  // Called by a handler: the request has arrived; returns once Open() was called (or after 10 s,
+  // a guard against a test that never opens it).
+  void ArriveAndWait() {
+    std::unique_lock lock(mu_);
+    arrived_ = true;
+    cv_.notify_all();
+    cv_.wait_for(lock, 10s, [&] { return open_; });
+  }
+  bool WaitArrived(std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return arrived_; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool arrived_ = false;
+  bool open_ = false;
+};
+
+// Opens the gate when it goes out of scope: declared after the TestServer, it lets the server's
+// handler finish before the server is stopped, even when a REQUIRE failed.
+struct OpenOnExit {
+  Gate& gate;
+  ~OpenOnExit() { gate.Open(); }
+};
+
+// A handler for /api/aurora/ that answers only once the gate is open.
+void ServeHeldAnswer(TestServer& server, Gate& gate) {
   server.server().Get("/api/aurora/", [&](const httplib::Request&, httplib::Response& res) {
-    // Hold the answer until the test has seen the timeout, so stopping the server does not wait
-    // out a fixed sleep. The deadline only guards against a test that never releases it.
-    std::unique_lock lock(mu);
-    cv.wait_for(lock, 10s, [&] { return release; });
+    gate.ArriveAndWait();
     res.set_content("[]", "application/json");
   });
   server.Start();
+}
+
+TEST_CASE("a handler slower than the client timeout gives code timeout") {
+  Gate gate;
+  TestServer server;
+  OpenOnExit open_on_exit{gate};
+  ServeHeldAnswer(server, gate);
 
   Client client(Options(server.Url(), std::chrono::milliseconds(200)));
   const Response r = client.Get("/api/aurora/");
-  {
-    std::lock_guard lock(mu);
-    release = true;
-  }
-  cv.notify_all();
+  gate.Open();
   CHECK(r.status == 0);
   CHECK(r.code == "timeout");
   CHECK_FALSE(r.error.empty());
   CHECK(r.seconds >= 0.2);
   CHECK(r.seconds < 5);
+}
+
+// Runs a GET of /api/aurora/ on another thread with a 30 s timeout, calls Cancel once the server
+// has the request, and checks that Get returns within 5 s of the Cancel, without an answer.
+void CheckCancelEndsGet(const TestServer& server, Gate& gate) {
+  Client client(Options(server.Url(), std::chrono::milliseconds(30000)));
+  std::future<Response> response =
+      std::async(std::launch::async, [&] { return client.Get("/api/aurora/"); });
+  REQUIRE(gate.WaitArrived());
+  client.Cancel();
+  REQUIRE(response.wait_for(5s) == std::future_status::ready);
+  const Response r = response.get();
+  CHECK(r.status == 0);
+  CHECK(r.code != "timeout");
+  CHECK(r.seconds < 5);
+}
+
+TEST_CASE("Cancel from another thread ends a request the server never answers") {
+  Gate gate;
+  TestServer server;
+  OpenOnExit open_on_exit{gate};
+  ServeHeldAnswer(server, gate);
+  CheckCancelEndsGet(server, gate);
+}
+
+TEST_CASE("Cancel from another thread ends a request whose body comes slowly") {
+  Gate gate;
+  TestServer server;
+  OpenOnExit open_on_exit{gate};
+  server.server().Get("/api/aurora/", [&](const httplib::Request&, httplib::Response& res) {
+    // The head and a first piece of the body go out; the rest waits for the gate.
+    res.set_chunked_content_provider("application/json", [&](size_t, httplib::DataSink& sink) {
+      sink.write("[{\"id\":", 7);
+      gate.ArriveAndWait();
+      sink.done();
+      return true;
+    });
+  });
+  server.Start();
+  CheckCancelEndsGet(server, gate);
 }
 
 // A one-shot raw TCP server: accepts one connection, reads the request head, writes `reply` and
@@ -397,7 +473,8 @@ TEST_CASE("an unusable base_url fails every request without throwing") {
         "http://host:99999", "http://host:0", "http://host:", "http://host:8x", "http://host/?q=1",
         "http://host/#frag", "http://[::1", "http://[::1]x"}) {
     CAPTURE(url);
-    CHECK_FALSE(BaseUrlError(url).empty());
+    BaseUrl parts;
+    CHECK_FALSE(ParseBaseUrl(url, &parts).empty());
     Client client(Options(url));
     const Response r = client.Get("/api/aurora/");
     CHECK(r.status == 0);
@@ -408,7 +485,8 @@ TEST_CASE("an unusable base_url fails every request without throwing") {
        {"https://api.creatify.ai", "HTTPS://api.creatify.ai/", "http://127.0.0.1:8080",
         "http://proxy/creatify/", "http://[::1]:8080/prefix"}) {
     CAPTURE(url);
-    CHECK(BaseUrlError(url).empty());
+    BaseUrl parts;
+    CHECK(ParseBaseUrl(url, &parts).empty());
   }
 }
 

@@ -1,19 +1,19 @@
 #include "poller/poller.h"
 
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <atomic>
+#include <fstream>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "creatify/kind.h"
+#include "support/capture_stderr.h"
 
 using creatify::Status;
 
@@ -49,6 +49,10 @@ struct FakeApi {
   std::atomic<int> in_flight{0};
   std::atomic<int> max_in_flight{0};
   std::set<int> workers;
+  // When set, a request waits (at most 5 s) until two have been in flight at once, so that a test
+  // sees requests overlap whatever the timing.
+  bool wait_for_overlap = false;
+  std::condition_variable overlapped;
 
   poller::Fetch Fetch() {
     return [this](int worker, const std::string& path) {
@@ -56,7 +60,11 @@ struct FakeApi {
       int seen = max_in_flight.load();
       while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      if (wait_for_overlap) {
+        std::unique_lock<std::mutex> lock(mutex);
+        overlapped.notify_all();
+        overlapped.wait_for(lock, std::chrono::seconds(5), [&] { return max_in_flight >= 2; });
+      }
       creatify::Response response;
       {
         std::lock_guard<std::mutex> lock(mutex);
@@ -181,6 +189,7 @@ TEST_CASE("requests fan out over at most max_concurrency workers") {
     api.answers["/api/ads_clone/" + id + "/"] = Json(AdsClone(id, "running"));
   }
   api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
+  api.wait_for_overlap = true;
   state::Store store(ActiveKinds(config), 0);
   poller::Poller poller(config, store, api.Fetch());
   CHECK(poller.RunCycle().requests == 31);
@@ -327,42 +336,41 @@ TEST_CASE("an enabled kind with no ids is rendered and fresh, and asked nothing"
 TEST_CASE("Stop cancels the requests in flight") {
   auto config = BaseConfig();
   config.kinds["ads_clone"].ids = {"slow"};
-  std::atomic<bool> cancelled{false};
-  std::atomic<bool> in_flight{false};
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool cancelled = false;
+  bool in_flight = false;
+  // The request ends only when cancelled (or after 10 s, so that a broken Stop fails the test
+  // rather than hanging it).
   auto fetch = [&](int, const std::string&) {
+    std::unique_lock<std::mutex> lock(mutex);
     in_flight = true;
-    while (!cancelled.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    changed.notify_all();
+    changed.wait_for(lock, std::chrono::seconds(10), [&] { return cancelled; });
     return creatify::Response{.status = 0, .code = "error", .error = "Canceled"};
   };
+  auto cancel = [&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    cancelled = true;
+    changed.notify_all();
+  };
   state::Store store(ActiveKinds(config), 0);
-  poller::Poller poller(config, store, fetch, [&] { cancelled = true; });
+  poller::Poller poller(config, store, fetch, cancel);
   poller.Start();
-  while (!in_flight.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    REQUIRE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return in_flight; }));
+  }
+  const auto stop_started = std::chrono::steady_clock::now();
   poller.Stop();
-  CHECK(cancelled.load());
+  CHECK(std::chrono::steady_clock::now() - stop_started < std::chrono::seconds(5));
+  std::lock_guard<std::mutex> lock(mutex);
+  CHECK(cancelled);
 }
 
 namespace {
 
-// Runs `body` with stderr (where logs go) redirected to a file; returns what was written.
-std::string CaptureStderr(const std::function<void()>& body) {
-  char path[] = "/tmp/creatify-poller-log-XXXXXX";
-  int file = mkstemp(path);
-  REQUIRE(file >= 0);
-  std::fflush(stderr);
-  int saved = dup(2);
-  dup2(file, 2);
-  body();
-  std::fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  close(file);
-  unlink(path);
-  return text.str();
-}
+using testsupport::CaptureStderr;
 
 int Count(const std::string& text, const std::string& what) {
   int n = 0;

@@ -89,7 +89,7 @@ TEST_CASE("Accept-Encoding: gzip is recognised the way HTTP defines it") {
   CHECK_FALSE(server::AcceptsGzip("x-gzip, identity"));
 }
 
-TEST_CASE("/-/ready turns 200 once the first poll was attempted; /-/healthy always is") {
+TEST_CASE("/-/ready turns 200 once the first poll was attempted, /-/healthy always is") {
   RunningServer server;
   CHECK(testsupport::HttpGet(server.http.port(), "/-/ready").status == 503);
   state::PollCycle failed;

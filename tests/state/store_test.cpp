@@ -116,7 +116,7 @@ TEST_CASE("a terminal job does not change again") {
 }
 
 TEST_CASE(
-    "a complete listing drops unfinished jobs that no longer exist; a failed one keeps them") {
+    "a complete listing drops unfinished jobs that no longer exist, a failed one keeps them") {
   Store store({"aurora"}, kWatchStart);
   store.Apply(
       Cycle({MakeJob("a", Status::kRunning), MakeJob("b", Status::kRunning)}, "aurora", true));

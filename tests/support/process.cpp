@@ -94,20 +94,32 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
   }
 }
 
-int WaitForListeningPort(const Process& process, std::chrono::milliseconds timeout) {
-  static const std::regex kListening(R"(msg=Listening address=\S*:(\d+))");
+int WaitForListeningPort(Process& process, std::chrono::milliseconds timeout) {
+  // The same line in each log format: logfmt, then JSON (the address is the first field after
+  // msg in both).
+  static const std::regex kListening(
+      R"re(msg=Listening address=\S*:(\d+)|"msg":"Listening","address":"[^"]*:(\d+)")re");
   int port = 0;
+  bool exited = false;
   WaitFor(
       [&] {
         std::smatch match;
         std::string log = process.Log();
         if (std::regex_search(log, match, kListening)) {
-          port = std::stoi(match[1]);
+          port = std::stoi(match[1].matched ? match[1].str() : match[2].str());
           return true;
         }
-        return false;
+        exited = process.Poll().has_value();
+        return exited;
       },
       timeout);
+  if (port == 0) {
+    throw std::runtime_error(
+        (exited ? "the process exited before it logged its Listening line; its log:\n"
+                : "no Listening line within " + std::to_string(timeout.count()) +
+                      " ms; the log so far:\n") +
+        process.Log());
+  }
   return port;
 }
 

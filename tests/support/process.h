@@ -43,8 +43,10 @@ class Process {
 // Polls `condition` every 50 ms until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
-// Waits for "msg=Listening address=HOST:PORT" in the log and returns PORT, or 0.
-int WaitForListeningPort(const Process& process,
+// Waits for the Listening line in the log, logfmt ("msg=Listening address=HOST:PORT") or JSON
+// ("msg":"Listening","address":"HOST:PORT"), and returns PORT. Throws std::runtime_error, with the
+// log, when the process exits first or `timeout` passes.
+int WaitForListeningPort(Process& process,
                          std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
 // A fresh temporary directory, removed with its contents on destruction.

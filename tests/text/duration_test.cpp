@@ -1,9 +1,9 @@
+#include "text/duration.h"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <string>
-
-#include "config/config.h"
 
 using std::chrono::milliseconds;
 
@@ -28,7 +28,7 @@ TEST_CASE("ParseDuration reads Prometheus-style durations") {
            Case{"9223372036854ms", 9223372036854},
        }) {
     CAPTURE(c.text);
-    auto d = config::ParseDuration(c.text);
+    auto d = text::ParseDuration(c.text);
     REQUIRE(d.has_value());
     CHECK(d->count() == c.ms);
   }
@@ -52,6 +52,32 @@ TEST_CASE("ParseDuration rejects anything else") {
            "2562048h", "99999999999999999999s",
        }) {
     CAPTURE(std::string(text));
-    CHECK_FALSE(config::ParseDuration(text).has_value());
+    CHECK_FALSE(text::ParseDuration(text).has_value());
   }
+}
+
+TEST_CASE("FormatDuration writes the shortest form, which ParseDuration reads back") {
+  struct Case {
+    long long ms;
+    const char* text;
+  };
+  for (const Case& c : {
+           Case{0, "0s"},
+           Case{1, "1ms"},
+           Case{100, "100ms"},
+           Case{250, "250ms"},
+           Case{5000, "5s"},
+           Case{3600001, "1h1ms"},
+           Case{1000, "1s"},
+           Case{1500, "1s500ms"},
+           Case{90000, "1m30s"},
+           Case{3600000, "1h"},
+           Case{3723004, "1h2m3s4ms"},
+           Case{24 * 3600000LL, "24h"},
+       }) {
+    CAPTURE(c.text);
+    CHECK(text::FormatDuration(milliseconds(c.ms)) == c.text);
+    CHECK(text::ParseDuration(c.text) == milliseconds(c.ms));
+  }
+  CHECK(text::FormatDuration(milliseconds(-5)) == "0s");
 }

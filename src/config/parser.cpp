@@ -1,0 +1,161 @@
+#include "config/parser.h"
+
+#include <filesystem>
+#include <map>
+#include <regex>
+
+#include "creatify/base_url.h"
+
+namespace config {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kMinTimeout{1};
+constexpr milliseconds kMaxTimeout{10 * 60 * 1000};
+constexpr milliseconds kMinPollInterval{100};
+constexpr milliseconds kMaxPollInterval{24 * 60 * 60 * 1000};
+constexpr int kMinConcurrency = 1;
+constexpr int kMaxConcurrency = 64;
+
+}  // namespace
+
+bool Parser::Parse(const YAML::Node& root, Config* config) {
+  if (!root.IsMap() && !root.IsNull()) {
+    return Fail(root.Mark(), "",
+                "expected a map of settings at the top level, got " + Describe(root));
+  }
+  std::vector<std::string_view> known = {"api", "poll_interval", "per_job_metrics"};
+  for (const auto& kind : creatify::Kinds()) known.push_back(kind.config_key);
+
+  bool ok = ForEach(root, "", [&](const Entry& entry) {
+    if (entry.key == "api") return ParseApi(entry, config);
+    if (entry.key == "poll_interval") {
+      return ReadDuration(entry, kMinPollInterval, kMaxPollInterval, &config->poll_interval);
+    }
+    if (entry.key == "per_job_metrics") return ReadBool(entry, &config->per_job_metrics);
+    for (const auto& kind : creatify::Kinds()) {
+      if (entry.key == kind.config_key) {
+        return ParseKind(entry, kind, &config->kinds.find(kind.name)->second);
+      }
+    }
+    return UnknownKey(entry, known);
+  });
+  return ok && ResolveCredentials(credentials_, env_, *this, config);
+}
+
+bool Parser::ParseApi(const Entry& api, Config* config) {
+  credentials_.api_mark = api.key_mark;
+  if (!ExpectMap(api)) return false;
+  static const std::vector<std::string_view> kKnown = {"base_url", "api_id_file", "api_key_file",
+                                                       "timeout", "max_concurrency"};
+  return ForEach(api.value, api.path, [&](const Entry& entry) {
+    if (entry.key == "base_url") return ReadBaseUrl(entry, &config->base_url);
+    if (entry.key == "timeout") {
+      return ReadDuration(entry, kMinTimeout, kMaxTimeout, &config->timeout);
+    }
+    if (entry.key == "max_concurrency") {
+      return ReadInt(entry, kMinConcurrency, kMaxConcurrency, &config->max_concurrency);
+    }
+    if (entry.key == "api_id_file" || entry.key == "api_key_file") {
+      std::string name;
+      if (!ReadString(entry, &name)) return false;
+      if (name.empty()) return Fail(ValueMark(entry), entry.path, "empty file name");
+      // Like Prometheus, relative to the config file, so the result does not depend on the
+      // working directory.
+      std::filesystem::path resolved(name);
+      if (resolved.is_relative()) resolved = std::filesystem::path(file()).parent_path() / resolved;
+      auto& slot =
+          entry.key == "api_id_file" ? credentials_.api_id_file : credentials_.api_key_file;
+      slot = CredentialFile{resolved.string(), entry.path, ValueMark(entry)};
+      return true;
+    }
+    return UnknownKey(entry, kKnown);
+  });
+}
+
+bool Parser::ParseKind(const Entry& section, const creatify::KindSpec& kind, KindConfig* out) {
+  if (!ExpectMap(section)) return false;
+  std::vector<std::string_view> known = {"enabled", "ids"};
+  if (kind.list) known.push_back("ordering");
+  return ForEach(section.value, section.path, [&](const Entry& entry) {
+    if (entry.key == "enabled") return ReadBool(entry, &out->enabled);
+    if (entry.key == "ids") return ReadIds(entry, &out->ids);
+    if (entry.key == "ordering") {
+      if (kind.list) return ReadOrdering(entry, &out->ordering);
+      return Fail(entry.key_mark, entry.path,
+                  "not allowed here: " + std::string(kind.config_key) +
+                      " jobs are read one by one by id, not listed");
+    }
+    return UnknownKey(entry, known);
+  });
+}
+
+bool Parser::ReadIds(const Entry& entry, std::vector<std::string>* out) {
+  out->clear();
+  if (entry.value.IsNull()) return true;
+  if (!entry.value.IsSequence()) {
+    return Fail(ValueMark(entry), entry.path,
+                "expected a list of job ids, got " + Describe(entry.value));
+  }
+  std::map<std::string, std::size_t, std::less<>> seen;  // id -> index
+  for (std::size_t i = 0; i < entry.value.size(); ++i) {
+    const YAML::Node item = entry.value[i];
+    std::string path = entry.path + "[" + std::to_string(i) + "]";
+    Entry item_entry{"", path, item.IsNull() ? entry.key_mark : item.Mark(), item};
+    std::string id;
+    if (!IsString(item)) {
+      return Fail(
+          ValueMark(item_entry), path,
+          "expected a job id (a string; quote ids that look like numbers), got " + Describe(item));
+    }
+    id = item.Scalar();
+    if (id.empty()) return Fail(ValueMark(item_entry), path, "empty job id");
+    for (char c : id) {
+      if (!IsIdChar(c)) {
+        return Fail(
+            ValueMark(item_entry), path,
+            "invalid job id " + Quote(id) + " (only letters, digits, \"-\" and \"_\" are allowed)");
+      }
+    }
+    auto [pos, inserted] = seen.emplace(id, i);
+    if (!inserted) {
+      return Fail(ValueMark(item_entry), path,
+                  "duplicate job id " + Quote(id) + " (first at " + entry.path + "[" +
+                      std::to_string(pos->second) + "])");
+    }
+    out->push_back(std::move(id));
+  }
+  return true;
+}
+
+bool Parser::ReadOrdering(const Entry& entry, std::string* out) {
+  std::string text;
+  if (!ReadString(entry, &text)) return false;
+  // Django REST framework's ordering: field names, each optionally descending, comma-separated.
+  static const std::regex kOrdering(R"(-?[A-Za-z0-9_]+(,-?[A-Za-z0-9_]+)*)");
+  if (!std::regex_match(text, kOrdering)) {
+    return Fail(ValueMark(entry), entry.path,
+                "invalid ordering " + Quote(text) +
+                    " (expected a field name, optionally after \"-\" for descending, e.g. "
+                    "-created_at)");
+  }
+  *out = std::move(text);
+  return true;
+}
+
+bool Parser::ReadBaseUrl(const Entry& entry, std::string* out) {
+  std::string text;
+  if (!ReadString(entry, &text)) return false;
+  creatify::BaseUrl url;
+  std::string why = creatify::ParseBaseUrl(text, &url);
+  if (why.empty()) {
+    *out = url.Normalized();
+    return true;
+  }
+  // A URL with user information may hold a password: do not repeat it.
+  std::string shown = text.find('@') == std::string::npos ? " " + Quote(text) : "";
+  return Fail(ValueMark(entry), entry.path, "invalid URL" + shown + ": " + why);
+}
+
+}  // namespace config
