@@ -3,17 +3,17 @@
 # When everything is there it does nothing: no apt-get update, no sudo.
 set -euo pipefail
 
-packages=(
-  # build
+# The build packages, exactly those of the Dockerfile's build stage (a test keeps them equal).
+build=(
   build-essential cmake pkg-config git
   prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev
-  libssl-dev zlib1g-dev libbrotli-dev libsqlite3-dev
-  # tests: doctest, promtool and prometheus, Node.js for the deploy checks, a de_DE locale (a
-  # decimal comma) for the locale-independence test, curl for the README's examples
-  doctest-dev prometheus nodejs npm locales curl
-  # CI's format check
-  clang-format
+  libssl-dev zlib1g-dev libbrotli-dev
 )
+# doctest, promtool and prometheus, Node.js for the deploy checks, a de_DE locale (a decimal
+# comma) for the locale-independence test, curl for the README's examples.
+test=(doctest-dev prometheus nodejs npm locales curl)
+# CI's format check; SQLite for the state store (it joins build=() with the code that uses it).
+other=(clang-format libsqlite3-dev)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 # A Node.js installed outside dpkg (nodesource, nvm) counts as present.
@@ -26,7 +26,7 @@ present() {
 }
 
 missing=()
-for p in "${packages[@]}"; do present "$p" || missing+=("$p"); done
+for p in "${build[@]}" "${test[@]}" "${other[@]}"; do present "$p" || missing+=("$p"); done
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
