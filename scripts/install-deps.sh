@@ -1,49 +1,47 @@
 #!/usr/bin/env bash
-# Installs, from Debian 12's packages, whatever of the build and test tools is missing.
-# Safe to run again: it does nothing when everything is there.
+# Installs, from Debian 12's own archive, whatever of the build and test tools is missing.
+# When everything is there it does nothing: no apt-get update, no sudo.
 set -euo pipefail
 
+# The build packages, exactly those of the Dockerfile's build stage (a test keeps them equal).
 build=(
   build-essential cmake pkg-config git
   prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev
   libssl-dev zlib1g-dev libbrotli-dev
 )
-test=(doctest-dev prometheus curl nodejs npm)
+# doctest, promtool and prometheus, Node.js for the deploy checks, a de_DE locale (a decimal
+# comma) for the locale-independence test, curl for the README's examples.
+test=(doctest-dev prometheus nodejs npm locales curl)
+# CI's format check; SQLite for the state store (it joins build=() with the code that uses it).
+other=(clang-format libsqlite3-dev)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+# A Node.js installed outside dpkg (nodesource, nvm) counts as present.
+present() {
+  case $1 in
+    nodejs) command -v node >/dev/null || installed nodejs ;;
+    npm) command -v npm >/dev/null || installed npm ;;
+    *) installed "$1" ;;
+  esac
+}
 
 missing=()
-for p in "${build[@]}" "${test[@]}"; do
-  installed "$p" || missing+=("$p")
-done
-# A Node.js installed outside of dpkg (as on the development images) is good enough.
-if command -v node >/dev/null && command -v npm >/dev/null; then
-  kept=()
-  for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || kept+=("$p"); done
-  missing=("${kept[@]}")
-fi
+for p in "${build[@]}" "${test[@]}" "${other[@]}"; do present "$p" || missing+=("$p"); done
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-updated=false
-apt_update() { $updated || { $sudo apt-get update -qq; updated=true; }; }
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}" >&2
-  apt_update
+  $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
 fi
 
-# kubectl (for the Kubernetes manifest checks) is not in Debian 12's own archive: it comes from
-# the Kubernetes apt repository. Install it where an apt source offers it; otherwise say so: the
-# build does not need it, and the deploy/k8s tests fail with "kubectl not found" until it is there.
-if ! command -v kubectl >/dev/null; then
-  apt_update
-  if apt-cache policy kubectl 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq kubectl >/dev/null
-  else
-    echo "kubectl is not available from the configured apt sources; add the Kubernetes apt" \
-      "repository (pkgs.k8s.io) for the deploy/k8s checks." >&2
-  fi
+# Listed in /etc/locale.gen, so that a later locale-gen keeps it.
+if ! locale -a 2>/dev/null | grep -qix 'de_DE\.utf-\?8'; then
+  echo "Generating the de_DE.UTF-8 locale" >&2
+  grep -qx 'de_DE.UTF-8 UTF-8' /etc/locale.gen 2>/dev/null ||
+    echo 'de_DE.UTF-8 UTF-8' | $sudo tee -a /etc/locale.gen >/dev/null
+  $sudo locale-gen >/dev/null
 fi

@@ -1,20 +1,16 @@
 // Helpers shared by the Kubernetes manifest checks: render with kustomize, validate a rendered
 // object against its schema.
-import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { parseAllDocuments } from "yaml";
+import { render } from "./kustomize.mjs";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 export const k8sDir = path.join(repoRoot, "deploy/kubernetes");
 
-// Renders a kustomization folder with kubectl (its built-in kustomize) into plain objects.
+// Renders a kustomization folder into plain objects, as `kubectl kustomize` does (kustomize.mjs:
+// no kubectl needed; kustomize_conformance.test.mjs compares the two where kubectl is installed).
 export function kustomize(dir) {
-  const out = execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
-  return parseAllDocuments(out).map((doc) => {
-    if (doc.errors.length > 0) throw doc.errors[0];
-    return doc.toJS();
-  });
+  return render(dir);
 }
 
 export function find(objects, kind, name) {
