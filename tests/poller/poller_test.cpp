@@ -3,10 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <fstream>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <set>
