@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's own archive, whatever of the build and test tools is missing.
 # When everything is there it does nothing: no apt-get update, no sudo.
+#   scripts/install-deps.sh           what the build and the whole test suite need
+#   scripts/install-deps.sh --build   only what building the two programs needs (the quick start)
 set -euo pipefail
+build_only=false
+[[ ${1:-} == --build ]] && build_only=true
 
 # The build packages, exactly those of the Dockerfile's build stage (a test keeps them equal).
 build=(
@@ -26,7 +30,9 @@ present() {
 }
 
 missing=()
-for p in "${build[@]}" "${test[@]}" "${other[@]}"; do present "$p" || missing+=("$p"); done
+wanted=("${build[@]}")
+$build_only || wanted+=("${test[@]}" "${other[@]}")
+for p in "${wanted[@]}"; do present "$p" || missing+=("$p"); done
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -37,6 +43,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
 fi
+
+$build_only && exit 0
 
 # Listed in /etc/locale.gen, so that a later locale-gen keeps it.
 if ! locale -a 2>/dev/null | grep -qix 'de_DE\.utf-\?8'; then
