@@ -66,6 +66,10 @@ bool CreateStore(Context& ctx) {
   state::StoreOptions options{
       .kinds = ctx.config.EnabledKinds(),
       .watching_since = now,
+      .terminal_retention_seconds =
+          std::chrono::duration<double>(ctx.config.terminal_retention).count(),
+      .forget_after_seconds = std::chrono::duration<double>(ctx.config.forget_after).count(),
+      .max_tracked_jobs = static_cast<size_t>(ctx.config.max_tracked_jobs),
       .render_job =
           [options = ctx.publisher->options()](std::string_view kind, state::JobRecord* record) {
             collect::RenderJobLines(options, kind, record);

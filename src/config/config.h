@@ -46,10 +46,25 @@ struct Config {
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
   // `api.max_concurrency`: 1 to 64.
   int max_concurrency = 4;
+  // `api.max_body_bytes`: the largest response read (1KiB to 1GiB); a larger one is refused
+  // without being read whole.
+  int max_body_bytes = 64 << 20;
 
   // `poll_interval`: 100ms to 24h.
   std::chrono::milliseconds poll_interval{std::chrono::seconds(30)};
   bool per_job_metrics = true;
+  // `terminal_retention`: how long a finished job's per-job series stay after its terminal
+  // transition (1s up).
+  std::chrono::milliseconds terminal_retention{std::chrono::minutes(15)};
+  // `max_tracked_jobs`: the cap on unfinished and retained jobs (1 to 10,000,000).
+  int max_tracked_jobs = 10000;
+
+  // `state.path`: the SQLite file the state persists in (relative: to the working directory);
+  // empty: no persistence.
+  std::string state_path = "creatify-exporter.db";
+  // `state.forget_after`: how long a finished job's id is remembered after it left the output
+  // (1s up).
+  std::chrono::milliseconds forget_after{std::chrono::hours(24 * 7)};
 
   // Every kind of creatify::Kinds() has an entry.
   std::map<std::string, KindConfig, std::less<>> kinds = DefaultKinds();

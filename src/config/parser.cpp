@@ -17,6 +17,12 @@ constexpr milliseconds kMinPollInterval{100};
 constexpr milliseconds kMaxPollInterval{24 * 60 * 60 * 1000};
 constexpr int kMinConcurrency = 1;
 constexpr int kMaxConcurrency = 64;
+constexpr int kMinBodyBytes = 1 << 10;
+constexpr int kMaxBodyBytes = 1 << 30;
+constexpr int kMaxTrackedJobs = 10'000'000;
+// Retention and forgetting take anything from a second (tests and demos) to about a century.
+constexpr milliseconds kMinKeep{1000};
+constexpr milliseconds kMaxKeep{100LL * 365 * 24 * 60 * 60 * 1000};
 
 }  // namespace
 
@@ -25,7 +31,8 @@ bool Parser::Parse(const YAML::Node& root, Config* config) {
     return Fail(root.Mark(), "",
                 "expected a map of settings at the top level, got " + Describe(root));
   }
-  std::vector<std::string_view> known = {"api", "poll_interval", "per_job_metrics"};
+  std::vector<std::string_view> known = {"api",   "poll_interval",      "per_job_metrics",
+                                         "state", "terminal_retention", "max_tracked_jobs"};
   for (const auto& kind : creatify::Kinds()) known.push_back(kind.config_key);
 
   bool ok = ForEach(root, "", [&](const Entry& entry) {
@@ -34,6 +41,13 @@ bool Parser::Parse(const YAML::Node& root, Config* config) {
       return ReadDuration(entry, kMinPollInterval, kMaxPollInterval, &config->poll_interval);
     }
     if (entry.key == "per_job_metrics") return ReadBool(entry, &config->per_job_metrics);
+    if (entry.key == "state") return ParseState(entry, config);
+    if (entry.key == "terminal_retention") {
+      return ReadDuration(entry, kMinKeep, kMaxKeep, &config->terminal_retention);
+    }
+    if (entry.key == "max_tracked_jobs") {
+      return ReadInt(entry, 1, kMaxTrackedJobs, &config->max_tracked_jobs);
+    }
     for (const auto& kind : creatify::Kinds()) {
       if (entry.key == kind.config_key) {
         return ParseKind(entry, kind, &config->kinds.find(kind.name)->second);
@@ -47,8 +61,8 @@ bool Parser::Parse(const YAML::Node& root, Config* config) {
 bool Parser::ParseApi(const Entry& api, Config* config) {
   credentials_.api_mark = api.key_mark;
   if (!ExpectMap(api)) return false;
-  static const std::vector<std::string_view> kKnown = {"base_url", "api_id_file", "api_key_file",
-                                                       "timeout", "max_concurrency"};
+  static const std::vector<std::string_view> kKnown = {
+      "base_url", "api_id_file", "api_key_file", "timeout", "max_concurrency", "max_body_bytes"};
   return ForEach(api.value, api.path, [&](const Entry& entry) {
     if (entry.key == "base_url") return ReadBaseUrl(entry, &config->base_url);
     if (entry.key == "timeout") {
@@ -56,6 +70,9 @@ bool Parser::ParseApi(const Entry& api, Config* config) {
     }
     if (entry.key == "max_concurrency") {
       return ReadInt(entry, kMinConcurrency, kMaxConcurrency, &config->max_concurrency);
+    }
+    if (entry.key == "max_body_bytes") {
+      return ReadInt(entry, kMinBodyBytes, kMaxBodyBytes, &config->max_body_bytes);
     }
     if (entry.key == "api_id_file" || entry.key == "api_key_file") {
       std::string name;
@@ -69,6 +86,24 @@ bool Parser::ParseApi(const Entry& api, Config* config) {
           entry.key == "api_id_file" ? credentials_.api_id_file : credentials_.api_key_file;
       slot = CredentialFile{resolved.string(), entry.path, ValueMark(entry)};
       return true;
+    }
+    return UnknownKey(entry, kKnown);
+  });
+}
+
+bool Parser::ParseState(const Entry& section, Config* config) {
+  if (!ExpectMap(section)) return false;
+  static const std::vector<std::string_view> kKnown = {"path", "forget_after"};
+  return ForEach(section.value, section.path, [&](const Entry& entry) {
+    if (entry.key == "path") {
+      if (entry.value.IsNull()) {
+        config->state_path.clear();
+        return true;
+      }
+      return ReadString(entry, &config->state_path);
+    }
+    if (entry.key == "forget_after") {
+      return ReadDuration(entry, kMinKeep, kMaxKeep, &config->forget_after);
     }
     return UnknownKey(entry, kKnown);
   });

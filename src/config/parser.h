@@ -24,6 +24,7 @@ class Parser : public YamlReader {
 
  private:
   bool ParseApi(const Entry& entry, Config* config);
+  bool ParseState(const Entry& entry, Config* config);
   bool ParseKind(const Entry& entry, const creatify::KindSpec& kind, KindConfig* out);
 
   bool ReadIds(const Entry& entry, std::vector<std::string>* out);

@@ -22,8 +22,6 @@ namespace {
 
 // An API answer larger than this is not a job list anyone meant to send; stop reading rather
 // than let one bad response take the exporter's memory.
-constexpr std::size_t kMaxBodyBytes = std::size_t{32} << 20;
-constexpr const char* kBodyTooLarge = "response body larger than 32 MiB";
 
 // The value of a short run of digits (callers check AllDigits and the length first).
 int SmallNumber(std::string_view digits) {
@@ -227,7 +225,8 @@ Response Client::Impl::Get(const std::string& path_and_query) {
       std::uint64_t declared = 0;
       const auto [ptr, ec] =
           std::from_chars(length.data(), length.data() + length.size(), declared);
-      if (ec == std::errc() && ptr == length.data() + length.size() && declared > kMaxBodyBytes) {
+      if (ec == std::errc() && ptr == length.data() + length.size() &&
+          declared > options.max_body_bytes) {
         too_large = true;
         return false;
       }
@@ -235,7 +234,7 @@ Response Client::Impl::Get(const std::string& path_and_query) {
     return true;
   };
   const auto on_data = [&](const char* data, std::size_t size) {
-    if (size > kMaxBodyBytes - body.size()) {
+    if (size > options.max_body_bytes - body.size()) {
       too_large = true;
       return false;
     }
@@ -254,7 +253,8 @@ Response Client::Impl::Get(const std::string& path_and_query) {
   }
   if (too_large) {
     out.code = "error";
-    out.error = kBodyTooLarge;
+    out.error = "response body larger than api.max_body_bytes (" +
+                std::to_string(options.max_body_bytes) + " bytes)";
     return out;
   }
   if (result) {

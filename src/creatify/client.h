@@ -20,6 +20,9 @@ struct ClientOptions {
   // Connect, read and write timeout, each.
   std::chrono::milliseconds timeout{10000};
   std::string user_agent;
+  // The largest body read; a larger one is refused as soon as it is known to be larger (from
+  // its Content-Length, or while it is read), with code "error".
+  std::size_t max_body_bytes = std::size_t{64} << 20;
 };
 
 struct Response {

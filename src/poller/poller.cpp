@@ -72,6 +72,7 @@ HttpFetch MakeHttpFetch(const config::Config& config, const std::string& user_ag
         .api_key = config.api_key,
         .timeout = config.timeout,
         .user_agent = user_agent,
+        .max_body_bytes = static_cast<std::size_t>(config.max_body_bytes),
     }));
   }
   return {

@@ -11,10 +11,16 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     std::string_view suffix;
     std::int64_t ms;
   };
-  // "ms" before "m" so that the longer suffix wins; `rank` enforces the order h, m, s, ms.
-  static constexpr Unit kUnits[] = {{"ms", 1}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
+  // "ms" before "m" so that the longer suffix wins; the rank (the index in kOrder) enforces the
+  // order y, w, d, h, m, s, ms, as Prometheus does.
+  static constexpr Unit kUnits[] = {{"ms", 1},       {"y", 31536000000}, {"w", 604800000},
+                                    {"d", 86400000}, {"h", 3600000},     {"m", 60000},
+                                    {"s", 1000}};
+  static constexpr std::string_view kOrder[] = {"y", "w", "d", "h", "m", "s", "ms"};
   auto rank = [](std::string_view suffix) {
-    return suffix == "h" ? 0 : suffix == "m" ? 1 : suffix == "s" ? 2 : 3;
+    int r = 0;
+    while (kOrder[r] != suffix) ++r;
+    return r;
   };
   // The largest count of milliseconds whose nanoseconds still fit in 64 bits.
   constexpr std::int64_t kMaxMs = std::numeric_limits<std::int64_t>::max() / 1000000;

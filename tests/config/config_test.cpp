@@ -57,6 +57,11 @@ TEST_CASE("a default Config holds the documented defaults") {
   CHECK(c.max_concurrency == 4);
   CHECK(c.poll_interval == milliseconds(30000));
   CHECK(c.per_job_metrics);
+  CHECK(c.max_body_bytes == 64 * 1024 * 1024);
+  CHECK(c.terminal_retention == milliseconds(15 * 60 * 1000));
+  CHECK(c.max_tracked_jobs == 10000);
+  CHECK(c.state_path == "creatify-exporter.db");
+  CHECK(c.forget_after == milliseconds(7LL * 24 * 3600 * 1000));
   CHECK(c.api_id.empty());
   CHECK(c.api_key.empty());
   REQUIRE(c.kinds.size() == creatify::Kinds().size());
@@ -95,8 +100,14 @@ api:
   base_url: http://127.0.0.1:18787
   timeout: 2500ms
   max_concurrency: 64
+  max_body_bytes: 1048576
 poll_interval: 1m30s
 per_job_metrics: false
+terminal_retention: 1s
+max_tracked_jobs: 250
+state:
+  path: /var/lib/creatify-exporter/state.db
+  forget_after: 2w
 ads_clone:
   enabled: false
   ids: [3f2a9c1e-0b7d-4c55-9a62-1d8e5f4b7a10, "ad_2"]
@@ -114,6 +125,11 @@ aurora:
   CHECK(c.max_concurrency == 64);
   CHECK(c.poll_interval == milliseconds(90000));
   CHECK_FALSE(c.per_job_metrics);
+  CHECK(c.max_body_bytes == 1048576);
+  CHECK(c.terminal_retention == milliseconds(1000));
+  CHECK(c.max_tracked_jobs == 250);
+  CHECK(c.state_path == "/var/lib/creatify-exporter/state.db");
+  CHECK(c.forget_after == milliseconds(14LL * 24 * 3600 * 1000));
   CHECK(c.kinds.at("ads_clone") ==
         KindConfig{false, {"3f2a9c1e-0b7d-4c55-9a62-1d8e5f4b7a10", "ad_2"}, ""});
   CHECK(c.kinds.at("custom_template") == KindConfig{true, {"tpl-1", "TPL_2"}, ""});
@@ -150,6 +166,14 @@ TEST_CASE("the smallest and largest bounds are accepted") {
   Config high = MustLoad(dir, "api:\n  timeout: 10m\npoll_interval: 23h60m\n");
   CHECK(high.timeout == milliseconds(600000));
   CHECK(high.poll_interval == milliseconds(86400000));
+}
+
+TEST_CASE("state.path may be empty or null: no persistence") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  CHECK(MustLoad(dir, "state:\n  path: \"\"\n").state_path.empty());
+  CHECK(MustLoad(dir, "state:\n  path:\n").state_path.empty());
+  CHECK(MustLoad(dir, "state:\n").state_path == "creatify-exporter.db");
 }
 
 TEST_CASE("durations may be quoted") {
@@ -336,8 +360,10 @@ TEST_CASE("the example config loads and equals the defaults") {
 TEST_CASE("the example config shows every key, including the commented-out credential files") {
   std::string text = config_test::ReadText(std::string(CREATIFY_SOURCE_DIR) +
                                            "/config/creatify-exporter.example.yaml");
-  for (const char* key : {"api:", "base_url:", "# api_id_file:", "# api_key_file:", "timeout:",
-                          "max_concurrency:", "poll_interval:", "per_job_metrics:"}) {
+  for (const char* key :
+       {"api:", "base_url:", "# api_id_file:", "# api_key_file:", "timeout:", "max_concurrency:",
+        "max_body_bytes:", "poll_interval:", "per_job_metrics:", "terminal_retention:",
+        "max_tracked_jobs:", "state:", "path:", "forget_after:"}) {
     CAPTURE(key);
     CHECK(text.find(key) != std::string::npos);
   }

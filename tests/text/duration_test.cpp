@@ -24,6 +24,11 @@ TEST_CASE("ParseDuration reads Prometheus-style durations") {
            Case{"05s", 5000},
            Case{"0s", 0},
            Case{"0ms", 0},
+           Case{"1d", 86400000},
+           Case{"7d", 604800000},
+           Case{"1w", 604800000},
+           Case{"1y", 31536000000},
+           Case{"1y2w3d4h", 31536000000 + 2 * 604800000 + 3 * 86400000 + 4 * 3600000},
            // The largest value whose nanoseconds still fit in a signed 64-bit count.
            Case{"9223372036854ms", 9223372036854},
        }) {
@@ -43,8 +48,8 @@ TEST_CASE("ParseDuration rejects anything else") {
            "1s1s",     "1m1m",
            "1ms1s",    "-1s",
            "+1s",      "1.5s",
-           "10S",      "1d",
-           "1w",       "1y",
+           "10S",      "1D",
+           "1d1w",     "1h1d",
            "1us",      "10sec",
            "1h 30m",   "1m30",
            "s10",      "0x10s",
