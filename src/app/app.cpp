@@ -29,8 +29,8 @@ int Run(const Flags& flags) {
   }
 
   // Start-up, in order; the first failing step ends the process.
-  for (auto step :
-       {BlockStopSignals, ResolveShard, CreateStore, BindServer, StartPoller, StartServing}) {
+  for (auto step : {LimitMemoryArenas, BlockStopSignals, ResolveShard, CreateStore, BindServer,
+                    StartPoller, StartServing}) {
     if (!step(ctx)) {
       StopPoller(ctx);
       StopServer(ctx);

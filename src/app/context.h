@@ -30,6 +30,7 @@ struct Context {
 };
 
 // Each step returns false after logging one clear error; later steps are then skipped.
+bool LimitMemoryArenas(Context& ctx);
 bool BlockStopSignals(Context& ctx);
 bool LoadConfiguration(Context& ctx);
 bool ResolveShard(Context& ctx);

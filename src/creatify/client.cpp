@@ -230,6 +230,8 @@ Response Client::Impl::Get(const std::string& path_and_query) {
         too_large = true;
         return false;
       }
+      // A large listing is read into one buffer rather than copied at every doubling.
+      if (ec == std::errc() && !head.has_header("Content-Encoding")) body.reserve(declared);
     }
     return true;
   };

@@ -1,5 +1,7 @@
 #include "poller/poller.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -241,9 +243,13 @@ CycleReport Poller::RunCycle() {
     // A listing with malformed items is not a complete one: a job missing from it may be one of
     // the malformed items.
     if (out.parsed.invalid_items > 0) poll.complete_listing = false;
-    for (auto& job : out.parsed.jobs) {
-      // A listing holds every shard's jobs: keep this replica's.
-      if (shard_.Owns(job.id)) poll.jobs.push_back(std::move(job));
+    // A listing holds every shard's jobs: keep this replica's.
+    std::erase_if(out.parsed.jobs,
+                  [this](const creatify::Job& job) { return !shard_.Owns(job.id); });
+    if (poll.jobs.empty()) {
+      poll.jobs = std::move(out.parsed.jobs);
+    } else {
+      std::move(out.parsed.jobs.begin(), out.parsed.jobs.end(), std::back_inserter(poll.jobs));
     }
     poll.invalid_items += out.parsed.invalid_items;
     for (auto& field : out.parsed.invalid_fields) poll.invalid_fields.push_back(std::move(field));
@@ -321,6 +327,9 @@ void Poller::Loop() {
   for (;;) {
     const auto started = std::chrono::steady_clock::now();
     CycleReport report = RunCycle();
+    // A cycle's responses and parse results are freed by now: hand the pages back, so that
+    // resident memory follows what the store holds rather than the largest listing ever read.
+    malloc_trim(0);
     auto next = started + config_.poll_interval;
     if (report.retry_after_seconds) {
       auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(

@@ -31,6 +31,12 @@ KindSnapshot EmptyKind(std::string name) {
   return kind;
 }
 
+// Hashes ids for the job table (heterogeneous lookup by string_view).
+struct IdHasher {
+  using is_transparent = void;
+  size_t operator()(std::string_view id) const { return std::hash<std::string_view>()(id); }
+};
+
 }  // namespace
 
 // The working state of one kind besides its counters (which live in state_.kinds).
@@ -38,7 +44,10 @@ struct Store::KindState {
   // Its slot in state_.kinds, where its counters are.
   size_t index = 0;
   // The shown jobs, by id.
-  std::map<std::string, std::shared_ptr<const JobRecord>, std::less<>> jobs;
+  std::unordered_map<std::string, std::shared_ptr<const JobRecord>, IdHasher, std::equal_to<>> jobs;
+  // The shown jobs ordered by id, as last published; rebuilt only after a change.
+  JobList published;
+  bool changed = true;
   // Finished jobs that left the output: id hash -> Unix time at which it is forgotten.
   std::unordered_map<uint64_t, double> remembered;
   // Jobs refused because the store was full, counted once each.
@@ -48,9 +57,9 @@ struct Store::KindState {
 };
 
 const JobRecord* JobList::find(std::string_view id) const {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), id,
+  auto it = std::lower_bound(entries_->begin(), entries_->end(), id,
                              [](const Entry& e, std::string_view v) { return e->job.id < v; });
-  return it != entries_.end() && (*it)->job.id == id ? it->get() : nullptr;
+  return it != entries_->end() && (*it)->job.id == id ? it->get() : nullptr;
 }
 
 const JobRecord& JobList::at(std::string_view id) const {
@@ -205,11 +214,18 @@ void Store::Apply(const PollCycle& cycle) {
 void Store::Publish() {
   auto next = std::make_shared<Snapshot>(state_);
   for (size_t i = 0; i < state_.kinds.size(); ++i) {
-    std::vector<JobList::Entry> entries;
-    entries.reserve(kinds_[i]->jobs.size());
-    for (const auto& [id, record] : kinds_[i]->jobs) entries.push_back(record);
-    next->kinds[i].jobs = JobList(std::move(entries));
-    next->kinds[i].remembered = kinds_[i]->remembered.size();
+    KindState& kind = *kinds_[i];
+    if (kind.changed) {
+      auto entries = std::make_shared<std::vector<JobList::Entry>>();
+      entries->reserve(kind.jobs.size());
+      for (const auto& [id, record] : kind.jobs) entries->push_back(record);
+      std::sort(entries->begin(), entries->end(),
+                [](const auto& a, const auto& b) { return a->job.id < b->job.id; });
+      kind.published = JobList(std::move(entries));
+      kind.changed = false;
+    }
+    next->kinds[i].jobs = kind.published;
+    next->kinds[i].remembered = kind.remembered.size();
   }
   std::shared_ptr<const Snapshot> published = std::move(next);
   {
@@ -217,6 +233,10 @@ void Store::Publish() {
     current_ = published;
   }
   if (listener_) listener_(published);
+}
+
+void Store::Record(Change change) {
+  if (options_.record_changes) changes_.ops.push_back(std::move(change));
 }
 
 bool Store::Full() const { return tracked_ >= options_.max_tracked_jobs; }
@@ -232,8 +252,9 @@ void Store::MergeKind(const KindPoll& poll, double now, KindState& kind) {
     if (++kind.not_found[id] < kNotFoundPolls) continue;
     kind.not_found.erase(id);
     if (shown != kind.jobs.end()) {
-      changes_.ops.push_back({.type = Change::Type::kRemove, .kind = counters.name, .id = id});
+      Record({.type = Change::Type::kRemove, .kind = counters.name, .id = id});
       kind.jobs.erase(shown);
+      kind.changed = true;
       --tracked_;
     }
     counters.dropped["not_found"] += 1;
@@ -242,14 +263,15 @@ void Store::MergeKind(const KindPoll& poll, double now, KindState& kind) {
   if (poll.success) {
     counters.last_success = now;
     if (poll.complete_listing) {
-      std::set<std::string_view> listed;
+      std::unordered_set<std::string_view> listed;
+      listed.reserve(poll.jobs.size());
       for (const auto& job : poll.jobs) listed.insert(job.id);
       // Only unfinished jobs are dropped: a terminal job stays, so it can never be counted twice.
       for (auto it = kind.jobs.begin(); it != kind.jobs.end();) {
         if (!IsTerminal(it->second->status) && !listed.contains(it->first)) {
-          changes_.ops.push_back(
-              {.type = Change::Type::kRemove, .kind = counters.name, .id = it->first});
+          Record({.type = Change::Type::kRemove, .kind = counters.name, .id = it->first});
           it = kind.jobs.erase(it);
+          kind.changed = true;
           --tracked_;
         } else {
           ++it;
@@ -327,19 +349,20 @@ void Store::Track(KindState& kind, JobRecord record) {
   const std::string& kind_name = state_.kinds[kind.index].name;
   if (options_.render_job) options_.render_job(kind_name, &record);
   auto shared = std::make_shared<const JobRecord>(std::move(record));
-  changes_.ops.push_back(
+  Record(
       {.type = Change::Type::kUpsert, .kind = kind_name, .id = shared->job.id, .record = shared});
   kind.jobs.insert_or_assign(shared->job.id, std::move(shared));
+  kind.changed = true;
 }
 
 void Store::Remember(KindState& kind, std::string_view id, double now) {
   const uint64_t hash = IdHash(id);
   const double forget_at = now + options_.forget_after_seconds;
   kind.remembered[hash] = forget_at;
-  changes_.ops.push_back({.type = Change::Type::kRemember,
-                          .kind = state_.kinds[kind.index].name,
-                          .id_hash = hash,
-                          .forget_at = forget_at});
+  Record({.type = Change::Type::kRemember,
+          .kind = state_.kinds[kind.index].name,
+          .id_hash = hash,
+          .forget_at = forget_at});
 }
 
 void Store::Expire(double now, KindState& kind) {
@@ -348,9 +371,10 @@ void Store::Expire(double now, KindState& kind) {
     const JobRecord& record = *it->second;
     if (IsTerminal(record.status) &&
         record.finished_at + options_.terminal_retention_seconds <= now) {
-      changes_.ops.push_back({.type = Change::Type::kRemove, .kind = kind_name, .id = it->first});
+      Record({.type = Change::Type::kRemove, .kind = kind_name, .id = it->first});
       Remember(kind, it->first, now);
       it = kind.jobs.erase(it);
+      kind.changed = true;
       --tracked_;
     } else {
       ++it;
@@ -358,8 +382,7 @@ void Store::Expire(double now, KindState& kind) {
   }
   std::erase_if(kind.remembered, [&](const auto& entry) {
     if (entry.second > now) return false;
-    changes_.ops.push_back(
-        {.type = Change::Type::kForget, .kind = kind_name, .id_hash = entry.first});
+    Record({.type = Change::Type::kForget, .kind = kind_name, .id_hash = entry.first});
     return true;
   });
 }

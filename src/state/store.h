@@ -34,13 +34,14 @@ class JobList {
  public:
   using Entry = std::shared_ptr<const JobRecord>;
 
-  JobList() = default;
-  explicit JobList(std::vector<Entry> sorted) : entries_(std::move(sorted)) {}
+  JobList() : entries_(std::make_shared<const std::vector<Entry>>()) {}
+  explicit JobList(std::shared_ptr<const std::vector<Entry>> sorted)
+      : entries_(std::move(sorted)) {}
 
-  size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
-  auto begin() const { return entries_.begin(); }
-  auto end() const { return entries_.end(); }
+  size_t size() const { return entries_->size(); }
+  bool empty() const { return entries_->empty(); }
+  auto begin() const { return entries_->begin(); }
+  auto end() const { return entries_->end(); }
   // nullptr when the id is not shown.
   const JobRecord* find(std::string_view id) const;
   bool contains(std::string_view id) const { return find(id) != nullptr; }
@@ -48,7 +49,8 @@ class JobList {
   const JobRecord& at(std::string_view id) const;
 
  private:
-  std::vector<Entry> entries_;
+  // Shared by the snapshots between which the kind's jobs did not change.
+  std::shared_ptr<const std::vector<Entry>> entries_;
 };
 
 // The counted values of a kind: what persists across restarts.
@@ -157,6 +159,8 @@ struct StoreOptions {
   size_t max_tracked_jobs = 10000;
   // Renders a job's lines when it changes; nullptr: records carry no lines.
   JobRenderer render_job;
+  // Keep the changes for TakeChanges (a persistence writer takes them after every Apply).
+  bool record_changes = false;
 };
 
 // The rows a persistence backend must write, in the order they happened: jobs added or changed,
@@ -237,6 +241,7 @@ class Store {
   void Expire(double now, KindState& kind);
   void Remember(KindState& kind, std::string_view id, double now);
   bool Full() const;
+  void Record(Change change);
   void Publish();
 
   StoreOptions options_;

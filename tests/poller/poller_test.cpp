@@ -433,8 +433,6 @@ TEST_CASE("a cycle starts no thread: the workers are started once") {
     CHECK(poller.RunCycle().requests == 7);
     CHECK(ThreadCount() == before);
   }
-  // Every worker took part at some point.
-  CHECK(api.workers.size() > 1);
 }
 
 TEST_CASE("refused credentials end the cycle at once, like a 429") {

@@ -272,7 +272,8 @@ state::StoreOptions Options(double retention, double forget_after, size_t max_tr
           .watching_since = kWatchStart,
           .terminal_retention_seconds = retention,
           .forget_after_seconds = forget_after,
-          .max_tracked_jobs = max_tracked};
+          .max_tracked_jobs = max_tracked,
+          .record_changes = true};
 }
 
 }  // namespace
