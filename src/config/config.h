@@ -53,6 +53,10 @@ struct Config {
   // `poll_interval`: 100ms to 24h.
   std::chrono::milliseconds poll_interval{std::chrono::seconds(30)};
   bool per_job_metrics = true;
+  // `discovery_interval`: how often a kind that discovers its jobs (a list kind without ids)
+  // reads its whole list (100ms to 24h); between two listings only its unfinished jobs are
+  // asked for, by id. nullopt: the poll interval (a listing every cycle).
+  std::optional<std::chrono::milliseconds> discovery_interval;
   // `terminal_retention`: how long a finished job's per-job series stay after its terminal
   // transition (1s up).
   std::chrono::milliseconds terminal_retention{std::chrono::minutes(15)};

@@ -42,6 +42,12 @@ bool Parser::Parse(const YAML::Node& root, Config* config) {
     }
     if (entry.key == "per_job_metrics") return ReadBool(entry, &config->per_job_metrics);
     if (entry.key == "state") return ParseState(entry, config);
+    if (entry.key == "discovery_interval") {
+      std::chrono::milliseconds interval{};
+      if (!ReadDuration(entry, kMinPollInterval, kMaxPollInterval, &interval)) return false;
+      config->discovery_interval = interval;
+      return true;
+    }
     if (entry.key == "terminal_retention") {
       return ReadDuration(entry, kMinKeep, kMaxKeep, &config->terminal_retention);
     }

@@ -50,6 +50,8 @@ struct Poller::Task {
   std::string path;
   // For a job fetched by id: its id.
   std::string job_id;
+  // The full listing of the kind (discovery).
+  bool listing = false;
 };
 
 struct Poller::Outcome {
@@ -97,7 +99,15 @@ Poller::Poller(config::Config config, state::Store& store, Fetch fetch, Cancel c
 
 Poller::~Poller() { Stop(); }
 
-std::vector<Poller::Task> Poller::PlanCycle() const {
+bool Poller::DiscoveryDue(std::string_view kind, std::chrono::steady_clock::time_point now) const {
+  auto it = last_discovery_.find(kind);
+  if (it == last_discovery_.end()) return true;
+  const auto interval = config_.discovery_interval.value_or(config_.poll_interval);
+  // A cycle that starts a little early still lists: the interval is the period, not a minimum.
+  return now - it->second + config_.poll_interval / 10 >= interval;
+}
+
+std::vector<Poller::Task> Poller::PlanCycle(std::chrono::steady_clock::time_point now) const {
   std::vector<Task> tasks;
   int slot = 0;
   for (const auto& kind : creatify::Kinds()) {
@@ -111,10 +121,25 @@ std::vector<Poller::Task> Poller::PlanCycle() const {
     if (kind.list && !kind_config.ordering.empty()) {
       ordering = "ordering=" + QueryEscape(kind_config.ordering);
     }
-    if (kind.list && kind_config.ids.empty()) {
-      tasks.push_back(
-          {slot, &kind, std::string(kind.path) + (ordering.empty() ? "" : "?" + ordering), ""});
-    } else if (kind.list && kind.max_ids_per_request > 0) {
+    const bool discovering = kind.list && kind_config.ids.empty();
+    if (discovering && DiscoveryDue(kind.name, now)) {
+      Task listing{slot, &kind, std::string(kind.path) + (ordering.empty() ? "" : "?" + ordering),
+                   ""};
+      listing.listing = true;
+      tasks.push_back(std::move(listing));
+      ++slot;
+      continue;
+    }
+    if (discovering) {
+      // Between two listings, only the unfinished jobs found so far are asked for, by id.
+      auto snapshot = store_.Current();
+      if (const state::KindSnapshot* known = snapshot->FindKind(kind.name)) {
+        for (const auto& record : known->jobs) {
+          if (!creatify::IsTerminal(record->status)) pending_ids.push_back(record->job.id);
+        }
+      }
+    }
+    if (kind.list && kind.max_ids_per_request > 0) {
       const size_t batch = static_cast<size_t>(kind.max_ids_per_request);
       for (size_t i = 0; i < pending_ids.size(); i += batch) {
         std::string ids;
@@ -139,7 +164,7 @@ std::vector<Poller::Task> Poller::PlanCycle() const {
 
 CycleReport Poller::RunCycle() {
   const auto started = std::chrono::steady_clock::now();
-  std::vector<Task> tasks = PlanCycle();
+  std::vector<Task> tasks = PlanCycle(started);
   std::vector<Outcome> outcomes(tasks.size());
 
   std::atomic<size_t> next{0};
@@ -218,7 +243,6 @@ CycleReport Poller::RunCycle() {
     state::KindPoll poll;
     poll.kind = std::string(kind.name);
     poll.success = true;
-    poll.complete_listing = kind.list && config_.kinds.find(kind.name)->second.ids.empty();
     cycle.kinds.push_back(std::move(poll));
   }
   cycle.up = true;
@@ -239,6 +263,10 @@ CycleReport Poller::RunCycle() {
     }
     state::KindPoll& poll = cycle.kinds[static_cast<size_t>(task.kind_slot)];
     if (!out.done || !out.good) poll.success = false;
+    if (task.listing && out.done && out.good) {
+      poll.complete_listing = true;
+      last_discovery_[std::string(task.kind->name)] = started;
+    }
     if (out.not_found) poll.not_found.push_back(task.job_id);
     // A listing with malformed items is not a complete one: a job missing from it may be one of
     // the malformed items.

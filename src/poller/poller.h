@@ -87,7 +87,8 @@ class Poller {
   struct Task;
   struct Outcome;
 
-  std::vector<Task> PlanCycle() const;
+  std::vector<Task> PlanCycle(std::chrono::steady_clock::time_point now) const;
+  bool DiscoveryDue(std::string_view kind, std::chrono::steady_clock::time_point now) const;
   void LogOutcome(const Task& task, const Outcome& outcome);
   void Loop();
 
@@ -103,6 +104,8 @@ class Poller {
   // that an error is logged once per change, not once per attempt.
   std::map<std::string, std::string> last_error_;
   std::set<std::string> logged_not_found_;
+  // When each discovering kind was last listed completely.
+  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> last_discovery_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -104,6 +104,7 @@ api:
 poll_interval: 1m30s
 per_job_metrics: false
 terminal_retention: 1s
+discovery_interval: 10m
 max_tracked_jobs: 250
 state:
   path: /var/lib/creatify-exporter/state.db
@@ -127,6 +128,7 @@ aurora:
   CHECK_FALSE(c.per_job_metrics);
   CHECK(c.max_body_bytes == 1048576);
   CHECK(c.terminal_retention == milliseconds(1000));
+  CHECK(c.discovery_interval == milliseconds(600000));
   CHECK(c.max_tracked_jobs == 250);
   CHECK(c.state_path == "/var/lib/creatify-exporter/state.db");
   CHECK(c.forget_after == milliseconds(14LL * 24 * 3600 * 1000));
@@ -363,7 +365,7 @@ TEST_CASE("the example config shows every key, including the commented-out crede
   for (const char* key :
        {"api:", "base_url:", "# api_id_file:", "# api_key_file:", "timeout:", "max_concurrency:",
         "max_body_bytes:", "poll_interval:", "per_job_metrics:", "terminal_retention:",
-        "max_tracked_jobs:", "state:", "path:", "forget_after:"}) {
+        "max_tracked_jobs:", "state:", "path:", "forget_after:", "# discovery_interval:"}) {
     CAPTURE(key);
     CHECK(text.find(key) != std::string::npos);
   }

@@ -305,6 +305,7 @@ TEST_CASE("a Retry-After beyond reason is capped") {
 TEST_CASE("a listing with malformed items drops no job") {
   auto config = BaseConfig();
   config.kinds["aurora"].enabled = true;
+  config.discovery_interval = std::chrono::milliseconds(0);  // a listing every cycle
   FakeApi api;
   api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
   api.answers["/api/aurora/?ordering=-created_at"] =
@@ -467,4 +468,30 @@ TEST_CASE(
   CHECK(api.Asked("/api/ads_clone/gone/") == state::kNotFoundPolls);
   CHECK(api.Asked("/api/ads_clone/a1/") == 5);
   CHECK(store.Current()->FindKind("ads_clone")->dropped.at("not_found") == 1);
+}
+
+TEST_CASE("between two listings, only the unfinished jobs found are asked for, by ?ids=") {
+  auto config = BaseConfig();
+  config.kinds["aurora"].enabled = true;
+  config.discovery_interval = std::chrono::hours(1);
+  FakeApi api;
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
+  api.answers["/api/aurora/?ordering=-created_at"] = Json(
+      R"([{"id":"x","status":"running"},{"id":"y","status":"done","created_at":"2000-01-01T00:00:00Z"},{"id":"z","status":"pending"}])");
+  api.answers["/api/aurora/?ids=x,z&ordering=-created_at"] =
+      Json(R"([{"id":"x","status":"done"},{"id":"z","status":"running"}])");
+  api.answers["/api/aurora/?ids=z&ordering=-created_at"] = Json(R"([{"id":"z","status":"done"}])");
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+  CHECK(poller.RunCycle().requests == 2);  // the listing and the credits
+  CHECK(poller.RunCycle().requests == 2);  // ?ids=x,z and the credits
+  CHECK(poller.RunCycle().requests == 2);  // ?ids=z and the credits
+  CHECK(poller.RunCycle().requests == 1);  // nothing unfinished: the credits only
+  CHECK(api.Asked("/api/aurora/?ordering=-created_at") == 1);
+  CHECK(api.Asked("/api/aurora/?ids=x,z&ordering=-created_at") == 1);
+  CHECK(api.Asked("/api/aurora/?ids=z&ordering=-created_at") == 1);
+  auto kind = store.Current()->FindKind("aurora");
+  CHECK(kind->completed.at(Status::kDone) == 2);
+  // An ?ids= answer is not a complete listing: nothing is dropped for being missing from it.
+  CHECK(kind->jobs.size() == 3);
 }
