@@ -196,6 +196,18 @@ const std::vector<FlagSpec>& Specs() {
          flags.exporter_base_url = std::string(text);
          return std::nullopt;
        }},
+      {"exporter-state-path", "PATH", "",
+       "state.path of the written config, e.g. /var/lib/creatify-exporter/state.db (\"\" keeps no "
+       "state). When not given, the key is left out and the exporter's default applies.",
+       [](std::string_view text, Flags& flags) -> std::optional<std::string> {
+         for (char c : text) {
+           if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+             return "must not contain control characters";
+           }
+         }
+         flags.exporter_state_path = std::string(text);
+         return std::nullopt;
+       }},
       {"threads", "N", "8", "Threads serving requests.", IntFlag(&Flags::threads, 1, 1024)},
       {"log-level", "LEVEL", "info", "debug, info, warn or error.",
        [](std::string_view text, Flags& flags) -> std::optional<std::string> {

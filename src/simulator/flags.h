@@ -23,6 +23,8 @@ struct Flags {
   Millis exporter_poll_interval{5'000};
   // Empty: http://<listen host, or 127.0.0.1 for a wildcard>:<bound port>.
   std::string exporter_base_url;
+  // state.path of the written config; unset: the key is left out ("" turns persistence off).
+  std::optional<std::string> exporter_state_path;
   int threads = 8;
   logging::Level log_level = logging::Level::kInfo;
   logging::Format log_format = logging::Format::kLogfmt;

@@ -149,7 +149,7 @@ int Run(const Flags& flags) {
     Time now = Now();
     std::string yaml =
         ExporterConfigYaml(base_url, flags.exporter_poll_interval, model.Ids(kAdsClone, now),
-                           model.Ids(kCustomTemplate, now));
+                           model.Ids(kCustomTemplate, now), flags.exporter_state_path);
     std::string error;
     if (!WriteFileAtomically(flags.exporter_config_path, yaml, &error)) {
       logging::Error("Cannot write the exporter config",

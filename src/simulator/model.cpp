@@ -230,6 +230,25 @@ void BreakField(Json& item, std::size_t kind, std::mt19937_64& rng) {
   item[std::string(field)] = value;
 }
 
+// A YAML double-quoted scalar: any path reads back as itself, "" included.
+std::string YamlQuoted(std::string_view text) {
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      quoted += '\\';
+      quoted += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      quoted += "\\x";
+      quoted += kHex[(c >> 4) & 0xf];
+      quoted += kHex[c & 0xf];
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "\"";
+}
+
 }  // namespace
 
 Model::Model(Options options, Time start)
@@ -548,7 +567,8 @@ std::string Model::StateJsonLocked(Time now) const {
 
 std::string ExporterConfigYaml(std::string_view base_url, Millis poll_interval,
                                const std::vector<std::string>& ads_clone_ids,
-                               const std::vector<std::string>& custom_template_ids) {
+                               const std::vector<std::string>& custom_template_ids,
+                               const std::optional<std::string>& state_path) {
   auto id_list = [](const std::vector<std::string>& ids) {
     if (ids.empty()) return std::string("  ids: []\n");
     std::string text = "  ids:\n";
@@ -564,6 +584,7 @@ std::string ExporterConfigYaml(std::string_view base_url, Millis poll_interval,
   yaml += "api:\n  base_url: ";
   yaml += base_url;
   yaml += "\npoll_interval: " + text::FormatDuration(poll_interval) + "\n";
+  if (state_path) yaml += "state:\n  path: " + YamlQuoted(*state_path) + "\n";
   yaml += "ads_clone:\n" + id_list(ads_clone_ids);
   yaml += "custom_template_jobs:\n" + id_list(custom_template_ids);
   yaml += "# Aurora has a list endpoint: no ids means every job of the workspace.\n";

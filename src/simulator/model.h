@@ -107,9 +107,11 @@ class Model {
 };
 
 // A ready exporter config (YAML) for a simulator reachable at `base_url`. Credentials are not in
-// it: the exporter reads them from CREATIFY_API_ID and CREATIFY_API_KEY.
+// it: the exporter reads them from CREATIFY_API_ID and CREATIFY_API_KEY. `state_path` becomes
+// state.path; without it the key is left out and the exporter's default applies.
 std::string ExporterConfigYaml(std::string_view base_url, Millis poll_interval,
                                const std::vector<std::string>& ads_clone_ids,
-                               const std::vector<std::string>& custom_template_ids);
+                               const std::vector<std::string>& custom_template_ids,
+                               const std::optional<std::string>& state_path);
 
 }  // namespace simulator

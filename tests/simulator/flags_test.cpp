@@ -45,6 +45,7 @@ TEST_CASE("defaults") {
   CHECK(flags.latency == Millis(0));
   CHECK(flags.exporter_config_path.empty());
   CHECK(flags.exporter_poll_interval == Millis(5'000));
+  CHECK_FALSE(flags.exporter_state_path.has_value());
   CHECK_FALSE(flags.help);
 }
 
@@ -75,6 +76,7 @@ TEST_CASE("values after = or as the next argument and switches alone") {
                        "--write-exporter-config=/tmp/x.yaml",
                        "--exporter-poll-interval=1s",
                        "--exporter-base-url=http://sim:18787/",
+                       "--exporter-state-path=/var/lib/creatify-exporter/state.db",
                        "--threads=2",
                        "--log-level=debug",
                        "--log-format=json"});
@@ -95,11 +97,14 @@ TEST_CASE("values after = or as the next argument and switches alone") {
   CHECK(flags.exporter_config_path == "/tmp/x.yaml");
   CHECK(flags.exporter_poll_interval == Millis(1'000));
   CHECK(flags.exporter_base_url == "http://sim:18787");
+  CHECK(flags.exporter_state_path == "/var/lib/creatify-exporter/state.db");
   CHECK(flags.threads == 2);
   CHECK(flags.log_level == logging::Level::kDebug);
   CHECK(flags.log_format == logging::Format::kJson);
 
   CHECK_FALSE(Parse({"--hold", "--hold=false"}).model.hold);
+  // Given empty, the written config turns persistence off, which is not the same as leaving out.
+  CHECK(Parse({"--exporter-state-path="}).exporter_state_path == "");
   CHECK(Parse({"--listen-address=:9000"}).listen_host == "0.0.0.0");
   CHECK(Parse({"--listen-address=[::1]:9000"}).listen_host == "::1");
   CHECK(Parse({"--help"}).help);
@@ -124,6 +129,8 @@ TEST_CASE("each mistake is one line naming the flag") {
   CHECK(Error({"--hold=yes"}).find("expected true or false") != std::string::npos);
   CHECK(Error({"--api-key="}).find("must not be empty") != std::string::npos);
   CHECK(Error({"--exporter-base-url=sim:1"}).find("http://") != std::string::npos);
+  CHECK(Error({"--exporter-state-path=a\tb"}) ==
+        "invalid value \"a\tb\" for --exporter-state-path: must not contain control characters");
   CHECK(Error({"--log-level=trace"}).find("--log-level") != std::string::npos);
   CHECK(Error({"--failure-ratio=0.6", "--rejection-ratio=0.5"}) ==
         "--failure-ratio plus --rejection-ratio must be at most 1");

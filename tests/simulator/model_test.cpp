@@ -660,7 +660,7 @@ TEST_CASE("/sim/ routes need no credentials and are neither counted nor delayed"
 
 TEST_CASE("the exporter config points at the simulator and lists its ids") {
   std::string yaml =
-      ExporterConfigYaml("http://127.0.0.1:4242", Millis(5'000), {"a-1", "a-2"}, {"c-1"});
+      ExporterConfigYaml("http://127.0.0.1:4242", Millis(5'000), {"a-1", "a-2"}, {"c-1"}, {});
   CHECK(yaml.find("CREATIFY_API_ID") != std::string::npos);
   CHECK(yaml.find("demo-key") == std::string::npos);
   YAML::Node root = YAML::Load(yaml);
@@ -672,10 +672,21 @@ TEST_CASE("the exporter config points at the simulator and lists its ids") {
   CHECK(root["custom_template_jobs"]["ids"].as<std::vector<std::string>>() ==
         std::vector<std::string>{"c-1"});
   CHECK(root["aurora"]["enabled"].as<bool>());
+  CHECK_FALSE(root["state"]);  // left out: the exporter's default path
 
-  YAML::Node empty = YAML::Load(ExporterConfigYaml("http://h:1", Millis(1'500), {}, {}));
+  YAML::Node empty = YAML::Load(ExporterConfigYaml("http://h:1", Millis(1'500), {}, {}, {}));
   CHECK(empty["ads_clone"]["ids"].size() == 0);
   CHECK(empty["poll_interval"].as<std::string>() == "1s500ms");
+}
+
+TEST_CASE("the exporter config's state.path reads back as given, whatever its characters") {
+  for (std::string path : {"/var/lib/creatify-exporter/state.db", "", "state.db", "a \"b\" \\c: #d",
+                           "tab\there", "- [x]"}) {
+    std::string yaml = ExporterConfigYaml("http://h:1", Millis(1'000), {}, {}, path);
+    YAML::Node root = YAML::Load(yaml);
+    CHECK_MESSAGE(root["state"]["path"].as<std::string>() == path, yaml);
+    CHECK(root["state"].size() == 1);
+  }
 }
 
 TEST_CASE("FormatTime is ISO 8601 UTC with milliseconds") {

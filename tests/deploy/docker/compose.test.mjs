@@ -1,6 +1,6 @@
 // docker-compose.yml, checked without a container engine: the four services, how the exporter
-// gets the simulator's config and credentials, ports, and that every mounted file exists and
-// fits the program that reads it. compose_config.test.mjs runs `docker compose config`.
+// gets the simulator's config and credentials, where it keeps its state, ports, and that every
+// mounted file exists and fits the program that reads it. compose_config.test.mjs runs `docker compose config`.
 // demo_config.test.mjs runs the simulator and the exporter with these settings.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -56,6 +56,19 @@ test("the exporter reads the config the simulator writes, on a shared volume", (
   // The exporter starts once the file is there, which the simulator's health check tests.
   assert.equal(exporter.depends_on?.simulator?.condition, "service_healthy");
   assert.ok(simulator.healthcheck?.test?.join(" ").includes(written));
+});
+
+test("the exporter keeps its state on a named volume, where its config says", () => {
+  const stateDir = "/var/lib/creatify-exporter";  // the image's VOLUME, owned by its user
+  const mount = mountOf(exporter, stateDir);
+  assert.ok(mount, `the exporter mounts ${stateDir}`);
+  assert.equal(mount.readOnly, false);
+  assert.ok(!mount.source.startsWith(".") && !mount.source.startsWith("/"), "a named volume");
+  assert.ok(mount.source in (compose.volumes ?? {}), `volume ${mount.source} is declared`);
+  // A tmpfs would lose the state with the container.
+  assert.equal(compose.volumes[mount.source]?.driver_opts?.type, undefined, "a lasting volume");
+  assert.equal(flags(simulator.command)["exporter-state-path"], `${stateDir}/state.db`,
+    "the simulator writes the state file's path into the exporter's config");
 });
 
 test("the exporter reaches the simulator by its service name", () => {

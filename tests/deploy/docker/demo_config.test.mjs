@@ -45,6 +45,8 @@ test("the simulator's compose flags write a config the exporter accepts", async 
     const config = parse(readFileSync(written, "utf8"));
     const baseUrl = args.find((a) => a.startsWith("--exporter-base-url="))?.split("=")[1];
     assert.equal(config.api.base_url, baseUrl);
+    const statePath = args.find((a) => a.startsWith("--exporter-state-path="))?.split("=")[1];
+    assert.equal(config.state?.path, statePath, "state.path is the compose flag's");
 
     // The compose environment's credentials win over any the caller has.
     const env = { ...process.env, ...exporter.environment };

@@ -10,11 +10,12 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { parseAllDocuments } from "yaml";
 
 const kKustomizationFiles = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 const kFields = new Set(["apiVersion", "kind", "resources", "components", "namespace", "labels",
-  "configMapGenerator", "images", "replacements"]);
+  "configMapGenerator", "patches", "images", "replacements"]);
 // Kinds the namespace transformer leaves alone (the cluster-scoped kinds a deployment may carry).
 const kClusterScoped = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding",
   "CustomResourceDefinition", "PersistentVolume", "StorageClass", "PriorityClass",
@@ -65,6 +66,7 @@ function build(dir, accumulated, expectedKind) {
     objects.push({ object: generateConfigMap(dir, generator, where), generated: true });
   }
   // kustomize's order of the built-in transformers.
+  for (const patch of k.patches ?? []) applyPatch(dir, objects, patch, where);
   if (k.namespace) setNamespace(objects, k.namespace);
   for (const label of k.labels ?? []) addLabels(objects, label, where);
   for (const image of k.images ?? []) setImage(objects, image, where);
@@ -135,10 +137,100 @@ function addLabels(objects, label, where) {
   for (const { object } of objects) {
     object.metadata.labels = { ...object.metadata.labels, ...label.pairs };
     if (!label.includeTemplates) continue;
-    for (const template of podTemplates(object)) {
+    // A StatefulSet's volume claim templates count as templates too.
+    const claims = object.kind === "StatefulSet" ? object.spec?.volumeClaimTemplates ?? [] : [];
+    for (const template of [...podTemplates(object), ...claims]) {
       template.metadata = template.metadata ?? {};
       template.metadata.labels = { ...template.metadata.labels, ...label.pairs };
     }
+  }
+}
+
+// `patches` entries that are JSON 6902 patches (a list of operations) with a target by kind and
+// name. kustomize reads a patch that is a single object as a strategic merge patch: not here. A
+// target that matches nothing is an error here (kustomize skips the patch), so that a renamed
+// object cannot silently lose its patch.
+function applyPatch(dir, objects, entry, where) {
+  for (const field of Object.keys(entry)) {
+    if (!["patch", "path", "target"].includes(field)) {
+      throw new Error(`${where}: patches field ${field} is not supported here`);
+    }
+  }
+  for (const field of Object.keys(entry.target ?? {})) {
+    if (!["kind", "name"].includes(field)) {
+      throw new Error(`${where}: patch target field ${field} is not supported here`);
+    }
+  }
+  if (!entry.target) throw new Error(`${where}: a patch without a target is not supported here`);
+  const text = entry.path ? readFileSync(insideRoot(dir, entry.path, where), "utf8") : entry.patch;
+  const operations = parseAllDocuments(text ?? "").map((doc) => doc.toJS());
+  if (operations.length !== 1 || !Array.isArray(operations[0])) {
+    throw new Error(`${where}: only JSON 6902 patches (a list of operations) are supported here`);
+  }
+  // kustomize reads the target's name as a regular expression of the whole name.
+  const { kind, name } = entry.target;
+  const namePattern = name === undefined ? undefined : new RegExp(`^(?:${name})$`);
+  const targets = objects.filter(({ object }) => (kind === undefined || object.kind === kind) &&
+    (namePattern === undefined || namePattern.test(object.metadata?.name ?? "")));
+  if (targets.length === 0) {
+    throw new Error(`${where}: patch target ${JSON.stringify(entry.target)} matches nothing`);
+  }
+  for (const { object } of targets) {
+    const id = `${object.kind} ${object.metadata?.name}`;
+    for (const operation of operations[0]) applyOperation(object, operation, `${where}: ${id}`);
+  }
+}
+
+// "/a/b~1c/0" -> ["a", "b/c", "0"] (RFC 6901).
+function parsePointer(pointer, where) {
+  if (typeof pointer !== "string" || !pointer.startsWith("/")) {
+    throw new Error(`${where}: patch path ${JSON.stringify(pointer)} is not a JSON pointer`);
+  }
+  return pointer.slice(1).split("/").map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+}
+
+// One RFC 6902 operation: add, replace, remove or test.
+function applyOperation(object, operation, where) {
+  const { op, path: pointer, value } = operation;
+  if (!["add", "replace", "remove", "test"].includes(op)) {
+    throw new Error(`${where}: patch op ${op} is not supported here`);
+  }
+  const parts = parsePointer(pointer, where);
+  const last = parts.pop();
+  const parent = parts.reduce((node, part) => {
+    const next = Array.isArray(node) ? node[Number(part)] : node?.[part];
+    if (typeof next !== "object" || next === null) {
+      throw new Error(`${where}: patch path ${pointer} does not exist`);
+    }
+    return next;
+  }, object);
+  const isIndex = Array.isArray(parent) && /^(0|[1-9][0-9]*)$/.test(last);
+  const exists = Array.isArray(parent) ? isIndex && Number(last) < parent.length : last in parent;
+  if (op === "add") {
+    if (!Array.isArray(parent)) {
+      parent[last] = value;
+    } else if (last === "-") {
+      parent.push(value);
+    } else if (isIndex && Number(last) <= parent.length) {
+      parent.splice(Number(last), 0, value);
+    } else {
+      throw new Error(`${where}: patch path ${pointer} is not an index of the list`);
+    }
+    return;
+  }
+  if (!exists) throw new Error(`${where}: patch path ${pointer} does not exist`);
+  if (op === "test") {
+    const actual = Array.isArray(parent) ? parent[Number(last)] : parent[last];
+    if (!isDeepStrictEqual(actual, value)) {
+      throw new Error(`${where}: patch test failed: ${pointer} is ${JSON.stringify(actual)}, ` +
+        `not ${JSON.stringify(value)}`);
+    }
+  } else if (Array.isArray(parent)) {
+    parent.splice(Number(last), 1, ...(op === "replace" ? [value] : []));
+  } else if (op === "replace") {
+    parent[last] = value;
+  } else {
+    delete parent[last];
   }
 }
 

@@ -17,6 +17,7 @@ const one = (kind, prefix) => {
 };
 const deployment = one("Deployment", "demo");
 const pod = deployment.spec.template.spec;
+const statefulSet = one("StatefulSet", "demo-stateful");
 
 test("kustomize's hash: sha256 of the Go JSON, first 10 hex digits, vowel-like ones mapped", () => {
   // The values kubectl kustomize (v5.5) gives.
@@ -41,6 +42,7 @@ test("references to a generated ConfigMap follow its new name; others stay", () 
   assert.equal(pod.volumes[0].configMap.name, files);
   assert.equal(pod.volumes[1].projected.sources[0].configMap.name, files);
   assert.equal(pod.volumes[1].projected.sources[1].secret.name, "demo-files");
+  assert.equal(statefulSet.spec.template.spec.volumes[0].configMap.name, files);
 });
 
 test("namespace: on every namespaced object, not on the Namespace", () => {
@@ -56,6 +58,17 @@ test("labels: on every object of the base, on pod templates only with includeTem
   }
   assert.deepEqual(deployment.spec.template.metadata.labels, { name: "demo", app: "demo" });
   assert.deepEqual(deployment.spec.selector.matchLabels, { name: "demo" });
+  // A StatefulSet's claim templates are templates too.
+  assert.deepEqual(statefulSet.spec.volumeClaimTemplates[0].metadata.labels, { app: "demo" });
+});
+
+test("patches: JSON 6902 operations, inline or from a file, on the targets they name", () => {
+  assert.deepEqual(statefulSet.spec.template.spec.containers[0].args,
+    ["--zeroth", "--first", "--last"]);
+  assert.equal(statefulSet.spec.serviceName, "demo-headless");
+  assert.equal(statefulSet.spec.replicas, 3);
+  assert.deepEqual(statefulSet.metadata.annotations, { "example.com/tilde~": "patched" });
+  assert.equal(deployment.spec.replicas, 2);
 });
 
 test("images: new name and tag in the base, then a digest in the overlay", () => {
@@ -95,6 +108,21 @@ test("what it does not implement is an error, not a silent difference", () => {
   assert.throws(() => renderFixture({
     "top/kustomization.yaml": "labels:\n  - pairs: {a: b}\n    includeSelectors: true\n",
   }), /labels field includeSelectors is not supported/);
+  const patched = (patch, target = "{kind: ConfigMap, name: x}") => renderFixture({
+    "top/kustomization.yaml": `resources:\n  - a.yaml\npatches:\n  - target: ${target}\n` +
+      `    patch: |-\n${patch.split("\n").map((l) => `      ${l}`).join("\n")}\n`,
+    "top/a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  k: v\n",
+  });
+  assert.deepEqual(patched("- {op: replace, path: /data/k, value: w}")[0].data, { k: "w" });
+  assert.throws(() => patched("data:\n  k: w"), /only JSON 6902 patches/);
+  assert.throws(() => patched("- {op: move, from: /data/k, path: /data/j}"), /op move/);
+  assert.throws(() => patched("- {op: test, path: /data/k, value: w}"), /test failed/);
+  assert.throws(() => patched("- {op: replace, path: /data/j, value: w}"), /does not exist/);
+  // kustomize skips a patch whose target matches nothing; a typo must not pass unnoticed here.
+  assert.throws(() => patched("- {op: remove, path: /data/k}", "{kind: ConfigMap, name: y}"),
+    /matches nothing/);
+  assert.throws(() => patched("- {op: remove, path: /data/k}", "{kind: ConfigMap, version: v1}"),
+    /patch target field version is not supported/);
 });
 
 test("kustomize's rules: files only from inside the folder, components only as components", () => {

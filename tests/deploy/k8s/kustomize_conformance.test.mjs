@@ -31,7 +31,8 @@ const byId = (objects) => Object.fromEntries(objects.map((o) =>
   [`${o.kind} ${o.metadata?.namespace ?? ""}/${o.metadata?.name}`, o]));
 
 for (const dir of [path.join(k8sDir, "base"), path.join(k8sDir, "overlays/example"),
-  path.join(fixtures, "base"), path.join(fixtures, "overlay")]) {
+  path.join(k8sDir, "overlays/sharded"), path.join(fixtures, "base"),
+  path.join(fixtures, "overlay")]) {
   test(`${path.relative(path.join(k8sDir, "../.."), dir)}: as kubectl kustomize renders it`, () => {
     const out = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
     assert.equal(out.status, 0, out.stderr);

@@ -1,14 +1,19 @@
-// Every object that the base and the example overlay render is valid for its Kubernetes or
-// Prometheus Operator schema.
+// Every object that the base and the overlays render is valid for its Kubernetes or Prometheus
+// Operator schema (the StatefulSet: io.k8s.api.apps.v1.StatefulSet, claim templates included).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { k8sDir, kustomize, validateSchema } from "./lib.mjs";
 
-for (const dir of ["base", "overlays/example"]) {
+for (const dir of ["base", "overlays/example", "overlays/sharded"]) {
   test(`${dir}: renders and validates`, async () => {
     const objects = kustomize(path.join(k8sDir, dir));
     assert.ok(objects.length > 0, "kustomize rendered nothing");
+    const kinds = objects.map((o) => `${o.kind} ${o.metadata.name}`);
+    for (const expected of ["StatefulSet creatify-exporter", "Service creatify-exporter",
+      "Service creatify-exporter-headless"]) {
+      assert.ok(kinds.includes(expected), `${expected} is rendered`);
+    }
     for (const o of objects) await validateSchema(o);
   });
 }
@@ -21,6 +26,12 @@ test("the validator rejects a wrong type (it can fail)", async () => {
     spec: { replicas: "1", selector: {}, template: {} },
   };
   await assert.rejects(validateSchema(bad), /replicas/);
+});
+
+test("the validator checks a StatefulSet's claim templates", async () => {
+  const [statefulSet] = kustomize(path.join(k8sDir, "base")).filter((o) => o.kind === "StatefulSet");
+  statefulSet.spec.volumeClaimTemplates[0].spec.accessModes = "ReadWriteOnce";
+  await assert.rejects(validateSchema(statefulSet), /accessModes/);
 });
 
 test("the validator rejects an unknown kind", async () => {

@@ -1,6 +1,7 @@
-// The Deployment's promises, in the base and in the example overlay: one replica, Recreate, the
-// restricted pod security profile on the pod and on every container, probes, the named port,
-// no service account token, resources set.
+// The StatefulSet's promises, in the base and in every overlay: one replica per shard, the
+// restricted pod security profile on the pod and on every container, a read-only root filesystem
+// with the state volume as the one writable mount, probes, the named port, no service account
+// token, resources set.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -10,15 +11,34 @@ import { find, k8sDir, kustomize, repoRoot } from "./lib.mjs";
 
 const PORT_NAME = "http-metrics";
 const PORT = 10487;
+const STATE_DIR = "/var/lib/creatify-exporter";
+// The rendered folders, with their number of shards.
+const kRenderings = { base: 1, "overlays/example": 1, "overlays/sharded": 3 };
 
-function checkRendering(objects) {
-  const [deployment] = find(objects, "Deployment", "creatify-exporter");
-  assert.ok(deployment, "no Deployment creatify-exporter");
-  const spec = deployment.spec;
+// The value of the exporter's --name=value flag, or undefined.
+const flag = (args, name) => args.find((a) => a.startsWith(`--${name}=`))?.split(/=(.*)/s)[1];
+
+function checkRendering(objects, shards) {
+  assert.equal(find(objects, "Deployment").length, 0, "no Deployment: the exporter is a StatefulSet");
+  const [statefulSet] = find(objects, "StatefulSet", "creatify-exporter");
+  assert.ok(statefulSet, "no StatefulSet creatify-exporter");
+  const spec = statefulSet.spec;
   const pod = spec.template.spec;
 
-  assert.equal(spec.replicas, 1, "replicas");
-  assert.equal(spec.strategy?.type, "Recreate", "strategy: two exporters must never poll at once");
+  // One pod per shard; each takes its shard from its name, creatify-exporter-I.
+  assert.equal(spec.replicas, shards, "replicas");
+  const args = pod.containers[0].args;
+  assert.equal(flag(args, "total-shards"), shards > 1 ? String(shards) : undefined,
+    "--total-shards");
+  assert.equal(flag(args, "shard"), undefined, "--shard: each pod takes its shard from its name");
+  assert.equal(spec.updateStrategy?.type, "RollingUpdate", "updateStrategy");
+  assert.ok(pod.terminationGracePeriodSeconds >= 10,
+    "terminationGracePeriodSeconds: the exporter writes its state and exits within 5 s of SIGTERM");
+
+  // The governing Service is headless and selects the pods.
+  const [headless] = find(objects, "Service", spec.serviceName);
+  assert.ok(headless, `no Service ${spec.serviceName} (the StatefulSet's serviceName)`);
+  assert.equal(headless.spec.clusterIP, "None", `${spec.serviceName} is headless`);
 
   // No token: the exporter does not talk to the Kubernetes API.
   const [account] = find(objects, "ServiceAccount", pod.serviceAccountName);
@@ -34,10 +54,16 @@ function checkRendering(objects) {
   assert.equal(podSc.seccompProfile?.type, "RuntimeDefault", "pod seccompProfile");
   assert.ok(!pod.hostNetwork && !pod.hostPID && !pod.hostIPC, "no host namespaces");
 
-  // No writable volume: only read-only ConfigMap, Secret or projected sources.
+  // Pod volumes: only read-only ConfigMap, Secret or projected sources. The state volume is a
+  // claim from the StatefulSet's volumeClaimTemplates, one per replica.
   for (const v of pod.volumes ?? []) {
     assert.ok(v.configMap || v.secret || v.projected, `volume ${v.name} must be read-only content`);
   }
+  assert.equal(podSc.fsGroup, podSc.runAsGroup, "pod fsGroup: the state volume is writable");
+  const claims = spec.volumeClaimTemplates ?? [];
+  assert.deepEqual(claims.map((c) => c.metadata.name), ["state"], "volumeClaimTemplates");
+  assert.deepEqual(claims[0].spec.accessModes, ["ReadWriteOnce"], "state: accessModes");
+  assert.ok(claims[0].spec.resources?.requests?.storage, "state: storage request");
 
   const containers = [...(pod.initContainers ?? []), ...pod.containers];
   assert.ok(containers.length > 0);
@@ -63,8 +89,15 @@ function checkRendering(objects) {
         assert.ok(c.resources?.[kind]?.[resource], `${where}: resources.${kind}.${resource}`);
       }
     }
+    // Every mount read-only, except the exporter's state directory on its claim.
     for (const m of c.volumeMounts ?? []) {
-      assert.equal(m.readOnly, true, `${where}: volume mount ${m.mountPath} must be read-only`);
+      const isState = c === pod.containers[0] && m.name === "state" && m.mountPath === STATE_DIR;
+      if (isState) {
+        assert.notEqual(m.readOnly, true, `${where}: the state directory must be writable`);
+        assert.equal(m.subPath, undefined, `${where}: the state mount takes the whole claim`);
+      } else {
+        assert.equal(m.readOnly, true, `${where}: volume mount ${m.mountPath} must be read-only`);
+      }
     }
   }
 
@@ -91,34 +124,54 @@ function checkRendering(objects) {
     assert.ok(ref.key in { ...secret.data, ...secret.stringData }, `${ref.name} has ${ref.key}`);
   }
 
-  // The config volume is the rendered ConfigMap (hash suffix included).
-  const configVolume = pod.volumes.find((v) => v.configMap);
-  assert.equal(find(objects, "ConfigMap", configVolume.configMap.name).length, 1, "ConfigMap");
+  const [exporterContainer] = pod.containers;
+  const stateMounts = (exporterContainer.volumeMounts ?? []).filter((m) => m.readOnly !== true);
+  assert.deepEqual(stateMounts.map((m) => [m.name, m.mountPath]), [["state", STATE_DIR]],
+    "the exporter's one writable mount");
 
-  // The Service reaches the pod on the named port.
-  const [service] = find(objects, "Service", "creatify-exporter");
-  assert.ok(service, "no Service creatify-exporter");
-  assert.deepEqual(
-    service.spec.ports.map((p) => [p.name, p.port, p.targetPort]),
-    [[PORT_NAME, PORT, PORT_NAME]],
-  );
+  // The config volume is the rendered ConfigMap (hash suffix included), and its state.path lies
+  // on the state volume.
+  const configVolume = pod.volumes.find((v) => v.configMap);
+  const configMaps = find(objects, "ConfigMap", configVolume.configMap.name);
+  assert.equal(configMaps.length, 1, "ConfigMap");
+  const config = parse(configMaps[0].data["config.yaml"]);
+  assert.equal(path.posix.dirname(config.state?.path ?? ""), STATE_DIR, "config: state.path");
+
+  // Both Services reach the pods on the named port.
   const podLabels = spec.template.metadata.labels;
-  for (const [k, v] of Object.entries(service.spec.selector)) {
-    assert.equal(podLabels[k], v, `Service selector ${k} matches the pod`);
+  for (const name of ["creatify-exporter", spec.serviceName]) {
+    const [service] = find(objects, "Service", name);
+    assert.ok(service, `no Service ${name}`);
+    assert.deepEqual(
+      service.spec.ports.map((p) => [p.name, p.port, p.targetPort]),
+      [[PORT_NAME, PORT, PORT_NAME]],
+      `Service ${name} ports`,
+    );
+    for (const [k, v] of Object.entries(service.spec.selector)) {
+      assert.equal(podLabels[k], v, `Service ${name} selector ${k} matches the pod`);
+    }
   }
   for (const [k, v] of Object.entries(spec.selector.matchLabels)) {
-    assert.equal(podLabels[k], v, `Deployment selector ${k} matches the pod`);
+    assert.equal(podLabels[k], v, `StatefulSet selector ${k} matches the pod`);
   }
 }
 
-for (const dir of ["base", "overlays/example"]) {
-  test(`${dir}: Deployment settings`, () => checkRendering(kustomize(path.join(k8sDir, dir))));
+for (const [dir, shards] of Object.entries(kRenderings)) {
+  test(`${dir}: StatefulSet settings (${shards} shard${shards > 1 ? "s" : ""})`,
+    () => checkRendering(kustomize(path.join(k8sDir, dir)), shards));
 }
+
+test("sharded: one replica per shard, as many as --total-shards says", () => {
+  const [statefulSet] = find(kustomize(path.join(k8sDir, "overlays/sharded")), "StatefulSet");
+  const total = Number(flag(statefulSet.spec.template.spec.containers[0].args, "total-shards"));
+  assert.ok(total > 1, "--total-shards");
+  assert.equal(statefulSet.spec.replicas, total, "replicas must equal --total-shards");
+});
 
 test("the image is the project's release, and the overlay's images entry applies", () => {
   const version = readFileSync(path.join(repoRoot, "CMakeLists.txt"), "utf8")
     .match(/project\([^)]*VERSION\s+([0-9.]+)/)[1];
-  const imageOf = (objects) => find(objects, "Deployment")[0].spec.template.spec.containers[0].image;
+  const imageOf = (objects) => find(objects, "StatefulSet")[0].spec.template.spec.containers[0].image;
   const baseImage = imageOf(kustomize(path.join(k8sDir, "base")));
   assert.equal(baseImage, `ghcr.io/creatify-exporter/creatify-exporter:${version}`);
   // An images entry matches by the name the image has after the base, not the base's own name.
@@ -131,7 +184,28 @@ test("the image is the project's release, and the overlay's images entry applies
 
 test("the check rejects a pod that may escalate (it can fail)", () => {
   const objects = kustomize(path.join(k8sDir, "base"));
-  const [deployment] = find(objects, "Deployment");
-  deployment.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation = true;
-  assert.throws(() => checkRendering(objects), /allowPrivilegeEscalation/);
+  const [statefulSet] = find(objects, "StatefulSet");
+  statefulSet.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation = true;
+  assert.throws(() => checkRendering(objects, 1), /allowPrivilegeEscalation/);
+});
+
+test("the check rejects any other writable mount, and a state mount elsewhere", () => {
+  const writable = (mount) => {
+    const objects = kustomize(path.join(k8sDir, "base"));
+    const [statefulSet] = find(objects, "StatefulSet");
+    const container = statefulSet.spec.template.spec.containers[0];
+    container.volumeMounts = container.volumeMounts.filter((m) => m.name !== "state");
+    container.volumeMounts.push(mount);
+    return objects;
+  };
+  assert.throws(() => checkRendering(writable({ name: "config", mountPath: "/etc/creatify-exporter",
+    readOnly: false }), 1), /must be read-only/);
+  assert.throws(() => checkRendering(writable({ name: "state", mountPath: "/tmp" }), 1),
+    /must be read-only/);
+});
+
+test("the check rejects replicas that differ from --total-shards", () => {
+  const objects = kustomize(path.join(k8sDir, "overlays/sharded"));
+  find(objects, "StatefulSet")[0].spec.replicas = 2;
+  assert.throws(() => checkRendering(objects, 3), /replicas/);
 });
