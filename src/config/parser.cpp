@@ -31,8 +31,13 @@ bool Parser::Parse(const YAML::Node& root, Config* config) {
     return Fail(root.Mark(), "",
                 "expected a map of settings at the top level, got " + Describe(root));
   }
-  std::vector<std::string_view> known = {"api",   "poll_interval",      "per_job_metrics",
-                                         "state", "terminal_retention", "max_tracked_jobs"};
+  std::vector<std::string_view> known = {"api",
+                                         "poll_interval",
+                                         "per_job_metrics",
+                                         "state",
+                                         "terminal_retention",
+                                         "max_tracked_jobs",
+                                         "discovery_interval"};
   for (const auto& kind : creatify::Kinds()) known.push_back(kind.config_key);
 
   bool ok = ForEach(root, "", [&](const Entry& entry) {
