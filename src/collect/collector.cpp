@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <array>
+#include <chrono>
 
 #include "collect/text_writer.h"
 
@@ -111,7 +112,7 @@ void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
 }
 
 void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions& options,
-                            TextWriter& out) {
+                            std::optional<double> last_render_seconds, TextWriter& out) {
   out.Family("creatify_exporter_api_requests_total",
              "Requests made to the Creatify API, by endpoint and HTTP status or error class "
              "(timeout, connect, tls, read, write, parse, error).",
@@ -182,6 +183,11 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
     out.Sample("creatify_exporter_state_last_write_timestamp_seconds", {},
                *snapshot.persistence.last_write);
   }
+  out.Family("creatify_exporter_render_seconds",
+             "How long the previous render of the /metrics body took (once per change of the "
+             "state; scrapes serve the rendered body).",
+             "gauge");
+  if (last_render_seconds) out.Sample("creatify_exporter_render_seconds", {}, *last_render_seconds);
   out.Family("creatify_exporter_build_info",
              "Always 1: the version of creatify-exporter and the git revision it was built from.",
              "gauge");
@@ -300,11 +306,12 @@ std::string Exposition::Text() const {
 }
 
 std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot> snapshot,
-                                         const RenderOptions& options) {
+                                         const RenderOptions& options,
+                                         std::optional<double> last_render_seconds) {
   auto exposition = std::make_shared<Exposition>();
   TextWriter head(&exposition->head_);
   RenderJobFamilies(*snapshot, head);
-  RenderExporterFamilies(*snapshot, options, head);
+  RenderExporterFamilies(*snapshot, options, last_render_seconds, head);
   exposition->rendered_here_.resize(snapshot->kinds.size());
   if (options.per_job_metrics) {
     for (const auto& family : JobFamilies()) {
@@ -346,7 +353,10 @@ std::string RenderText(const state::Snapshot& snapshot, const RenderOptions& opt
 }
 
 void Publisher::Publish(std::shared_ptr<const state::Snapshot> snapshot) {
-  auto next = Render(std::move(snapshot), options_);
+  const auto start = std::chrono::steady_clock::now();
+  auto next = Render(std::move(snapshot), options_, last_render_seconds_);
+  last_render_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::lock_guard<std::mutex> lock(mutex_);
   current_ = std::move(next);
 }

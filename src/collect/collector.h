@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,7 +54,7 @@ class Exposition {
 
  private:
   friend std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot>,
-                                                  const RenderOptions&);
+                                                  const RenderOptions&, std::optional<double>);
   // Calls piece() with every piece of the body in order, unbuffered.
   template <typename F>
   bool ForEachPiece(F&& piece) const;
@@ -69,8 +70,10 @@ class Exposition {
   std::string gzip_;
 };
 
+// `last_render_seconds`: how long the previous render took (creatify_exporter_render_seconds).
 std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot> snapshot,
-                                         const RenderOptions& options);
+                                         const RenderOptions& options,
+                                         std::optional<double> last_render_seconds = std::nullopt);
 
 // The plain text of Render (tests).
 std::string RenderText(const state::Snapshot& snapshot, const RenderOptions& options);
@@ -90,6 +93,8 @@ class Publisher {
   mutable std::mutex mutex_;
   // Guarded by mutex_ (held only to copy or swap the pointer).
   std::shared_ptr<const Exposition> current_;
+  // Publish is called from one thread at a time (the store's publisher); not guarded.
+  std::optional<double> last_render_seconds_;
 };
 
 }  // namespace collect
