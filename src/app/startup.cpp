@@ -4,6 +4,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include "app/context.h"
 #include "creatify/kind.h"
@@ -35,33 +36,96 @@ bool LoadConfiguration(Context& ctx) {
   return true;
 }
 
+namespace {
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+// TODO(config): state.path. Until the config key exists, the environment variable turns
+// persistence on; unset means none (counters start at zero).
+std::string StatePath(const Context& /*ctx*/) {
+  const char* path = std::getenv("CREATIFY_EXPORTER_STATE_PATH");
+  return path != nullptr ? path : "";
+}
+
+bool OpenState(Context& ctx) {
+  ctx.started_at = UnixNow();
+  const std::string path = StatePath(ctx);
+  if (path.empty()) return true;
+  persist::OpenResult result;
+  std::string error;
+  ctx.state_file = persist::StateFile::Open(path, ctx.started_at, &result, &error);
+  if (!ctx.state_file) {
+    std::fprintf(stderr, "creatify-exporter: %s\n", error.c_str());
+    return false;
+  }
+  if (!result.moved_aside.empty()) {
+    logging::Warn("The state file could not be restored; moved it aside and starting afresh",
+                  {{"path", path}, {"reason", result.moved_aside}, {"moved_to", result.moved_to}});
+  }
+  if (!result.unavailable.empty()) {
+    logging::Warn("The state file cannot be used for now; starting afresh, writes will retry",
+                  {{"path", path}, {"error", result.unavailable}});
+  }
+  if (result.restored) {
+    logging::Info("Restored the state",
+                  {{"path", path},
+                   {"jobs", std::to_string(result.restored->jobs.size())},
+                   {"remembered", std::to_string(result.restored->remembered.size())}});
+  } else if (result.moved_aside.empty() && result.unavailable.empty()) {
+    logging::Info("Created the state file", {{"path", path}});
+  }
+  ctx.restored = std::move(result.restored);
+  return true;
+}
+
 bool CreateStore(Context& ctx) {
   // Every enabled kind is rendered (zeros included), even one with no ids to poll yet.
   std::vector<std::string> active;
   for (const auto& kind : creatify::Kinds()) {
     if (ctx.config.kinds.at(std::string(kind.name)).enabled) active.emplace_back(kind.name);
   }
-  const double now =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (ctx.started_at == 0) ctx.started_at = UnixNow();
   ctx.publisher = std::make_unique<collect::Publisher>(
       collect::RenderOptions{.per_job_metrics = ctx.config.per_job_metrics,
                              .version = creatify_exporter::kVersion,
                              .revision = creatify_exporter::kRevision});
   state::StoreOptions options{
       .kinds = std::move(active),
-      .watching_since = now,
+      .watching_since = ctx.started_at,
       .render_job =
           [options = ctx.publisher->options()](std::string_view kind, state::JobRecord* record) {
             collect::RenderJobLines(options, kind, record);
           },
   };
   ctx.store = std::make_unique<state::Store>(std::move(options));
+  if (ctx.state_file) {
+    // Before Restore, so that its snapshot already says so.
+    ctx.store->SetPersistence(true, ctx.restored.has_value());
+    if (ctx.restored) ctx.store->Restore(std::move(*ctx.restored));
+    ctx.restored.reset();
+  }
   // Every new snapshot is rendered once, on the thread that made it, and served as it is.
   ctx.store->OnPublish(
       [publisher = ctx.publisher.get()](const std::shared_ptr<const state::Snapshot>& snapshot) {
         publisher->Publish(snapshot);
       });
   ctx.publisher->Publish(ctx.store->Current());
+  return true;
+}
+
+bool StartStateWriter(Context& ctx) {
+  if (!ctx.state_file) return true;
+  ctx.state_writer = std::make_unique<persist::Writer>(*ctx.state_file, *ctx.store, UnixNow);
+  // Each new snapshot is rendered, then written in the background: neither waits for the disk.
+  ctx.store->OnPublish([publisher = ctx.publisher.get(), writer = ctx.state_writer.get()](
+                           const std::shared_ptr<const state::Snapshot>& snapshot) {
+    publisher->Publish(snapshot);
+    writer->Notify();
+  });
   return true;
 }
 
