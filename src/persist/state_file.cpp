@@ -423,8 +423,12 @@ void StateFile::Load(double now, OpenResult* result) {
   if (Exists(path_)) {
     sqlite3* db = nullptr;
     try {
-      db = OpenConnection(path_, SQLITE_OPEN_READWRITE);
+      // Read-only first: a read-write connection to a file that is not a database deletes its
+      // -wal on close, and the -wal is part of what is moved aside.
+      db = OpenConnection(path_, SQLITE_OPEN_READONLY);
       state::RestoredState restored = Validate(db);
+      sqlite3_close_v2(db);
+      db = OpenConnection(path_, SQLITE_OPEN_READWRITE);
       ConfigureConnection(db);
       db_ = db;
       result->restored = std::move(restored);
