@@ -119,13 +119,15 @@ bool CreateStore(Context& ctx) {
 
 bool StartStateWriter(Context& ctx) {
   if (!ctx.state_file) return true;
-  ctx.state_writer = std::make_unique<persist::Writer>(*ctx.state_file, *ctx.store, UnixNow);
-  // Each new snapshot is rendered, then written in the background: neither waits for the disk.
-  ctx.store->OnPublish([publisher = ctx.publisher.get(), writer = ctx.state_writer.get()](
-                           const std::shared_ptr<const state::Snapshot>& snapshot) {
-    publisher->Publish(snapshot);
-    writer->Notify();
-  });
+  // Each new snapshot is written in the background, then rendered: /metrics never shows a count
+  // that a crash before the write would take back, and neither the poller nor a scrape waits
+  // for the disk (a scrape serves the last rendering).
+  ctx.state_writer = std::make_unique<persist::Writer>(
+      *ctx.state_file, *ctx.store, UnixNow,
+      [publisher = ctx.publisher.get()](const std::shared_ptr<const state::Snapshot>& snapshot) {
+        publisher->Publish(snapshot);
+      });
+  ctx.store->OnPublish([writer = ctx.state_writer.get()](const auto&) { writer->Notify(); });
   return true;
 }
 

@@ -4,8 +4,8 @@
 
 namespace persist {
 
-Writer::Writer(Backend& backend, state::Store& store, std::function<double()> now)
-    : backend_(backend), store_(store), now_(std::move(now)) {
+Writer::Writer(Backend& backend, state::Store& store, std::function<double()> now, Listener written)
+    : backend_(backend), store_(store), now_(std::move(now)), written_(std::move(written)) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -50,6 +50,7 @@ bool Writer::Flush() {
   std::string error;
   const bool ok = backend_.Write(pending_, *snapshot, &error);
   store_.RecordWrite(ok, now_());
+  if (written_) written_(snapshot);
   if (ok) {
     pending_ = {};
     if (!last_error_.empty()) {

@@ -21,8 +21,14 @@ namespace persist {
 
 class Writer {
  public:
+  using Listener = std::function<void(const std::shared_ptr<const state::Snapshot>&)>;
+
   // Starts the thread. `now` gives Unix seconds (the time of a write, for the store's metrics).
-  Writer(Backend& backend, state::Store& store, std::function<double()> now);
+  // `written`, when set, is called on the writing thread with each snapshot once its write was
+  // attempted: publishing from it means /metrics never shows a count a crash could take back
+  // (unless the write failed; serving goes on regardless).
+  Writer(Backend& backend, state::Store& store, std::function<double()> now,
+         Listener written = nullptr);
   // Stops (with the final write) if Stop was not called.
   ~Writer();
   Writer(const Writer&) = delete;
@@ -41,6 +47,7 @@ class Writer {
   Backend& backend_;
   state::Store& store_;
   std::function<double()> now_;
+  Listener written_;
 
   std::mutex write_mutex_;
   state::Changes pending_;  // guarded by write_mutex_: failed changes, kept for the next write
