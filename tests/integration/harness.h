@@ -2,6 +2,7 @@
 // picks, for end-to-end tests.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -47,17 +48,17 @@ struct Exporter {
   std::unique_ptr<testsupport::Process> process;
   int port = 0;
 
+  // `env` is added to the credentials in the exporter's environment.
   Exporter(const testsupport::TempDir& dir, const std::string& config_yaml,
-           std::vector<std::string> flags = {}) {
+           std::vector<std::string> flags = {}, std::map<std::string, std::string> env = {}) {
     testsupport::WriteFile(dir.File("exporter.yaml"), config_yaml);
     std::vector<std::string> argv = {Binary("creatify-exporter"),
                                      "--config.file=" + dir.File("exporter.yaml"),
                                      "--web.listen-address=127.0.0.1:0"};
     argv.insert(argv.end(), flags.begin(), flags.end());
-    process = std::make_unique<testsupport::Process>(
-        argv, dir.File("exporter.log"),
-        std::map<std::string, std::string>{{"CREATIFY_API_ID", "demo-id"},
-                                           {"CREATIFY_API_KEY", "demo-key"}});
+    env.emplace("CREATIFY_API_ID", "demo-id");
+    env.emplace("CREATIFY_API_KEY", "demo-key");
+    process = std::make_unique<testsupport::Process>(argv, dir.File("exporter.log"), env);
     port = testsupport::WaitForListeningPort(*process);
   }
 
