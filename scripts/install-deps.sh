@@ -5,7 +5,7 @@ set -euo pipefail
 
 build=(
   build-essential cmake pkg-config git
-  prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev
+  prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
   libssl-dev zlib1g-dev libbrotli-dev
 )
 test=(doctest-dev prometheus curl nodejs npm)
