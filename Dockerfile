@@ -8,7 +8,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config git \
-      prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev \
+      prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev \
       libssl-dev zlib1g-dev libbrotli-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -30,7 +30,7 @@ LABEL org.opencontainers.image.title="creatify-exporter" \
 # Only the shared libraries the two binaries load, and the CAs to verify api.creatify.ai.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libcpp-httplib0.11 libprometheus-cpp-core1.0 libyaml-cpp0.7 \
+      libcpp-httplib0.11 libprometheus-cpp-core1.0 libyaml-cpp0.7 libsqlite3-0 \
       libssl3 zlib1g libbrotli1 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/creatify-exporter /src/build/creatify-simulator /usr/local/bin/

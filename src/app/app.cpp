@@ -29,20 +29,22 @@ int Run(const Flags& flags) {
   }
 
   // Start-up, in order; the first failing step ends the process.
-  for (auto step : {LimitMemoryArenas, BlockStopSignals, ResolveShard, CreateStore, BindServer,
-                    StartPoller, StartServing}) {
+  for (auto step : {LimitMemoryArenas, BlockStopSignals, ResolveShard, OpenState, CreateStore,
+                    StartStateWriter, BindServer, StartPoller, StartServing}) {
     if (!step(ctx)) {
       StopPoller(ctx);
       StopServer(ctx);
+      StopStateWriter(ctx);
       return 1;
     }
   }
 
   WaitForStopSignal(ctx);
 
-  // Shut-down, in order: stop answering, then stop polling.
+  // Shut-down, in order: stop answering, stop polling, then write the last state.
   StopServer(ctx);
   StopPoller(ctx);
+  StopStateWriter(ctx);
   logging::Info("Stopped");
   return 0;
 }

@@ -11,6 +11,8 @@
 #include "app/flags.h"
 #include "collect/collector.h"
 #include "config/config.h"
+#include "persist/state_file.h"
+#include "persist/writer.h"
 #include "poller/poller.h"
 #include "server/http_server.h"
 #include "state/store.h"
@@ -22,11 +24,18 @@ struct Context {
   config::Config config;
   sigset_t stop_signals{};
   poller::Shard shard;
+  // Unix time of this start: the store watches from it unless a restored state says earlier.
+  double started_at = 0;
+  // Null when persistence is off (no state path).
+  std::unique_ptr<persist::StateFile> state_file;
+  std::optional<state::RestoredState> restored;
   std::unique_ptr<state::Store> store;
   std::unique_ptr<collect::Publisher> publisher;
   std::unique_ptr<server::HttpServer> server;
   std::thread server_thread;
   std::unique_ptr<poller::Poller> poller;
+  // Destroyed first: it writes to state_file from store.
+  std::unique_ptr<persist::Writer> state_writer;
 };
 
 // Each step returns false after logging one clear error; later steps are then skipped.
@@ -34,7 +43,9 @@ bool LimitMemoryArenas(Context& ctx);
 bool BlockStopSignals(Context& ctx);
 bool LoadConfiguration(Context& ctx);
 bool ResolveShard(Context& ctx);
+bool OpenState(Context& ctx);
 bool CreateStore(Context& ctx);
+bool StartStateWriter(Context& ctx);
 bool BindServer(Context& ctx);
 bool StartPoller(Context& ctx);
 bool StartServing(Context& ctx);
@@ -44,5 +55,10 @@ void WaitForStopSignal(Context& ctx);
 
 void StopServer(Context& ctx);
 void StopPoller(Context& ctx);
+// Writes the last state (after the poller stopped, so nothing is lost).
+void StopStateWriter(Context& ctx);
+
+// The state file's path; empty means no persistence.
+std::string StatePath(const Context& ctx);
 
 }  // namespace app

@@ -12,4 +12,8 @@ void StopPoller(Context& ctx) {
   if (ctx.poller) ctx.poller->Stop();
 }
 
+void StopStateWriter(Context& ctx) {
+  if (ctx.state_writer) ctx.state_writer->Stop();
+}
+
 }  // namespace app

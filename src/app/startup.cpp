@@ -62,10 +62,51 @@ bool ResolveShard(Context& ctx) {
   return true;
 }
 
+namespace {
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+// `state.path`; empty: no persistence (counters start at zero).
+std::string StatePath(const Context& ctx) { return ctx.config.state_path; }
+
+bool OpenState(Context& ctx) {
+  ctx.started_at = UnixNow();
+  const std::string path = StatePath(ctx);
+  if (path.empty()) return true;
+  persist::OpenResult result;
+  std::string error;
+  ctx.state_file = persist::StateFile::Open(path, ctx.started_at, &result, &error);
+  if (!ctx.state_file) {
+    std::fprintf(stderr, "creatify-exporter: %s\n", error.c_str());
+    return false;
+  }
+  if (!result.moved_aside.empty()) {
+    logging::Warn("The state file could not be restored; moved it aside and starting afresh",
+                  {{"path", path}, {"reason", result.moved_aside}, {"moved_to", result.moved_to}});
+  }
+  if (!result.unavailable.empty()) {
+    logging::Warn("The state file cannot be used for now; starting afresh, writes will retry",
+                  {{"path", path}, {"error", result.unavailable}});
+  }
+  if (result.restored) {
+    logging::Info("Restored the state",
+                  {{"path", path},
+                   {"jobs", std::to_string(result.restored->jobs.size())},
+                   {"remembered", std::to_string(result.restored->remembered.size())}});
+  } else if (result.moved_aside.empty() && result.unavailable.empty()) {
+    logging::Info("Created the state file", {{"path", path}});
+  }
+  ctx.restored = std::move(result.restored);
+  return true;
+}
+
 bool CreateStore(Context& ctx) {
   // Every enabled kind is rendered (zeros included), even one with no ids to poll yet.
-  const double now =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (ctx.started_at == 0) ctx.started_at = UnixNow();
   ctx.publisher = std::make_unique<collect::Publisher>(
       collect::RenderOptions{.per_job_metrics = ctx.config.per_job_metrics,
                              .version = creatify_exporter::kVersion,
@@ -74,7 +115,7 @@ bool CreateStore(Context& ctx) {
                              .total_shards = ctx.shard.total});
   state::StoreOptions options{
       .kinds = ctx.config.EnabledKinds(),
-      .watching_since = now,
+      .watching_since = ctx.started_at,
       .terminal_retention_seconds =
           std::chrono::duration<double>(ctx.config.terminal_retention).count(),
       .forget_after_seconds = std::chrono::duration<double>(ctx.config.forget_after).count(),
@@ -83,14 +124,35 @@ bool CreateStore(Context& ctx) {
           [options = ctx.publisher->options()](std::string_view kind, state::JobRecord* record) {
             collect::RenderJobLines(options, kind, record);
           },
+      .record_changes = ctx.state_file != nullptr,
   };
   ctx.store = std::make_unique<state::Store>(std::move(options));
+  if (ctx.state_file) {
+    // Before Restore, so that its snapshot already says so.
+    ctx.store->SetPersistence(true, ctx.restored.has_value());
+    if (ctx.restored) ctx.store->Restore(std::move(*ctx.restored));
+    ctx.restored.reset();
+  }
   // Every new snapshot is rendered once, on the thread that made it, and served as it is.
   ctx.store->OnPublish(
       [publisher = ctx.publisher.get()](const std::shared_ptr<const state::Snapshot>& snapshot) {
         publisher->Publish(snapshot);
       });
   ctx.publisher->Publish(ctx.store->Current());
+  return true;
+}
+
+bool StartStateWriter(Context& ctx) {
+  if (!ctx.state_file) return true;
+  // Each new snapshot is written in the background, then rendered: /metrics never shows a count
+  // that a crash before the write would take back, and neither the poller nor a scrape waits
+  // for the disk (a scrape serves the last rendering).
+  ctx.state_writer = std::make_unique<persist::Writer>(
+      *ctx.state_file, *ctx.store, UnixNow,
+      [publisher = ctx.publisher.get()](const std::shared_ptr<const state::Snapshot>& snapshot) {
+        publisher->Publish(snapshot);
+      });
+  ctx.store->OnPublish([writer = ctx.state_writer.get()](const auto&) { writer->Notify(); });
   return true;
 }
 

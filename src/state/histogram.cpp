@@ -8,6 +8,21 @@ namespace state {
 Histogram::Histogram(std::vector<double> upper_bounds)
     : upper_bounds_(std::move(upper_bounds)), bucket_counts_(upper_bounds_.size() + 1, 0) {}
 
+std::optional<Histogram> Histogram::FromBuckets(std::vector<double> upper_bounds,
+                                                std::vector<uint64_t> bucket_counts, double sum,
+                                                uint64_t count) {
+  if (bucket_counts.size() != upper_bounds.size() + 1) return std::nullopt;
+  if (!std::is_sorted(upper_bounds.begin(), upper_bounds.end())) return std::nullopt;
+  uint64_t total = 0;
+  for (uint64_t c : bucket_counts) total += c;
+  if (total != count || std::isnan(sum)) return std::nullopt;
+  Histogram histogram(std::move(upper_bounds));
+  histogram.bucket_counts_ = std::move(bucket_counts);
+  histogram.sum_ = sum;
+  histogram.count_ = count;
+  return histogram;
+}
+
 void Histogram::Observe(double value) {
   if (std::isnan(value)) return;
   auto it = std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value);

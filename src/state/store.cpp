@@ -114,6 +114,13 @@ Changes Store::TakeChanges() {
   return std::exchange(changes_, {});
 }
 
+Changes Store::TakeChanges(std::shared_ptr<const Snapshot>* snapshot) {
+  // current_ is replaced only under apply_mutex_ (Publish), so it matches changes_ here.
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  *snapshot = Current();
+  return std::exchange(changes_, {});
+}
+
 void Store::SetPersistence(bool enabled, bool restored) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   state_.persistence.enabled = enabled;

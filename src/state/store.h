@@ -224,6 +224,9 @@ class Store {
 
   // The rows changed since the last call (for the persistence writer).
   Changes TakeChanges();
+  // The same, with the snapshot that holds exactly those changes: its counters agree with the
+  // rows (an Apply cannot slip in between), which a backend needs to never count twice or miss.
+  Changes TakeChanges(std::shared_ptr<const Snapshot>* snapshot);
 
   // The persistence writer's outcome, shown from the next snapshot on.
   void SetPersistence(bool enabled, bool restored);

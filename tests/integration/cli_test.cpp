@@ -69,7 +69,8 @@ TEST_CASE("a port that is taken is a fatal start-up error") {
   testsupport::TempDir dir;
   e2e::Exporter first(dir, "api:\n  base_url: http://127.0.0.1:1\npoll_interval: 1h\n");
   REQUIRE(first.port > 0);
-  testsupport::WriteFile(dir.File("second.yaml"), "api:\n  base_url: http://127.0.0.1:1\n");
+  testsupport::WriteFile(dir.File("second.yaml"),
+                         "api:\n  base_url: http://127.0.0.1:1\nstate:\n  path: \"\"\n");
   std::string output;
   CHECK(Run("--config.file=" + dir.File("second.yaml") +
                 " --web.listen-address=127.0.0.1:" + std::to_string(first.port),

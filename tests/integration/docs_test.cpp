@@ -55,13 +55,16 @@ TEST_CASE(
   auto table = ReadmeTable();
   REQUIRE(table.size() >= 20);
 
-  // Fast jobs (so that finished ones have a video duration) and some malformed answers (so that
-  // the invalid-field counter has series): every family of the table then has samples.
+  // Fast jobs (so that finished ones have a video duration), some malformed answers (so that
+  // the invalid-field counter has series) and a state file (so that the last write has a time):
+  // every family of the table then has samples.
   testsupport::TempDir dir;
   e2e::Simulator simulator(
       dir, {"--seed=4", "--stage-duration=100ms", "--aurora-jobs=3", "--fault-malformed=0.3"});
-  e2e::Exporter exporter(dir, e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"),
-                                             simulator.Ids("custom_template")));
+  e2e::Exporter exporter(dir,
+                         e2e::WithState(e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"),
+                                                       simulator.Ids("custom_template")),
+                                        dir.File("state.db")));
   testsupport::Exposition live;
   auto every_family_has_samples = [&] {
     live = exporter.Metrics();

@@ -2,6 +2,7 @@
 // picks, for end-to-end tests.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -47,23 +48,33 @@ struct Exporter {
   std::unique_ptr<testsupport::Process> process;
   int port = 0;
 
+  // `env` is added to the credentials in the exporter's environment.
+  // A config without a `state:` section runs without persistence (tests run side by side, and
+  // the default state file in the working directory would be shared); see WithState.
   Exporter(const testsupport::TempDir& dir, const std::string& config_yaml,
-           std::vector<std::string> flags = {}) {
-    testsupport::WriteFile(dir.File("exporter.yaml"), config_yaml);
+           std::vector<std::string> flags = {}, std::map<std::string, std::string> env = {}) {
+    const bool has_state =
+        config_yaml.rfind("state:", 0) == 0 || config_yaml.find("\nstate:") != std::string::npos;
+    testsupport::WriteFile(dir.File("exporter.yaml"),
+                           has_state ? config_yaml : config_yaml + "\nstate:\n  path: \"\"\n");
     std::vector<std::string> argv = {Binary("creatify-exporter"),
                                      "--config.file=" + dir.File("exporter.yaml"),
                                      "--web.listen-address=127.0.0.1:0"};
     argv.insert(argv.end(), flags.begin(), flags.end());
-    process = std::make_unique<testsupport::Process>(
-        argv, dir.File("exporter.log"),
-        std::map<std::string, std::string>{{"CREATIFY_API_ID", "demo-id"},
-                                           {"CREATIFY_API_KEY", "demo-key"}});
+    env.emplace("CREATIFY_API_ID", "demo-id");
+    env.emplace("CREATIFY_API_KEY", "demo-key");
+    process = std::make_unique<testsupport::Process>(argv, dir.File("exporter.log"), env);
     port = testsupport::WaitForListeningPort(*process);
   }
 
   std::string MetricsText() const { return testsupport::HttpGet(port, "/metrics").body; }
   testsupport::Exposition Metrics() const { return testsupport::ParseExposition(MetricsText()); }
 };
+
+// `config` with its state persisted in `path`.
+inline std::string WithState(const std::string& config, const std::string& path) {
+  return config + "\nstate:\n  path: \"" + path + "\"\n";
+}
 
 // An exporter config for a simulator on `port`, polling fast.
 inline std::string ConfigFor(int port, const std::vector<std::string>& ads_clone_ids,

@@ -1,0 +1,381 @@
+#include "persist/state_file.h"
+
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "persist/fixture.h"
+#include "support/process.h"
+
+using creatify::Status;
+using persist::OpenResult;
+using persist::StateFile;
+using persist_test::kStart;
+using state::Store;
+
+namespace {
+
+std::unique_ptr<StateFile> MustOpen(const std::string& path, double now, OpenResult* result) {
+  std::string error;
+  auto file = StateFile::Open(path, now, result, &error);
+  REQUIRE_MESSAGE(file != nullptr, error);
+  return file;
+}
+
+// A store that went through the busy cycles, each written to `path`.
+std::unique_ptr<Store> WriteBusyState(const std::string& path) {
+  OpenResult result;
+  auto file = MustOpen(path, kStart, &result);
+  auto store = std::make_unique<Store>(persist_test::Options());
+  for (const auto& cycle : persist_test::BusyCycles()) {
+    store->Apply(cycle);
+    persist_test::WriteChanges(*store, *file);
+  }
+  return store;
+}
+
+// Runs one statement against the file with a connection of the test's own.
+void Sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  const std::string text = message != nullptr ? message : "";
+  sqlite3_free(message);
+  sqlite3_close(db);
+  REQUIRE_MESSAGE(rc == SQLITE_OK, text);
+}
+
+// The file at `path` was moved aside for a reason, and a fresh one stands in its place.
+void CheckMovedAside(const std::string& path, const OpenResult& result) {
+  CHECK_FALSE(result.restored);
+  CHECK_FALSE(result.moved_aside.empty());
+  CHECK(result.unavailable.empty());
+  CHECK(result.moved_to.rfind(path + ".corrupt-", 0) == 0);
+  CHECK(std::filesystem::exists(result.moved_to));
+  CHECK(std::filesystem::is_regular_file(path));
+}
+
+}  // namespace
+
+TEST_CASE("a missing file is a first start: a fresh file, nothing restored, nothing moved") {
+  testsupport::TempDir dir;
+  OpenResult result;
+  auto file = MustOpen(dir.File("state.db"), kStart, &result);
+  CHECK_FALSE(result.restored);
+  CHECK(result.moved_aside.empty());
+  CHECK(result.unavailable.empty());
+  CHECK(std::filesystem::is_regular_file(dir.File("state.db")));
+}
+
+TEST_CASE("every counter, histogram, job and remembered id survives a reopen") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  auto before = WriteBusyState(path);
+  auto snapshot = before->Current();
+  // The cycles exercised what they should.
+  const auto* aurora = snapshot->FindKind("aurora");
+  REQUIRE(aurora->completed.at(Status::kDone) == 1);
+  REQUIRE(aurora->completed.at(Status::kFailed) == 1);
+  REQUIRE(aurora->completed.at(Status::kRejected) == 1);
+  REQUIRE(aurora->remembered == 3);
+  REQUIRE(snapshot->FindKind("ads_clone")->dropped.at("not_found") == 1);
+  REQUIRE(snapshot->FindKind("ads_clone")->remembered == 1);  // c1; "gone" was forgotten
+  REQUIRE(aurora->invalid_fields.at("progress") == 2);
+
+  OpenResult result;
+  auto file = MustOpen(path, kStart + 5000, &result);
+  REQUIRE(result.restored);
+  CHECK(result.moved_aside.empty());
+  CHECK(result.restored->watching_since == kStart);
+  CHECK(result.restored->remembered.size() == 4);
+  Store after(persist_test::Options(kStart + 5000));
+  after.Restore(std::move(*result.restored));
+  persist_test::CheckSameState(*snapshot, *after.Current());
+  // The remembered ids are known finished, and the forgotten one is not.
+  for (const char* id : {"a1", "a2", "a3"}) CHECK(after.IsFinished("aurora", id));
+  CHECK(after.IsFinished("ads_clone", "c1"));
+  CHECK_FALSE(after.IsFinished("ads_clone", "gone"));
+  CHECK_FALSE(after.IsFinished("aurora", "a4"));
+}
+
+TEST_CASE("after a restore, jobs that finished while the exporter was down are counted once") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  auto before = WriteBusyState(path);
+  const double done_before = before->Current()->FindKind("aurora")->completed.at(Status::kDone);
+  before.reset();
+
+  OpenResult result;
+  const double restart = kStart + 800;
+  auto file = MustOpen(path, restart, &result);
+  REQUIRE(result.restored);
+  Store store(persist_test::Options(restart));
+  store.Restore(std::move(*result.restored));
+  // a4 was running and finished while down; a6 was created and finished while down (after the
+  // first start, before this one); a1 is remembered and listed again.
+  auto cycle =
+      persist_test::Cycle(restart + 5, {persist_test::Job("a4", Status::kDone, kStart + 90, 3),
+                                        persist_test::Job("a6", Status::kDone, kStart + 750, 2),
+                                        persist_test::Job("a1", Status::kDone, kStart - 50, 4.5)});
+  store.Apply(cycle);
+  store.Apply(cycle);
+  const auto* aurora = store.Current()->FindKind("aurora");
+  CHECK(aurora->completed.at(Status::kDone) == done_before + 2);
+  CHECK(aurora->processing.at(Status::kDone).count() == done_before + 2);
+  CHECK(aurora->credits_used == doctest::Approx(4.5 + 1.25 + 3 + 2));
+}
+
+TEST_CASE("a write touches only the rows that changed") {
+  testsupport::TempDir dir;
+  OpenResult result;
+  auto file = MustOpen(dir.File("state.db"), kStart, &result);
+  Store store(persist_test::Options());
+  std::vector<creatify::Job> jobs;
+  for (int i = 0; i < 40; ++i) {
+    jobs.push_back(persist_test::Job("j" + std::to_string(i), Status::kRunning, kStart + 1));
+  }
+  auto first = persist_test::Cycle(kStart + 10, jobs);
+  first.requests.clear();
+  store.Apply(first);
+  persist_test::WriteChanges(store, *file);
+  CHECK(file->last_write_rows() > 40);
+
+  // The same answers: only the poll duration histogram and the kinds' last success change.
+  auto same = first;
+  same.finished_at += 5;
+  store.Apply(same);
+  persist_test::WriteChanges(store, *file);
+  CHECK(file->last_write_rows() == 3);
+
+  // One job moves on, and one request is made: its counter and duration histogram change too.
+  auto one = same;
+  one.finished_at += 5;
+  one.kinds[0].jobs[7].progress = 0.5;
+  one.requests = {{"aurora", "200", 0.2}};
+  store.Apply(one);
+  persist_test::WriteChanges(store, *file);
+  CHECK(file->last_write_rows() == 3 + 1 + 2);
+}
+
+TEST_CASE("an unusable file is moved aside with its reason, and the exporter starts afresh") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  const double now = kStart + 3600;
+  OpenResult result;
+  std::unique_ptr<StateFile> file;
+
+  SUBCASE("corrupt") {
+    testsupport::WriteFile(path, std::string(8192, 'x'));
+    testsupport::WriteFile(path + "-wal", "not a wal");
+    file = MustOpen(path, now, &result);
+    CheckMovedAside(path, result);
+    CHECK(std::filesystem::exists(result.moved_to + "-wal"));
+  }
+  SUBCASE("truncated") {
+    WriteBusyState(path);
+    Sql(path, "PRAGMA wal_checkpoint(TRUNCATE)");
+    std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
+    file = MustOpen(path, now, &result);
+    CheckMovedAside(path, result);
+  }
+  SUBCASE("empty") {
+    testsupport::WriteFile(path, "");
+    file = MustOpen(path, now, &result);
+    CheckMovedAside(path, result);
+    CHECK(result.moved_aside.find("empty") != std::string::npos);
+  }
+  SUBCASE("written by a newer exporter") {
+    WriteBusyState(path);
+    Sql(path, "PRAGMA user_version = 99");
+    file = MustOpen(path, now, &result);
+    CheckMovedAside(path, result);
+    CHECK(result.moved_aside.find("newer") != std::string::npos);
+  }
+  SUBCASE("a table missing") {
+    WriteBusyState(path);
+    Sql(path, "DROP TABLE remembered");
+    file = MustOpen(path, now, &result);
+    CheckMovedAside(path, result);
+  }
+  SUBCASE("a row that makes no sense") {
+    WriteBusyState(path);
+    Sql(path, "UPDATE jobs SET status = 'exploded' WHERE id = 'a4'");
+    file = MustOpen(path, now, &result);
+    CheckMovedAside(path, result);
+    CHECK(result.moved_aside.find("exploded") != std::string::npos);
+  }
+  SUBCASE("unreadable: a directory at the path") {
+    std::filesystem::create_directory(path);
+    file = MustOpen(path, now, &result);
+    CheckMovedAside(path, result);
+    CHECK(std::filesystem::is_directory(result.moved_to));
+  }
+  SUBCASE("unreadable: no permission") {
+    // Root reads any file whatever its mode, so the case cannot be made as root.
+    if (geteuid() == 0) {
+      MESSAGE("skipped as root: root reads a file of mode 000");
+      return;
+    }
+    WriteBusyState(path);
+    std::filesystem::permissions(path, std::filesystem::perms::none);
+    file = MustOpen(path, now, &result);
+    CheckMovedAside(path, result);
+  }
+  REQUIRE(file);
+  CHECK(result.moved_to == path + ".corrupt-20270115T090000Z");
+  // The fresh file works and watches from this start.
+  Store store(persist_test::Options(now));
+  store.Apply(persist_test::Cycle(now + 5, {persist_test::Job("n", Status::kRunning, now)}));
+  persist_test::WriteChanges(store, *file);
+  file.reset();
+  auto reopened = MustOpen(path, now + 10, &result);
+  REQUIRE(result.restored);
+  CHECK(result.restored->watching_since == now);
+  CHECK(result.restored->jobs.size() == 1);
+}
+
+TEST_CASE("two files moved aside in the same second keep both") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  OpenResult first, second;
+  testsupport::WriteFile(path, "garbage one");
+  MustOpen(path, kStart, &first);
+  testsupport::WriteFile(path, "garbage two");
+  MustOpen(path, kStart, &second);
+  CHECK(first.moved_to != second.moved_to);
+  CHECK(std::filesystem::exists(first.moved_to));
+  CHECK(std::filesystem::exists(second.moved_to));
+}
+
+TEST_CASE("a second exporter on the same file is refused with one clear message") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  OpenResult result;
+  auto first = MustOpen(path, kStart, &result);
+  std::string error;
+  CHECK(StateFile::Open(path, kStart, &result, &error) == nullptr);
+  CHECK(error == "the state file " + path +
+                     " is in use: another creatify-exporter holds its lock " + path + ".lock");
+  first.reset();
+  error.clear();
+  CHECK(StateFile::Open(path, kStart, &result, &error) != nullptr);
+  CHECK(error.empty());
+}
+
+TEST_CASE("a directory that is not there yet: writes fail, then write everything once it is") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("volume/state.db");
+  OpenResult result;
+  auto file = MustOpen(path, kStart, &result);
+  CHECK_FALSE(result.restored);
+  CHECK_FALSE(result.unavailable.empty());
+
+  Store store(persist_test::Options());
+  auto cycles = persist_test::BusyCycles();
+  state::Changes pending;
+  for (size_t i = 0; i < 3; ++i) {
+    store.Apply(cycles[i]);
+    std::shared_ptr<const state::Snapshot> snapshot;
+    pending.Merge(store.TakeChanges(&snapshot));
+    std::string error;
+    CHECK_FALSE(file->Write(pending, *snapshot, &error));
+    CHECK(error.find(dir.File("volume")) != std::string::npos);
+  }
+  std::filesystem::create_directory(dir.File("volume"));
+  std::shared_ptr<const state::Snapshot> snapshot;
+  pending.Merge(store.TakeChanges(&snapshot));
+  std::string error;
+  REQUIRE_MESSAGE(file->Write(pending, *snapshot, &error), error);
+  file.reset();
+
+  auto reopened = MustOpen(path, kStart + 100, &result);
+  REQUIRE(result.restored);
+  Store restored(persist_test::Options(kStart + 100));
+  restored.Restore(std::move(*result.restored));
+  persist_test::CheckSameState(*store.Current(), *restored.Current());
+}
+
+TEST_CASE("a full disk fails the write and rolls it back; the next write carries it") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  OpenResult result;
+  auto file = MustOpen(path, kStart, &result);
+  Store store(persist_test::Options());
+  auto cycles = persist_test::BusyCycles();
+  store.Apply(cycles[0]);
+  persist_test::WriteChanges(store, *file);
+
+  // A file size limit is a full disk that even root cannot write past.
+  std::vector<creatify::Job> big;
+  for (int i = 0; i < 300; ++i) {
+    auto job = persist_test::Job("big" + std::to_string(i), Status::kRunning, kStart + 1);
+    job.info.push_back({"prompt", std::string(2000, 'p')});
+    big.push_back(std::move(job));
+  }
+  store.Apply(persist_test::Cycle(kStart + 12, big));
+  std::shared_ptr<const state::Snapshot> snapshot;
+  state::Changes pending = store.TakeChanges(&snapshot);
+  struct rlimit saved;
+  getrlimit(RLIMIT_FSIZE, &saved);
+  auto previous = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit limit = saved;
+  limit.rlim_cur = 64 * 1024;
+  setrlimit(RLIMIT_FSIZE, &limit);
+  std::string error;
+  const bool written = file->Write(pending, *snapshot, &error);
+  setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, previous);
+  CHECK_FALSE(written);
+  CHECK_FALSE(error.empty());
+
+  store.Apply(cycles[1]);
+  pending.Merge(store.TakeChanges(&snapshot));
+  REQUIRE_MESSAGE(file->Write(pending, *snapshot, &error), error);
+  file.reset();
+  auto reopened = MustOpen(path, kStart + 100, &result);
+  REQUIRE(result.restored);
+  Store restored(persist_test::Options(kStart + 100));
+  restored.Restore(std::move(*result.restored));
+  persist_test::CheckSameState(*store.Current(), *restored.Current());
+}
+
+TEST_CASE("a process killed after a write leaves that write restorable from the WAL") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Dies without closing anything, as under SIGKILL: the last writes are only in the -wal.
+    OpenResult result;
+    std::string error;
+    auto file = StateFile::Open(path, kStart, &result, &error);
+    Store store(persist_test::Options());
+    for (const auto& cycle : persist_test::BusyCycles()) {
+      store.Apply(cycle);
+      std::shared_ptr<const state::Snapshot> snapshot;
+      const state::Changes changes = store.TakeChanges(&snapshot);
+      if (!file || !file->Write(changes, *snapshot, &error)) _exit(1);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  CHECK(std::filesystem::file_size(path + "-wal") > 0);
+
+  Store expected(persist_test::Options());
+  for (const auto& cycle : persist_test::BusyCycles()) expected.Apply(cycle);
+  OpenResult result;
+  auto file = MustOpen(path, kStart + 900, &result);
+  REQUIRE(result.restored);
+  Store restored(persist_test::Options(kStart + 900));
+  restored.Restore(std::move(*result.restored));
+  persist_test::CheckSameState(*expected.Current(), *restored.Current());
+}
