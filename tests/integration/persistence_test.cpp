@@ -173,7 +173,7 @@ TEST_CASE("killed at random moments and restarted, the counters continue to the 
   CHECK(exporter->process->Stop(SIGTERM) == 0);
 }
 
-TEST_CASE("SIGTERM writes the last state; a second exporter on the same file refuses to start") {
+TEST_CASE("SIGTERM writes the last state, and a second exporter on the same file refuses to start") {
   testsupport::TempDir dir;
   Simulator simulator(dir, {"--seed=4", "--ads-clone-jobs=0", "--custom-template-jobs=0",
                             "--aurora-jobs=8", "--stage-duration=100ms"});

@@ -301,7 +301,7 @@ TEST_CASE("a directory that is not there yet: writes fail, then write everything
   persist_test::CheckSameState(*store.Current(), *restored.Current());
 }
 
-TEST_CASE("a full disk fails the write and rolls it back; the next write carries it") {
+TEST_CASE("a full disk fails the write and rolls it back, and the next write carries it") {
   testsupport::TempDir dir;
   const std::string path = dir.File("state.db");
   OpenResult result;
