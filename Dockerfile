@@ -2,6 +2,8 @@
 #
 #   docker build -t creatify-exporter --build-arg REVISION="$(git rev-parse HEAD)" .
 #   docker run -p 10487:10487 -e CREATIFY_API_ID=... -e CREATIFY_API_KEY=... creatify-exporter
+#
+# tests/deploy/image/image_test.sh builds it with podman and runs it (ctest -L container).
 
 FROM debian:bookworm AS build
 # The build half of scripts/install-deps.sh (git stamps the binary with its revision).
@@ -27,20 +29,27 @@ LABEL org.opencontainers.image.title="creatify-exporter" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.base.name="docker.io/library/debian:bookworm-slim"
-# Only the shared libraries the two binaries load, and the CAs to verify api.creatify.ai.
+# Only the shared libraries the two binaries load, and the CAs to verify api.creatify.ai; no apt
+# lists or downloaded packages are left behind. /var/lib/creatify-exporter is the state directory,
+# owned by the runtime user so that a volume mounted there starts writable.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libcpp-httplib0.11 libprometheus-cpp-core1.0 libyaml-cpp0.7 libsqlite3-0 \
       libssl3 zlib1g libbrotli1 ca-certificates \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* \
+ && install -d -o 65532 -g 65532 -m 0750 /var/lib/creatify-exporter
 COPY --from=build /src/build/creatify-exporter /src/build/creatify-simulator /usr/local/bin/
 COPY config/creatify-exporter.example.yaml /etc/creatify-exporter/config.yaml
 # Numeric, so that Kubernetes' runAsNonRoot can verify it without an /etc/passwd entry.
 USER 65532:65532
+VOLUME /var/lib/creatify-exporter
 EXPOSE 10487
-# No curl in the image: bash's /dev/tcp sends the request. The port is the default
-# --web.listen-address; change both together.
+# No curl in the image: bash's /dev/tcp sends the request. It probes the default
+# --web.listen-address port; an exporter started on another port sets CREATIFY_HEALTHCHECK_PORT
+# to it (e.g. with --network=host, where 10487 may be taken).
+ENV CREATIFY_HEALTHCHECK_PORT=10487
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
-  CMD ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/10487 && printf 'GET /-/healthy HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
+  CMD ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${CREATIFY_HEALTHCHECK_PORT:-10487} && printf 'GET /-/healthy HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
 ENTRYPOINT ["/usr/local/bin/creatify-exporter"]
 CMD ["--config.file=/etc/creatify-exporter/config.yaml"]

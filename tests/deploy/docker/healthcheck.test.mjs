@@ -10,16 +10,23 @@ import { dockerfileStages } from "./lib.mjs";
 const [check] = dockerfileStages().at(-1).instructions.filter((i) => i.keyword === "HEALTHCHECK");
 const argv = JSON.parse(check.args.replace(/^CMD\s+/, ""));
 
-// The command targets the exporter's default port; the tests use a free one instead.
-function commandFor(port) {
-  assert.ok(argv.some((a) => a.includes("/dev/tcp/127.0.0.1/10487")), "probes 127.0.0.1:10487");
-  return argv.map((a) => a.replaceAll("/dev/tcp/127.0.0.1/10487", `/dev/tcp/127.0.0.1/${port}`));
-}
+// The image sets CREATIFY_HEALTHCHECK_PORT to the exporter's default port; the tests set it to a
+// free one, as a container started on another port does.
+const env = Object.fromEntries(dockerfileStages().at(-1).instructions
+  .filter((i) => i.keyword === "ENV")
+  .flatMap((i) => i.instruction.getProperties().map((p) => [p.getName(), p.getValue()])));
+
+test("the image probes the default port unless CREATIFY_HEALTHCHECK_PORT says otherwise", () => {
+  assert.equal(env.CREATIFY_HEALTHCHECK_PORT, "10487");
+  assert.ok(argv.some((a) => a.includes("/dev/tcp/127.0.0.1/${CREATIFY_HEALTHCHECK_PORT:-10487}")),
+    "probes 127.0.0.1:$CREATIFY_HEALTHCHECK_PORT");
+});
 
 function run(port) {
-  const [file, ...args] = commandFor(port);
+  const [file, ...args] = argv;
+  const options = { timeout: 10_000, env: { ...process.env, CREATIFY_HEALTHCHECK_PORT: String(port) } };
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: 10_000 }, (error) => resolve(error ? (error.code ?? 1) : 0));
+    execFile(file, args, options, (error) => resolve(error ? (error.code ?? 1) : 0));
   });
 }
 
