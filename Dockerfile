@@ -17,6 +17,10 @@ WORKDIR /src
 COPY . .
 # The README's build, less the tests.
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF && cmake --build build -j"$(nproc)"
+# The example config, with the state on the image's volume.
+RUN sed 's|^  path: creatify-exporter.db$|  path: /var/lib/creatify-exporter/state.db|' \
+      config/creatify-exporter.example.yaml >build/config.yaml \
+ && grep -q '^  path: /var/lib/creatify-exporter/state.db$' build/config.yaml
 
 FROM debian:bookworm-slim
 ARG VERSION=0.1.0
@@ -40,10 +44,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && install -d -o 65532 -g 65532 -m 0750 /var/lib/creatify-exporter
 COPY --from=build /src/build/creatify-exporter /src/build/creatify-simulator /usr/local/bin/
-COPY config/creatify-exporter.example.yaml /etc/creatify-exporter/config.yaml
+COPY --from=build /src/build/config.yaml /etc/creatify-exporter/config.yaml
 # Numeric, so that Kubernetes' runAsNonRoot can verify it without an /etc/passwd entry.
 USER 65532:65532
 VOLUME /var/lib/creatify-exporter
+# A relative state.path lands on the volume too.
+WORKDIR /var/lib/creatify-exporter
 EXPOSE 10487
 # No curl in the image: bash's /dev/tcp sends the request. It probes the default
 # --web.listen-address port; an exporter started on another port sets CREATIFY_HEALTHCHECK_PORT

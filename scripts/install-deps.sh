@@ -16,8 +16,8 @@ build=(
 # doctest, promtool and prometheus, Node.js for the deploy checks, a de_DE locale (a decimal
 # comma) for the locale-independence test, curl for the README's examples.
 test=(doctest-dev prometheus nodejs npm locales curl)
-# CI's format check; SQLite for the state store (it joins build=() with the code that uses it).
-other=(clang-format libsqlite3-dev)
+# CI's format check.
+other=(clang-format)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 # A Node.js installed outside dpkg (nodesource, nvm) counts as present.

@@ -51,6 +51,9 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
   impl_->server.set_read_timeout(std::chrono::seconds(10));
   impl_->server.set_write_timeout(std::chrono::seconds(10));
   impl_->server.set_keep_alive_timeout(5);
+  // httplib closes a kept-alive connection after 5 requests by default: a scraper would pay a
+  // new connection every fifth scrape.
+  impl_->server.set_keep_alive_max_count(10000);
   // Headers and body go out in separate writes: do not let Nagle's algorithm hold the body.
   impl_->server.set_tcp_nodelay(true);
   impl_->server.set_payload_max_length(64 * 1024);

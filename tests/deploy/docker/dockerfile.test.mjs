@@ -3,7 +3,7 @@
 // the exporter's port and an exec-form entry point.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { validate } from "dockerfile-utils";
 import {
@@ -57,14 +57,18 @@ test("the runtime stage installs shared libraries only", () => {
   assert.ok(packages.includes("ca-certificates"), "ca-certificates for https://api.creatify.ai");
 });
 
-test("the runtime stage copies both binaries and the example config", () => {
+test("the runtime stage copies both binaries and the example config, its state on the volume", () => {
   const copies = finalOf("COPY")
     .map((i) => [i.instruction.getFromFlag()?.getValue() ?? null, squash(i.args)]);
   assert.deepEqual(copies, [
     ["build", "/src/build/creatify-exporter /src/build/creatify-simulator /usr/local/bin/"],
-    [null, "config/creatify-exporter.example.yaml /etc/creatify-exporter/config.yaml"],
+    ["build", "/src/build/config.yaml /etc/creatify-exporter/config.yaml"],
   ]);
-  assert.ok(existsSync(path.join(repoRoot, "config/creatify-exporter.example.yaml")));
+  const example = readFileSync(path.join(repoRoot, "config/creatify-exporter.example.yaml"), "utf8");
+  // The build stage's sed must find the line it rewrites.
+  assert.match(example, /^  path: creatify-exporter\.db$/m);
+  assert.ok(finalOf("VOLUME").some((i) => i.args.includes("/var/lib/creatify-exporter")));
+  assert.equal(finalOf("WORKDIR").at(-1)?.args.trim(), "/var/lib/creatify-exporter");
 });
 
 test("the final stage runs as a numeric non-root user", () => {
