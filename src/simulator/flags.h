@@ -25,7 +25,7 @@ struct Flags {
   std::string exporter_base_url;
   // state.path of the written config; unset: the key is left out ("" turns persistence off).
   std::optional<std::string> exporter_state_path;
-  int threads = 8;
+  int threads = 64;
   logging::Level log_level = logging::Level::kInfo;
   logging::Format log_format = logging::Format::kLogfmt;
   bool help = false;

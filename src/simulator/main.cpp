@@ -124,9 +124,9 @@ int Run(const Flags& flags) {
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   server.set_tcp_nodelay(true);
-  // Like the real API behind its load balancer: a kept-alive connection serves many requests
-  // (httplib's default closes it after 5).
-  server.set_keep_alive_max_count(10000);
+  // Like the real API behind its load balancer, a kept-alive connection serves many requests
+  // (httplib's default closes it after 5); each holds a thread while it lives, so it does end.
+  server.set_keep_alive_max_count(100);
   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
     Handle(model, flags, stop, req, res);
   };

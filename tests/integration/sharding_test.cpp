@@ -56,6 +56,8 @@ TEST_CASE("three shards track every job exactly once and add up to one exporter"
     return total;
   };
   // Held: every job is seen pending, by exactly one shard.
+  INFO("pending: ", sum("creatify_jobs", {{"status", "pending"}}), "\nshard 0 log:\n",
+       shards[0]->process->Log());
   REQUIRE(WaitFor(
       [&] {
         return sum("creatify_jobs", {{"status", "pending"}}) == total_jobs;
