@@ -4,6 +4,13 @@
 # v KEY: a figure, or n/a.
 v() { echo "${R[$1]:-n/a}"; }
 
+# rx A B: "A/Bx", or nothing when there is no ratio.
+rx() {
+  local r
+  r=$(calc ratio "$1" "$2")
+  [ "$r" = n/a ] || echo "${r}x"
+}
+
 kib() { awk -v b="$1" 'BEGIN {printf "%.1f KiB\n", b / 1024}'; }
 mib() { awk -v k="$1" 'BEGIN {if (k == "n/a" || k == "") print "n/a"; else printf "%.1f MiB\n", k / 1024}'; }
 
@@ -149,17 +156,19 @@ write_scenario() {
   echo "### $(scenario_title "$s")"
   echo
   echo "Body: $(kib "$(v "$k.plain_bytes")") plain, $(kib "$(v "$k.gzip_bytes")") gzip, $(v "$k.series") samples; creatify_up $(v "$k.up")."
+  [ -z "${R[$k.api_error]:-}" ] ||
+    echo "The idle exporter's first poll failed ($(v "$k.idle_attempts") time(s)): \`$(v "$k.api_error")\`."
   echo
   echo "| /metrics, 16 connections | exporter | nginx, same bytes | exporter / nginx | nginx, sendfile off | exporter / that |"
   echo "|---|---|---|---|---|---|"
   local fig
   for enc in plain gzip; do
     for fig in rps p50 p99 errors; do
-      printf '| %s %s | %s | %s | %sx | %s | %sx |\n' "$enc" \
+      printf '| %s %s | %s | %s | %s | %s | %s |\n' "$enc" \
         "$(case $fig in rps) echo scrapes/s ;; errors) echo "wrk errors (non-2xx, socket)" ;; *) echo "$fig ms" ;; esac)" \
         "$(v "$k.exp.$enc.$fig")" "$(v "$k.ngx.$enc.$fig")" \
-        "$(calc ratio "$(v "$k.exp.$enc.$fig")" "$(v "$k.ngx.$enc.$fig")")" \
-        "$(v "$k.ngx2.$enc.$fig")" "$(calc ratio "$(v "$k.exp.$enc.$fig")" "$(v "$k.ngx2.$enc.$fig")")"
+        "$(rx "$(v "$k.exp.$enc.$fig")" "$(v "$k.ngx.$enc.$fig")")" \
+        "$(v "$k.ngx2.$enc.$fig")" "$(rx "$(v "$k.exp.$enc.$fig")" "$(v "$k.ngx2.$enc.$fig")")"
     done
   done
   echo

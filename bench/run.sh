@@ -17,7 +17,7 @@
 # Each scenario runs in three phases: idle (poll_interval 1h: one poll, then only scrapes), busy
 # (poll_interval 100ms: back-to-back cycles) and slow (the simulator answers in 50 ms).
 #
-# Other knobs: CONCURRENCY (the exporter's api.max_concurrency, default 16), NGINX_WORKERS
+# Other knobs: KEEP_WORK=1 (keep the logs and bodies in the temp folder), CONCURRENCY (the exporter's api.max_concurrency, default 16), NGINX_WORKERS
 # (worker_processes, default auto).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +67,7 @@ fi
 hz=$(getconf CLK_TCK)
 
 work=$(mktemp -d)
+keep=${KEEP_WORK:-}
 chmod 755 "$work" # nginx's workers run as another user and read the bodies from here
 www="$work/www"
 mkdir -p "$www" "$work/nginx"
@@ -75,7 +76,7 @@ cleanup() {
   local pid
   for pid in "${started[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${started[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
+  if [ -n "$keep" ]; then echo "bench/run.sh: logs kept in $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -249,7 +250,7 @@ wrk_ms() {
 bench_wrk() {
   local key=$1 file="$work/wrk.$1.txt" threads=2
   [ "$2" -ge 2 ] || threads=1
-  local args=(-t"$threads" -c"$2" -d"${secs}s" --latency)
+  local args=(-t"$threads" -c"$2" -d"${secs}s" --timeout 10s --latency)
   [ "${4:-}" = gzip ] && args+=(-H 'Accept-Encoding: gzip')
   wrk "${args[@]}" "$3" >"$file" 2>&1 || true
   R[$key.rps]=$(awk '/^Requests\/sec/ {print $2}' "$file")
@@ -258,7 +259,7 @@ bench_wrk() {
   R[$key.errors]=$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {gsub(/[^0-9 ]/, ""); for (i = 1; i <= NF; i++) n += $i}
     END {print n + 0}' "$file")
   if [ "${4:-}" = gzip ]; then
-    R[$key.cmd]="wrk ${args[*]:0:4} -H 'Accept-Encoding: gzip' $3"
+    R[$key.cmd]="wrk ${args[*]:0:6} -H 'Accept-Encoding: gzip' $3"
   else
     R[$key.cmd]="wrk ${args[*]} $3"
   fi
@@ -315,7 +316,18 @@ measure() {
   # Idle: one poll, then scrapes only.
   sim_start "$k" "$ads" "$custom" "$aurora" 0
   exporter_config "$work/$k.sim.yaml" "$work/$k.idle.yaml" 1h "$per_job"
-  exp_start "$bin" "$work/$k.idle.yaml" "$k.idle"
+  # A first poll that failed leaves a body without the jobs: start again, once.
+  local attempt
+  for attempt in 1 2; do
+    exp_start "$bin" "$work/$k.idle.yaml" "$k.idle"
+    scrape >"$work/$k.idle.m0" || true
+    [ "$(metric "$work/$k.idle.m0" creatify_up)" != 1 ] || break
+    R[$k.api_error]=$({ grep -m1 'level=warn' "$exp_log" || true; } |
+      sed -n 's/.*error="\([^"]*\)".*/\1/p')
+    echo "   first poll failed (attempt $attempt): ${R[$k.api_error]}" >&2
+    R[$k.idle_attempts]=$attempt
+    [ "$attempt" = 2 ] || stop "$exp_pid"
+  done
   mkdir -p "$www/$k"
   curl -sf -o "$www/$k/metrics" "$url"
   curl -sf -H 'Accept-Encoding: gzip' -D "$work/$k.gzip.headers" -o "$www/$k/metrics.gz" "$url"
@@ -327,7 +339,6 @@ measure() {
   R[$k.gzip_bytes]=$(stat -c %s "$www/$k/metrics.gz")
   R[$k.series]=$(grep -vc '^#' "$www/$k/metrics" || true)
   R[$k.up]=$(metric "$www/$k/metrics" creatify_up)
-  R[$k.api_error]=$(grep -m1 'level=warn' "$exp_log" | sed -n 's/.*error="\([^"]*\)".*/\1/p' || true)
   R[$k.first_render_ms]=$(first_render_ms "$exp_log")
   for _ in 1 2 3; do
     curl -sf -o /dev/null "$url"
