@@ -334,7 +334,7 @@ measure() {
     scrape >"$work/$k.idle.m0" || true
     [ "$(metric "$work/$k.idle.m0" creatify_up)" != 1 ] || break
     R[$k.api_error]=$({ grep -m1 'level=warn' "$exp_log" || true; } |
-      sed -n 's/.*error="\([^"]*\)".*/\1/p')
+      sed -n 's/.*error=\("[^"]*"\|[^ ]*\).*/\1/p' | tr -d '"')
     echo "   first poll failed (attempt $attempt): ${R[$k.api_error]}" >&2
     R[$k.idle_attempts]=$attempt
     [ "$attempt" = 2 ] || stop "$exp_pid"
