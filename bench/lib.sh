@@ -1,4 +1,5 @@
 # Shared by the bench scripts: sourced, not run.
+# shellcheck shell=bash disable=SC2154  # simulator, jobs and work are the caller's
 
 # The port of the "msg=Listening address=HOST:PORT" line a program logs once it has bound.
 port_of() {
