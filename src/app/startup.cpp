@@ -20,6 +20,10 @@ bool LimitMemoryArenas(Context&) {
   // poll worker that reads a 50 MB listing would keep its peak forever, a different worker each
   // cycle. Two arenas keep resident memory near what is in use.
   mallopt(M_ARENA_MAX, 2);
+  // Blocks of a megabyte and more (a response body, the text being compressed) are mapped and
+  // unmapped on their own, never left in the heap after use. Setting it also stops glibc from
+  // raising the threshold after such a block is freed.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   return true;
 }
 

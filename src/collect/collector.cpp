@@ -1,6 +1,6 @@
 #include "collect/collector.h"
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <array>
 #include <chrono>
@@ -203,29 +203,18 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
   out.Sample("creatify_exporter_shard_info", {{"shard", shard}, {"total_shards", total}}, 1);
 }
 
-// Compresses the pieces into one gzip member.
+// Compresses the body into one gzip member. libdeflate at level 4 compresses a 12 MB body in
+// about a third of zlib's time at level 1, and 14 % smaller (BENCHMARKS.md); it needs the input
+// in one piece, which is held only while compressing.
 std::string Gzip(const Exposition& exposition) {
-  z_stream stream{};
-  if (deflateInit2(&stream, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return {};
-  }
-  std::string out;
-  out.resize(deflateBound(&stream, exposition.size()) + 64);
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  exposition.WriteTo([&](std::string_view piece) {
-    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(piece.data()));
-    stream.avail_in = static_cast<uInt>(piece.size());
-    while (stream.avail_in > 0) {
-      if (deflate(&stream, Z_NO_FLUSH) != Z_OK) return false;
-    }
-    return true;
-  });
-  int rc = Z_OK;
-  while (rc == Z_OK) rc = deflate(&stream, Z_FINISH);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  if (rc != Z_STREAM_END) return {};
+  const std::string text = exposition.Text();
+  libdeflate_compressor* compressor = libdeflate_alloc_compressor(4);
+  if (compressor == nullptr) return {};
+  std::string out(libdeflate_gzip_compress_bound(compressor, text.size()), '\0');
+  const size_t size =
+      libdeflate_gzip_compress(compressor, text.data(), text.size(), out.data(), out.size());
+  libdeflate_free_compressor(compressor);
+  out.resize(size);
   out.shrink_to_fit();
   return out;
 }

@@ -43,8 +43,19 @@ struct IdHasher {
 struct Store::KindState {
   // Its slot in state_.kinds, where its counters are.
   size_t index = 0;
-  // The shown jobs, by id.
-  std::unordered_map<std::string, std::shared_ptr<const JobRecord>, IdHasher, std::equal_to<>> jobs;
+  // The shown jobs, by id. The key views the record's own id (records are immutable and the
+  // map owns them), so an id is held once.
+  std::unordered_map<std::string_view, std::shared_ptr<const JobRecord>, IdHasher, std::equal_to<>>
+      jobs;
+
+  // Shows `record` under its id, in place of what was shown; true when the id is new.
+  bool Put(std::shared_ptr<const JobRecord> record) {
+    const bool erased = jobs.erase(record->job.id) > 0;
+    std::string_view id = record->job.id;
+    jobs.emplace(id, std::move(record));
+    changed = true;
+    return !erased;
+  }
   // The shown jobs ordered by id, as last published; rebuilt only after a change.
   JobList published;
   bool changed = true;
@@ -181,13 +192,7 @@ void Store::Restore(RestoredState restored) {
     int i = slot(kind_name);
     if (i < 0 || tracked_ >= options_.max_tracked_jobs) continue;
     if (options_.render_job) options_.render_job(kind_name, &record);
-    std::string id = record.job.id;
-    if (kinds_[i]
-            ->jobs
-            .insert_or_assign(std::move(id), std::make_shared<const JobRecord>(std::move(record)))
-            .second) {
-      ++tracked_;
-    }
+    if (kinds_[i]->Put(std::make_shared<const JobRecord>(std::move(record)))) ++tracked_;
   }
   for (const auto& remembered : restored.remembered) {
     int i = slot(remembered.kind);
@@ -276,7 +281,8 @@ void Store::MergeKind(const KindPoll& poll, double now, KindState& kind) {
       // Only unfinished jobs are dropped: a terminal job stays, so it can never be counted twice.
       for (auto it = kind.jobs.begin(); it != kind.jobs.end();) {
         if (!IsTerminal(it->second->status) && !listed.contains(it->first)) {
-          Record({.type = Change::Type::kRemove, .kind = counters.name, .id = it->first});
+          Record(
+              {.type = Change::Type::kRemove, .kind = counters.name, .id = std::string(it->first)});
           it = kind.jobs.erase(it);
           kind.changed = true;
           --tracked_;
@@ -358,8 +364,7 @@ void Store::Track(KindState& kind, JobRecord record) {
   auto shared = std::make_shared<const JobRecord>(std::move(record));
   Record(
       {.type = Change::Type::kUpsert, .kind = kind_name, .id = shared->job.id, .record = shared});
-  kind.jobs.insert_or_assign(shared->job.id, std::move(shared));
-  kind.changed = true;
+  kind.Put(std::move(shared));
 }
 
 void Store::Remember(KindState& kind, std::string_view id, double now) {
@@ -378,7 +383,7 @@ void Store::Expire(double now, KindState& kind) {
     const JobRecord& record = *it->second;
     if (IsTerminal(record.status) &&
         record.finished_at + options_.terminal_retention_seconds <= now) {
-      Record({.type = Change::Type::kRemove, .kind = kind_name, .id = it->first});
+      Record({.type = Change::Type::kRemove, .kind = kind_name, .id = std::string(it->first)});
       Remember(kind, it->first, now);
       it = kind.jobs.erase(it);
       kind.changed = true;
