@@ -3,6 +3,7 @@
 // simulator's ground truth since the first start, including jobs that finished, or were created
 // and finished, while it was down.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstring>
@@ -173,7 +174,8 @@ TEST_CASE("killed at random moments and restarted, the counters continue to the 
   CHECK(exporter->process->Stop(SIGTERM) == 0);
 }
 
-TEST_CASE("SIGTERM writes the last state, and a second exporter on the same file refuses to start") {
+TEST_CASE(
+    "SIGTERM writes the last state, and a second exporter on the same file refuses to start") {
   testsupport::TempDir dir;
   Simulator simulator(dir, {"--seed=4", "--ads-clone-jobs=0", "--custom-template-jobs=0",
                             "--aurora-jobs=8", "--stage-duration=100ms"});
@@ -225,4 +227,75 @@ TEST_CASE("a corrupt state file is moved aside and the exporter starts afresh, s
     moved += entry.path().filename().string().rfind("state.db.corrupt-", 0) == 0 ? 1 : 0;
   }
   CHECK(moved == 1);
+}
+
+TEST_CASE("a read-only state directory: polling and /metrics go on, the write errors are counted") {
+  // Root writes through permissions, so as root the exporter runs as nobody (setpriv) from a
+  // copy in a directory nobody can read, and the state directory belongs to root.
+  testsupport::TempDir dir;
+  namespace fs = std::filesystem;
+  const bool root = geteuid() == 0;
+  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+  const std::string binary = dir.File("creatify-exporter");
+  fs::copy_file(e2e::Binary("creatify-exporter"), binary);
+  const std::string state_dir = dir.File("state");
+  fs::create_directory(state_dir);
+  const auto read_only = fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                         fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec;
+  fs::permissions(state_dir, read_only);
+
+  Simulator simulator(dir, {"--seed=5", "--ads-clone-jobs=0", "--custom-template-jobs=0",
+                            "--aurora-jobs=6", "--stage-duration=100ms"});
+  REQUIRE(simulator.port > 0);
+  testsupport::WriteFile(
+      dir.File("exporter.yaml"),
+      e2e::WithState(e2e::ConfigFor(simulator.port, {}, {}), state_dir + "/state.db"));
+  fs::permissions(dir.File("exporter.yaml"), fs::perms::owner_read | fs::perms::owner_write |
+                                                 fs::perms::group_read | fs::perms::others_read);
+  std::vector<std::string> argv = {binary, "--config.file=" + dir.File("exporter.yaml"),
+                                   "--web.listen-address=127.0.0.1:0"};
+  if (root) {
+    argv.insert(argv.begin(),
+                {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+  }
+  testsupport::Process process(argv, dir.File("exporter.log"),
+                               {{"CREATIFY_API_ID", "demo-id"}, {"CREATIFY_API_KEY", "demo-key"}});
+  const int port = testsupport::WaitForListeningPort(process);
+  REQUIRE(port > 0);
+  INFO("exporter log:\n", process.Log());
+  auto metrics = [&] {
+    return testsupport::ParseExposition(testsupport::HttpGet(port, "/metrics").body);
+  };
+
+  // Polling goes on, every job is counted, and the failed writes are counted.
+  REQUIRE(WaitFor(
+      [&] {
+        auto m = metrics();
+        return m.Value("creatify_up") == 1 && m.Sum("creatify_jobs_completed_total") == 6 &&
+               m.Value("creatify_exporter_state_write_errors_total").value_or(0) >= 2;
+      },
+      std::chrono::seconds(30)));
+  auto before = metrics();
+  CHECK(before.Value("creatify_exporter_state_restored") == 0);
+  CHECK_FALSE(before.Value("creatify_exporter_state_last_write_timestamp_seconds").has_value());
+  CHECK(process.Log().find("Cannot write the state") != std::string::npos);
+
+  // Once the directory is writable, everything is written with the next write.
+  fs::permissions(state_dir, fs::perms::all);
+  REQUIRE(WaitFor(
+      [&] {
+        return metrics().Value("creatify_exporter_state_last_write_timestamp_seconds").has_value();
+      },
+      std::chrono::seconds(30)));
+  CHECK(process.Stop(SIGTERM) == 0);
+  // The restart restores what was counted while the directory was read-only.
+  testsupport::TempDir second_run;
+  e2e::Exporter restarted(
+      second_run, e2e::WithState(e2e::ConfigFor(simulator.port, {}, {}), state_dir + "/state.db"));
+  REQUIRE(restarted.port > 0);
+  INFO("restarted exporter log:\n", restarted.process->Log());
+  auto after = restarted.Metrics();
+  CHECK(after.Value("creatify_exporter_state_restored") == 1);
+  CHECK(after.Sum("creatify_jobs_completed_total") == 6);
 }
