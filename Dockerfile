@@ -10,7 +10,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config git \
-      prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev \
+      libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev \
       libssl-dev zlib1g-dev libbrotli-dev libdeflate-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -38,7 +38,7 @@ LABEL org.opencontainers.image.title="creatify-exporter" \
 # owned by the runtime user so that a volume mounted there starts writable.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libcpp-httplib0.11 libprometheus-cpp-core1.0 libyaml-cpp0.7 libsqlite3-0 \
+      libcpp-httplib0.11 libyaml-cpp0.7 libsqlite3-0 \
       libssl3 zlib1g libbrotli1 libdeflate0 ca-certificates \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* \

@@ -10,7 +10,7 @@ build_only=false
 # The build packages, exactly those of the Dockerfile's build stage (a test keeps them equal).
 build=(
   build-essential cmake pkg-config git
-  prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
+  libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
   libssl-dev zlib1g-dev libbrotli-dev libdeflate-dev
 )
 # doctest, promtool and prometheus, Node.js for the deploy checks, a de_DE locale (a decimal
