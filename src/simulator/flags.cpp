@@ -208,7 +208,8 @@ const std::vector<FlagSpec>& Specs() {
          flags.exporter_state_path = std::string(text);
          return std::nullopt;
        }},
-      {"threads", "N", "64", "Threads serving requests (one per open connection).", IntFlag(&Flags::threads, 1, 1024)},
+      {"threads", "N", "64", "Threads serving requests (one per open connection).",
+       IntFlag(&Flags::threads, 1, 1024)},
       {"log-level", "LEVEL", "info", "debug, info, warn or error.",
        [](std::string_view text, Flags& flags) -> std::optional<std::string> {
          auto level = logging::ParseLevel(text);
