@@ -154,9 +154,9 @@ bool YamlReader::ReadInt(const Entry& entry, int min, int max, int* out) {
     return Fail(ValueMark(entry), entry.path, expected + ", got " + Describe(entry.value));
   }
   const std::string& text = entry.value.Scalar();
-  // Beyond 9 digits the value is out of range whatever it is, and std::stol could overflow.
+  // Beyond 18 digits the value is out of range whatever it is, and std::stoll could overflow.
   std::size_t digits = text.size() - (text[0] == '-' || text[0] == '+' ? 1 : 0);
-  long value = digits > 9 ? std::numeric_limits<long>::max() : std::stol(text);
+  long long value = digits > 18 ? std::numeric_limits<long long>::max() : std::stoll(text);
   if (value < min || value > max) {
     return Fail(
         ValueMark(entry), entry.path,

@@ -178,6 +178,17 @@ TEST_CASE("state.path may be empty or null: no persistence") {
   CHECK(MustLoad(dir, "state:\n").state_path == "creatify-exporter.db");
 }
 
+TEST_CASE("an integer bound of ten digits is accepted, and one past it is not") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  CHECK(MustLoad(dir, "api:\n  max_body_bytes: 1073741824\n").max_body_bytes == 1 << 30);
+  CHECK(LoadError(dir, "api:\n  max_body_bytes: 1073741825\n")
+            .find("api.max_body_bytes: 1073741825 is out of range (1024 to 1073741824)") !=
+        std::string::npos);
+  CHECK(LoadError(dir, "max_tracked_jobs: 99999999999999999999999\n").find("is out of range") !=
+        std::string::npos);
+}
+
 TEST_CASE("durations may be quoted") {
   config_test::SetDefaultEnv();
   TempDir dir;
