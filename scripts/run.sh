@@ -23,7 +23,8 @@ fi
 
 demo=build/demo
 mkdir -p "$demo"
-rm -f "$demo/exporter.yaml"
+# The simulator starts a new world each time: so does the demo exporter's state.
+rm -f "$demo/exporter.yaml" "$demo"/state.db*
 
 # Both programs run in the background and the script waits for them: bash runs a trap only
 # between commands, so a program in the foreground would keep a SIGTERM to the script waiting.
@@ -40,6 +41,7 @@ trap stop EXIT
 build/creatify-simulator --listen-address="127.0.0.1:$sim_port" --api-id=demo-id --api-key=demo-key \
   --ads-clone-jobs=5 --custom-template-jobs=5 --aurora-jobs=5 --aurora-spawn-interval=45s \
   --stage-duration=20s --write-exporter-config="$demo/exporter.yaml" \
+  --exporter-state-path="$demo/state.db" \
   --exporter-poll-interval=5s 2>"$demo/simulator.log" &
 children+=($!)
 for _ in $(seq 100); do
