@@ -177,7 +177,10 @@ TEST_CASE("killed at random moments and restarted, the counters continue to the 
 TEST_CASE(
     "SIGTERM writes the last state, and a second exporter on the same file refuses to start") {
   testsupport::TempDir dir;
-  Simulator simulator(dir, {"--seed=4", "--ads-clone-jobs=0", "--custom-template-jobs=0",
+  // Held until the exporter has seen every job pending: a job first seen finished that was
+  // created before the exporter started is rightly not counted, and a slow start (sanitizers)
+  // must not make it so.
+  Simulator simulator(dir, {"--hold", "--seed=4", "--ads-clone-jobs=0", "--custom-template-jobs=0",
                             "--aurora-jobs=8", "--stage-duration=100ms"});
   const std::string config =
       e2e::WithState(e2e::ConfigFor(simulator.port, {}, {}), dir.File("state.db"));
@@ -196,6 +199,12 @@ TEST_CASE(
   CHECK(output.find("creatify-exporter: the state file " + dir.File("state.db") +
                     " is in use: another creatify-exporter holds its lock") != std::string::npos);
 
+  REQUIRE(WaitFor(
+      [&] {
+        return exporter->Metrics().Sum("creatify_jobs", {{"status", "pending"}}) == 8;
+      },
+      std::chrono::seconds(30)));
+  REQUIRE(simulator.Release());
   REQUIRE(WaitFor([&] { return e2e::Completed(*exporter) == 8; }, std::chrono::seconds(30)));
   auto before = exporter->Metrics();
   CHECK(exporter->process->Stop(SIGTERM) == 0);
@@ -245,7 +254,7 @@ TEST_CASE("a read-only state directory: polling and /metrics go on, the write er
                          fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec;
   fs::permissions(state_dir, read_only);
 
-  Simulator simulator(dir, {"--seed=5", "--ads-clone-jobs=0", "--custom-template-jobs=0",
+  Simulator simulator(dir, {"--hold", "--seed=5", "--ads-clone-jobs=0", "--custom-template-jobs=0",
                             "--aurora-jobs=6", "--stage-duration=100ms"});
   REQUIRE(simulator.port > 0);
   testsupport::WriteFile(
@@ -268,7 +277,14 @@ TEST_CASE("a read-only state directory: polling and /metrics go on, the write er
     return testsupport::ParseExposition(testsupport::HttpGet(port, "/metrics").body);
   };
 
-  // Polling goes on, every job is counted, and the failed writes are counted.
+  // Every job is seen pending (held), then polling goes on, every job is counted, and the
+  // failed writes are counted.
+  REQUIRE(WaitFor(
+      [&] {
+        return metrics().Sum("creatify_jobs", {{"status", "pending"}}) == 6;
+      },
+      std::chrono::seconds(30)));
+  REQUIRE(simulator.Release());
   REQUIRE(WaitFor(
       [&] {
         auto m = metrics();
