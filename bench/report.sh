@@ -79,13 +79,23 @@ write_targets() {
     done
   done
   k=cur.S2
-  f=$(calc le "$(v "$k.first_render_ms")" 50)
-  row "render S2 ($(v "$k.series") series) <= 50 ms" S2 \
-    "$(v "$k.first_render_ms") ms (first poll: store update + render + gzip); a scrape of the rendered body: p50 $(v "$k.one.p50") ms" \
-    "$f" "debug log: ts of \"Poll cycle finished\" - ts of \"Polling the Creatify API\" - its duration_seconds; \`$(v "$k.one.cmd")\`"
-  [ "$f" = PASS ] || misses+=("- render S2: the exporter does not report its render time; the figure is" \
-    "the first cycle's store update, the rendering of every job's lines and the gzip of the" \
-    "$(kib "$(v "$k.plain_bytes")") body, from log timestamps to the millisecond. A scrape renders nothing.")
+  if [ "$(v "$k.render_ms")" != n/a ]; then
+    f=$(calc le "$(v "$k.render_ms")" 50)
+    row "render S2 ($(v "$k.series") series) <= 50 ms" S2 \
+      "$(v "$k.render_ms") ms (the body's text and its gzip form, once per change); a scrape of the rendered body: p50 $(v "$k.one.p50") ms" \
+      "$f" "creatify_exporter_render_seconds on /metrics; \`$(v "$k.one.cmd")\`"
+    [ "$f" = PASS ] || misses+=("- render S2: most of it is compressing the $(kib "$(v "$k.plain_bytes")") body" \
+      "(libdeflate, level 4), once per poll cycle; the text itself is assembled from the lines each" \
+      "job keeps. A scrape renders nothing.")
+  else
+    f=$(calc le "$(v "$k.first_render_ms")" 50)
+    row "render S2 ($(v "$k.series") series) <= 50 ms" S2 \
+      "$(v "$k.first_render_ms") ms (first poll: store update + render + gzip); a scrape of the rendered body: p50 $(v "$k.one.p50") ms" \
+      "$f" "debug log: ts of \"Poll cycle finished\" - ts of \"Polling the Creatify API\" - its duration_seconds; \`$(v "$k.one.cmd")\`"
+    [ "$f" = PASS ] || misses+=("- render S2: the exporter does not report its render time; the figure is" \
+      "the first cycle's store update, the rendering of every job's lines and the gzip of the" \
+      "$(kib "$(v "$k.plain_bytes")") body, from log timestamps to the millisecond. A scrape renders nothing.")
+  fi
   for s in $(scenarios); do
     k="cur.$s"
     r=$(calc ratio "$(v "$k.busy.plain.p99")" "$(v "$k.exp.plain.p99")")

@@ -134,11 +134,18 @@ sim_start() {
   port_of "$log" >/dev/null
 }
 
-# exporter_config SIM_YAML OUT_YAML POLL_INTERVAL PER_JOB_METRICS
+# exporter_config SIM_YAML OUT_YAML POLL_INTERVAL PER_JOB_METRICS BINARY
 exporter_config() {
   sed -e "s/^poll_interval: .*/poll_interval: $3/" \
     -e "s/^api:\$/api:\n  max_concurrency: $concurrency/" "$1" >"$2"
   echo "per_job_metrics: $4" >>"$2"
+  # Binaries that keep state and cap the tracked jobs: no state file (exporters run side by
+  # side), and room for S3's 100,000 jobs. An older binary refuses the keys: leave them out.
+  if CREATIFY_API_ID=x CREATIFY_API_KEY=y "$5" --config.check --config.file=<(
+    printf 'state:\n  path: ""\nmax_tracked_jobs: 1000000\n'
+  ) >/dev/null 2>&1; then
+    printf 'state:\n  path: ""\nmax_tracked_jobs: 1000000\n' >>"$2"
+  fi
 }
 
 # exp_start BINARY CONFIG NAME: starts the exporter and waits until it is ready (first poll
@@ -302,7 +309,7 @@ first_render_ms() {
 # scrapes.
 idle_rss() {
   sim_start "$1.S0" 0 0 0 0
-  exporter_config "$work/$1.S0.sim.yaml" "$work/$1.S0.yaml" 1h true
+  exporter_config "$work/$1.S0.sim.yaml" "$work/$1.S0.yaml" 1h true "$2"
   exp_start "$2" "$work/$1.S0.yaml" "$1.S0"
   for _ in 1 2 3; do
     curl -sf -o /dev/null "$url"
@@ -326,7 +333,7 @@ measure() {
 
   # Idle: one poll, then scrapes only.
   sim_start "$k" "$ads" "$custom" "$aurora" 0
-  exporter_config "$work/$k.sim.yaml" "$work/$k.idle.yaml" 1h "$per_job"
+  exporter_config "$work/$k.sim.yaml" "$work/$k.idle.yaml" 1h "$per_job" "$bin"
   # A first poll that failed leaves a body without the jobs: start again, once.
   local attempt
   for attempt in 1 2; do
@@ -351,6 +358,9 @@ measure() {
   R[$k.series]=$(grep -vc '^#' "$www/$k/metrics" || true)
   R[$k.up]=$(metric "$www/$k/metrics" creatify_up)
   R[$k.first_render_ms]=$(first_render_ms "$exp_log")
+  # The exporter's own figure, where it has one: its last render of the body (text and gzip).
+  R[$k.render_ms]=$(metric "$www/$k/metrics" creatify_exporter_render_seconds |
+    awk '$1 == "n/a" {print "n/a"; next} {printf "%.1f\n", $1 * 1000}')
   for _ in 1 2 3; do
     curl -sf -o /dev/null "$url"
     curl -sf -o /dev/null -H 'Accept-Encoding: gzip' "$url"
@@ -374,7 +384,7 @@ measure() {
   stop "$exp_pid"
 
   # Busy: cycles back to back (poll_interval 100ms); the first cycle is left out.
-  exporter_config "$work/$k.sim.yaml" "$work/$k.busy.yaml" 100ms "$per_job"
+  exporter_config "$work/$k.sim.yaml" "$work/$k.busy.yaml" 100ms "$per_job" "$bin"
   exp_start "$bin" "$work/$k.busy.yaml" "$k.busy"
   m0="$work/$k.busy.m0"
   m1="$work/$k.busy.m1"
@@ -400,7 +410,7 @@ measure() {
 
   # Slow: the simulator answers every API request in 50 ms.
   sim_start "$k.slow" "$ads" "$custom" "$aurora" "${latency_ms}ms"
-  exporter_config "$work/$k.slow.sim.yaml" "$work/$k.slow.yaml" 100ms "$per_job"
+  exporter_config "$work/$k.slow.sim.yaml" "$work/$k.slow.yaml" 100ms "$per_job" "$bin"
   exp_start "$bin" "$work/$k.slow.yaml" "$k.slow"
   m0="$work/$k.slow.m0"
   m1="$work/$k.slow.m1"
