@@ -352,6 +352,7 @@ void Poller::Stop() {
 }
 
 void Poller::Loop() {
+  LowerThreadPriority();
   for (;;) {
     const auto started = std::chrono::steady_clock::now();
     CycleReport report = RunCycle();

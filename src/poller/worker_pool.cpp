@@ -1,5 +1,8 @@
 #include "poller/worker_pool.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 namespace poller {
 
 WorkerPool::WorkerPool(int threads) {
@@ -49,7 +52,13 @@ void WorkerPool::Run(int n, const std::function<void(int)>& task) {
   wanted_ = 0;
 }
 
+void LowerThreadPriority() {
+  // On Linux, nice is per thread: PRIO_PROCESS with a thread id sets that thread's alone.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+}
+
 void WorkerPool::Loop() {
+  LowerThreadPriority();
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     work_.wait(lock, [this] { return stopping_ || (task_ != nullptr && next_ < wanted_); });

@@ -12,6 +12,10 @@
 
 namespace poller {
 
+// Lowers the calling thread's CPU priority (nice 10): polling is background work, and on a busy
+// machine a scrape should get the CPU first. Best effort: a failure changes nothing else.
+void LowerThreadPriority();
+
 class WorkerPool {
  public:
   // Starts `threads` threads; throws std::system_error when one cannot be started (a start-up

@@ -52,8 +52,9 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
   impl_->server.set_write_timeout(std::chrono::seconds(10));
   impl_->server.set_keep_alive_timeout(5);
   // httplib closes a kept-alive connection after 5 requests by default: a scraper would pay a
-  // new connection every fifth scrape. A connection holds a worker while it lives, so it ends.
-  impl_->server.set_keep_alive_max_count(100);
+  // new connection every fifth scrape. A connection holds a worker while it lives; an idle one
+  // is closed after the keep-alive timeout.
+  impl_->server.set_keep_alive_max_count(10000);
   // One worker per open connection: enough for several scrapers and people at once.
   impl_->server.new_task_queue = [] { return new httplib::ThreadPool(32); };
   // Headers and body go out in separate writes: do not let Nagle's algorithm hold the body.
