@@ -80,47 +80,83 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
 
 HttpServer::~HttpServer() { Stop(); }
 
-void HttpServer::Get(const std::string& path, Handler handler) {
-  // httplib treats the pattern as a regular expression: match the path literally.
+namespace {
+
+// httplib treats a pattern as a regular expression: match the path literally.
+std::string LiteralPattern(const std::string& path) {
   std::string pattern;
   for (char c : path) {
     if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) pattern += '\\';
     pattern += c;
   }
-  impl_->server.Get(
-      pattern, [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
-        Request request;
-        request.accepts_gzip = AcceptsGzip(req.get_header_value("Accept-Encoding"));
-        Response response = handler(request);
-        res.status = response.status;
-        // A body httplib would compress by itself is only ever one we compressed already: stream
-        // every body through a content provider, which httplib sends as it is.
-        if (!response.content_encoding.empty()) {
-          res.set_header("Content-Encoding", response.content_encoding);
-        }
-        res.set_header("Vary", "Accept-Encoding");
-        if (!response.stream) {
-          auto body = std::make_shared<std::string>(std::move(response.body));
-          response.stream =
-              StreamBody{.size = body->size(),
-                         .write = [body](const std::function<bool(std::string_view)>& write) {
-                           return write(*body);
-                         }};
-        }
-        if (response.stream->size == 0) {
-          res.set_content("", response.content_type.c_str());
-          return;
-        }
-        res.set_content_provider(
-            response.stream->size, response.content_type.c_str(),
-            [stream = std::move(*response.stream)](size_t offset, size_t, httplib::DataSink& sink) {
-              // The whole body goes out in one call; httplib calls again only if it did not.
-              if (offset != 0) return false;
-              return stream.write([&sink](std::string_view piece) {
-                return sink.is_writable() && sink.write(piece.data(), piece.size());
-              });
-            });
+  return pattern;
+}
+
+void SendResponse(Response response, httplib::Response& res) {
+  res.status = response.status;
+  // A body httplib would compress by itself is only ever one we compressed already: stream
+  // every body through a content provider, which httplib sends as it is.
+  if (!response.content_encoding.empty()) {
+    res.set_header("Content-Encoding", response.content_encoding);
+  }
+  res.set_header("Vary", "Accept-Encoding");
+  if (!response.stream) {
+    auto body = std::make_shared<std::string>(std::move(response.body));
+    response.stream = StreamBody{
+        .size = body->size(), .write = [body](const std::function<bool(std::string_view)>& write) {
+          return write(*body);
+        }};
+  }
+  if (response.stream->size == 0) {
+    res.set_content("", response.content_type.c_str());
+    return;
+  }
+  res.set_content_provider(
+      response.stream->size, response.content_type.c_str(),
+      [stream = std::move(*response.stream)](size_t offset, size_t, httplib::DataSink& sink) {
+        // The whole body goes out in one call; httplib calls again only if it did not.
+        if (offset != 0) return false;
+        return stream.write([&sink](std::string_view piece) {
+          return sink.is_writable() && sink.write(piece.data(), piece.size());
+        });
       });
+}
+
+}  // namespace
+
+void HttpServer::Get(const std::string& path, Handler handler) {
+  impl_->server.Get(LiteralPattern(path), [handler = std::move(handler)](
+                                              const httplib::Request& req, httplib::Response& res) {
+    Request request;
+    request.method = req.method;
+    request.path = req.path;
+    request.accepts_gzip = AcceptsGzip(req.get_header_value("Accept-Encoding"));
+    SendResponse(handler(request), res);
+  });
+}
+
+void HttpServer::Post(const std::string& path, size_t max_body_bytes, Handler handler) {
+  std::string pattern = LiteralPattern(path);
+  if (!path.empty() && path.back() == '/') pattern += "[^?#]*";
+  impl_->server.Post(pattern, [handler = std::move(handler), max_body_bytes](
+                                  const httplib::Request& req, httplib::Response& res,
+                                  const httplib::ContentReader& content_reader) {
+    Request request;
+    request.method = req.method;
+    request.path = req.path;
+    request.accepts_gzip = AcceptsGzip(req.get_header_value("Accept-Encoding"));
+    content_reader([&request, max_body_bytes](const char* data, size_t length) {
+      if (request.body.size() + length > max_body_bytes) {
+        request.body_too_large = true;
+        request.body.clear();
+        return false;
+      }
+      request.body.append(data, length);
+      return true;
+    });
+    if (request.body_too_large) res.set_header("Connection", "close");
+    SendResponse(handler(request), res);
+  });
 }
 
 bool HttpServer::Bind(const std::string& host, int port, std::string* error) {

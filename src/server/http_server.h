@@ -1,5 +1,6 @@
-// The exporter's HTTP server: GET routes that return a whole body. cpp-httplib stays behind this
-// interface so that the server can be hardened or replaced in one place. Handlers run on the
+// The exporter's HTTP server: GET (and HEAD) routes that return a whole body, and POST routes
+// with a bounded body. cpp-httplib stays behind this interface so that the server can be hardened
+// or replaced in one place. Handlers run on the
 // server's worker threads, concurrently: they must be thread-safe. A handler's body is sent as it
 // is; a handler that has a compressed form of its body says so in content_encoding.
 #pragma once
@@ -13,8 +14,18 @@
 namespace server {
 
 struct Request {
+  // "GET", "HEAD" or "POST" (a route never sees another method: those get 405).
+  std::string method;
+  // The request target's path, without the query.
+  std::string path;
   // The client's Accept-Encoding allows gzip (q > 0).
   bool accepts_gzip = false;
+  // POST: the body, at most the route's max_body_bytes.
+  std::string body;
+  // POST: the body was longer than the route's max_body_bytes (by Content-Length, or while a
+  // chunked body was read). `body` is then empty, the rest of the body is not read, and the
+  // connection is closed after the answer.
+  bool body_too_large = false;
 };
 
 // A body written in pieces by its owner, whose length is known before it is sent.
@@ -48,6 +59,11 @@ class HttpServer {
 
   // Registers a handler for GET (and HEAD) of exactly `path`. Call before Bind.
   void Get(const std::string& path, Handler handler);
+
+  // Registers a handler for POST of exactly `path`, or of every path under it when `path` ends
+  // with '/'. Other methods on a registered path get 405 without their body being read; an
+  // unregistered path gets 404. Call before Bind.
+  void Post(const std::string& path, size_t max_body_bytes, Handler handler);
 
   // Binds host:port (port 0: any free port). Empty host: every interface. False and *error on
   // failure.
