@@ -59,7 +59,7 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
   impl_->server.new_task_queue = [] { return new httplib::ThreadPool(32); };
   // Headers and body go out in separate writes: do not let Nagle's algorithm hold the body.
   impl_->server.set_tcp_nodelay(true);
-  impl_->server.set_payload_max_length(64 * 1024);
+  impl_->server.set_payload_max_length(1 << 20);
   // httplib's default sets SO_REUSEPORT, which lets a second exporter bind the same port and
   // silently take half the scrapes. Plain SO_REUSEADDR still allows quick restarts.
   impl_->server.set_socket_options([](int sock) {
@@ -67,7 +67,7 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
   impl_->server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) {
+    if (res.body.empty() && !res.content_provider_) {
       res.set_content(res.status == 404 ? "Not Found\n" : "Error\n", "text/plain; charset=utf-8");
     }
   });
