@@ -26,8 +26,13 @@ class Parser : public YamlReader {
   bool ParseApi(const Entry& entry, Config* config);
   bool ParseState(const Entry& entry, Config* config);
   bool ParseKind(const Entry& entry, const creatify::KindSpec& kind, KindConfig* out);
+  bool ParseWebhook(const Entry& entry, Config* config);
+
+  // A file name from the config, relative to the config file's directory.
+  std::string ResolveAgainstConfig(const std::string& name) const;
 
   bool ReadIds(const Entry& entry, std::vector<std::string>* out);
+  bool ReadIdsFile(const Entry& entry, std::string* out);
   bool ReadOrdering(const Entry& entry, std::string* out);
   bool ReadBaseUrl(const Entry& entry, std::string* out);
 
