@@ -10,10 +10,10 @@
 #include <thread>
 #include <vector>
 
-#include "server/raw_client.h"
 #include "server/test_server.h"
 #include "support/metrics.h"
 #include "support/process.h"
+#include "support/raw_client.h"
 
 namespace {
 
