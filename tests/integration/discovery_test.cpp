@@ -83,6 +83,10 @@ TEST_CASE("webhook: wrong, missing or no token, unknown kind, oversized and malf
   e2e::Exporter exporter(dir, Base(simulator.port) + "ads_clone: {}\n" + WebhookSection());
   httplib::Client client("127.0.0.1", exporter.port);
   const std::string body = R"({"id":"job-1","status":"done"})";
+  // The exporter closes the connection of an oversized body without reading it: the client's
+  // writes may then fail, which must not end the test.
+  std::signal(SIGPIPE, SIG_IGN);
+  CHECK(client.Get(WebhookPath("ads_clone"))->status == 405);
 
   CHECK(client.Post(WebhookPath("ads_clone", "wrong-token-0123456789xx"), body, "application/json")
             ->status == 401);
@@ -98,8 +102,9 @@ TEST_CASE("webhook: wrong, missing or no token, unknown kind, oversized and malf
   CHECK(client.Post(WebhookPath("ads_clone"), R"(["job-1"])", "application/json")->status == 400);
   CHECK(client.Post(WebhookPath("ads_clone"), R"({"id":"a/b"})", "application/json")->status ==
         400);
-  CHECK(client.Post(WebhookPath("ads_clone"), std::string(65 * 1024, ' '), "application/json")
-            ->status == 413);
+  auto oversized =
+      client.Post(WebhookPath("ads_clone"), std::string(65 * 1024, ' '), "application/json");
+  CHECK((!oversized || oversized->status == 413));
   // Chunked, with no length announced: cut off at the limit.
   httplib::Client chunked("127.0.0.1", exporter.port);
   auto result = chunked.Post(
@@ -207,6 +212,7 @@ TEST_CASE("reload by SIGHUP and POST /-/reload: valid and invalid configs, count
         return exporter.Metrics().Value("creatify_exporter_config_last_reload_successful") == 0;
       },
       std::chrono::seconds(10)));
+  CHECK(testsupport::HttpGet(exporter.port, "/-/reload").status == 405);
   auto refused = testsupport::HttpPost(exporter.port, "/-/reload");
   CHECK(refused.status == 500);
   CAPTURE(refused.body);
