@@ -110,7 +110,7 @@ bool Poller::DiscoveryDue(std::string_view kind, std::chrono::steady_clock::time
 std::vector<Poller::Task> Poller::PlanCycle(std::chrono::steady_clock::time_point now) const {
   std::vector<Task> tasks;
   int slot = 0;
-  for (const auto& kind : creatify::Kinds()) {
+  for (const auto& kind : config_.kind_table) {
     if (!config_.KindEnabled(kind.name)) continue;
     const auto& kind_config = config_.kinds.find(kind.name)->second;
     std::vector<std::string> pending_ids;
@@ -238,7 +238,7 @@ CycleReport Poller::RunCycle() {
   state::PollCycle cycle;
   // Every kind the store renders has its KindPoll, in the order PlanCycle numbered them; an
   // enabled kind with nothing to ask for is up to date by definition.
-  for (const auto& kind : creatify::Kinds()) {
+  for (const auto& kind : config_.kind_table) {
     if (!config_.KindEnabled(kind.name)) continue;
     state::KindPoll poll;
     poll.kind = std::string(kind.name);
