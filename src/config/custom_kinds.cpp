@@ -1,6 +1,7 @@
 // `custom_kinds:`: job kinds the config declares, for a kind Creatify adds after this release.
 // Each entry is a row of the kind table (name, path, list, statuses, progress_scale,
 // info_fields) and the kind's section at once (enabled, ids, ordering, ...).
+#include <algorithm>
 #include <regex>
 
 #include "config/parser.h"
@@ -46,8 +47,11 @@ bool Parser::ParseCustomKind(const Entry& item, Config* config) {
   creatify::KindSpec kind;
   kind.statuses.clear();
   bool has_name = false, has_path = false, has_statuses = false;
+  // The row's keys, then a listed kind's section keys (ParseKind checks them against `list`).
   std::vector<std::string_view> known = kRowKeys;
-  known.insert(known.end(), {"enabled", "ids", "ordering"});
+  for (std::string_view key : KindKeys(creatify::KindSpec{.list = true})) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) known.push_back(key);
+  }
   bool ok = ForEach(item.value, item.path, [&](const Entry& entry) {
     if (entry.key == "name") return has_name = ReadKindName(entry, *config, &kind.name);
     if (entry.key == "path") return has_path = ReadKindPath(entry, *config, &kind.path);

@@ -39,8 +39,13 @@ class Parser : public YamlReader {
   bool ReadStatusWords(const Entry& entry, creatify::StatusWords* out);
   bool ReadInfoFields(const Entry& entry, std::vector<std::string>* out);
   bool ReadProgressScale(const Entry& entry, creatify::ProgressScale* out);
+  bool ParseWebhook(const Entry& entry, Config* config);
+
+  // A file name from the config, relative to the config file's directory.
+  std::string ResolveAgainstConfig(const std::string& name) const;
 
   bool ReadIds(const Entry& entry, std::vector<std::string>* out);
+  bool ReadIdsFile(const Entry& entry, std::string* out);
   bool ReadOrdering(const Entry& entry, std::string* out);
   bool ReadBaseUrl(const Entry& entry, std::string* out);
 
