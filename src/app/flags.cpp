@@ -16,7 +16,8 @@ enum class Id {
   kLevel,
   kFormat,
   kShard,
-  kTotalShards
+  kTotalShards,
+  kPeerUrl
 };
 
 // The most replicas a workspace's jobs may be split over.
@@ -50,6 +51,8 @@ const std::vector<FlagSpec>& Specs() {
        "Split the jobs over N replicas by a hash of their ids."},
       {Id::kShard, "shard", "I",
        "This replica's shard, 0 to N-1 (default: from a pod name ending in -I)."},
+      {Id::kPeerUrl, "shard.peer-url", "URL",
+       "Replica {shard}'s URL: webhooks for its jobs are handed to it."},
   };
   return kSpecs;
 }
@@ -130,6 +133,16 @@ std::string Apply(Id id, const std::string& value, Flags* flags) {
       }
       return "";
     }
+    case Id::kPeerUrl:
+      if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0) {
+        return "--shard.peer-url: invalid value \"" + value +
+               "\" (expected an http:// or https:// URL)";
+      }
+      if (value.find("{shard}") == std::string::npos) {
+        return "--shard.peer-url: \"" + value + "\" has no {shard} in it";
+      }
+      flags->peer_url = value;
+      return "";
     default:
       return "";
   }

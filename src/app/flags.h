@@ -19,6 +19,8 @@ struct Flags {
   // --total-shards (1: no sharding) and --shard (unset: from the pod name, see ResolveShard).
   int total_shards = 1;
   std::optional<int> shard;
+  // --shard.peer-url: where replica {shard} serves; empty: no forwarding.
+  std::string peer_url;
   bool config_check = false;
   bool version = false;
   bool help = false;

@@ -597,10 +597,12 @@ std::vector<Model::Finished> Model::FinishedJobs(Time now) {
   std::lock_guard<std::mutex> lock(mu_);
   now = AdvanceLocked(now);
   std::vector<Finished> finished;
-  for (std::size_t kind = 0; kind < kKindCount; ++kind) {
+  for (std::size_t kind = 0; kind < jobs_.size(); ++kind) {
     for (const auto& job : jobs_[kind]) {
       const JobState state = StateAt(job, ClockStartLocked(job), now);
-      if (IsTerminal(state.phase)) finished.push_back({kind, job.id, state.phase});
+      if (IsTerminal(state.phase)) {
+        finished.push_back({std::string(options_.kinds[kind].name), job.id, state.phase});
+      }
     }
   }
   return finished;

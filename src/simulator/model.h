@@ -84,7 +84,8 @@ class Model {
 
   // The jobs that are terminal at `now`, every kind, in creation order (for webhook calls).
   struct Finished {
-    std::size_t kind = 0;
+    // The kind's label.
+    std::string kind;
     std::string id;
     Phase phase = Phase::kDone;
   };

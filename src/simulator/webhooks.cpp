@@ -56,7 +56,7 @@ WebhookCaller::~WebhookCaller() {
 }
 
 void WebhookCaller::Loop() {
-  std::set<std::pair<std::size_t, std::string>> announced;
+  std::set<std::pair<std::string, std::string>> announced;
   std::deque<Call> queue;
   std::map<std::string, std::unique_ptr<httplib::Client>> clients;
   for (;;) {
@@ -69,7 +69,7 @@ void WebhookCaller::Loop() {
     if (url_template.empty()) continue;
     const Time now = Now();
     for (auto& job : model_.FinishedJobs(now)) {
-      const std::string kind(Kinds()[job.kind].name);
+      const std::string& kind = job.kind;
       if (!options_.kinds.empty() && !options_.kinds.contains(kind)) continue;
       if (!announced.insert({job.kind, job.id}).second) continue;
       for (int i = 0; i < options_.calls; ++i) {
