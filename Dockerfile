@@ -11,7 +11,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config git \
       libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev \
-      libssl-dev zlib1g-dev libbrotli-dev libdeflate-dev \
+      libssl-dev zlib1g-dev libbrotli-dev libdeflate-dev libcrypt-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

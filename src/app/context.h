@@ -16,12 +16,15 @@
 #include "poller/poller.h"
 #include "server/http_server.h"
 #include "state/store.h"
+#include "webconfig/web_config.h"
 
 namespace app {
 
 struct Context {
   Flags flags;
   config::Config config;
+  // From --web.config.file; empty (no TLS, no users) without it.
+  webconfig::WebConfig web_config;
   sigset_t stop_signals{};
   poller::Shard shard;
   // Unix time of this start: the store watches from it unless a restored state says earlier.
@@ -42,6 +45,7 @@ struct Context {
 bool LimitMemoryArenas(Context& ctx);
 bool BlockStopSignals(Context& ctx);
 bool LoadConfiguration(Context& ctx);
+bool LoadWebConfiguration(Context& ctx);
 bool ResolveShard(Context& ctx);
 bool OpenState(Context& ctx);
 bool CreateStore(Context& ctx);

@@ -13,6 +13,7 @@ enum class Id {
   kConfigCheck,
   kListen,
   kPath,
+  kWebConfig,
   kLevel,
   kFormat,
   kShard,
@@ -43,6 +44,8 @@ const std::vector<FlagSpec>& Specs() {
        "Where to listen: HOST:PORT, [IPv6]:PORT, or :PORT for every interface."},
       {Id::kPath, "web.telemetry-path", "PATH",
        "The path of the metrics endpoint (not /, /-/healthy or /-/ready)."},
+      {Id::kWebConfig, "web.config.file", "PATH",
+       "TLS and basic auth, in exporter-toolkit's web config format."},
       {Id::kLevel, "log.level", "LEVEL",
        "Log only this level and above: debug, info, warn or error."},
       {Id::kFormat, "log.format", "FORMAT", "Log line format: logfmt or json."},
@@ -87,6 +90,9 @@ std::string Apply(Id id, const std::string& value, Flags* flags) {
   switch (id) {
     case Id::kConfigFile:
       flags->config_file = value;
+      return "";
+    case Id::kWebConfig:
+      flags->web_config_file = value;
       return "";
     case Id::kListen:
       if (!ParseListenAddress(value)) {

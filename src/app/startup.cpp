@@ -49,6 +49,18 @@ bool LoadConfiguration(Context& ctx) {
   return true;
 }
 
+bool LoadWebConfiguration(Context& ctx) {
+  if (ctx.flags.web_config_file.empty()) return true;
+  std::string error;
+  auto web_config = webconfig::LoadWebConfig(ctx.flags.web_config_file, &error);
+  if (!web_config) {
+    std::fprintf(stderr, "creatify-exporter: %s\n", error.c_str());
+    return false;
+  }
+  ctx.web_config = std::move(*web_config);
+  return true;
+}
+
 bool ResolveShard(Context& ctx) {
   const char* hostname = std::getenv("HOSTNAME");
   std::string error;

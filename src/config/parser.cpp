@@ -1,6 +1,5 @@
 #include "config/parser.h"
 
-#include <filesystem>
 #include <map>
 #include <regex>
 
@@ -86,16 +85,11 @@ bool Parser::ParseApi(const Entry& api, Config* config) {
       return ReadInt(entry, kMinBodyBytes, kMaxBodyBytes, &config->max_body_bytes);
     }
     if (entry.key == "api_id_file" || entry.key == "api_key_file") {
-      std::string name;
-      if (!ReadString(entry, &name)) return false;
-      if (name.empty()) return Fail(ValueMark(entry), entry.path, "empty file name");
-      // Like Prometheus, relative to the config file, so the result does not depend on the
-      // working directory.
-      std::filesystem::path resolved(name);
-      if (resolved.is_relative()) resolved = std::filesystem::path(file()).parent_path() / resolved;
+      std::string resolved;
+      if (!ReadFilePath(entry, &resolved)) return false;
       auto& slot =
           entry.key == "api_id_file" ? credentials_.api_id_file : credentials_.api_key_file;
-      slot = CredentialFile{resolved.string(), entry.path, ValueMark(entry)};
+      slot = CredentialFile{resolved, entry.path, ValueMark(entry)};
       return true;
     }
     return UnknownKey(entry, kKnown);

@@ -1,5 +1,6 @@
 #include "config/yaml_reader.h"
 
+#include <filesystem>
 #include <regex>
 
 #include "text/duration.h"
@@ -135,6 +136,16 @@ bool YamlReader::ReadString(const Entry& entry, std::string* out) {
     return true;
   }
   return Fail(ValueMark(entry), entry.path, "expected a string, got " + Describe(entry.value));
+}
+
+bool YamlReader::ReadFilePath(const Entry& entry, std::string* out) {
+  std::string name;
+  if (!ReadString(entry, &name)) return false;
+  if (name.empty()) return Fail(ValueMark(entry), entry.path, "empty file name");
+  std::filesystem::path resolved(name);
+  if (resolved.is_relative()) resolved = std::filesystem::path(file_).parent_path() / resolved;
+  *out = resolved.string();
+  return true;
 }
 
 bool YamlReader::ReadBool(const Entry& entry, bool* out) {
