@@ -26,8 +26,10 @@ class Parser : public YamlReader {
   bool ParseApi(const Entry& entry, Config* config);
   bool ParseState(const Entry& entry, Config* config);
   bool ParseKind(const Entry& entry, const creatify::KindSpec& kind, KindConfig* out);
+  bool ParseWebhook(const Entry& entry, Config* config);
 
   bool ReadIds(const Entry& entry, std::vector<std::string>* out);
+  bool ReadIdsFile(const Entry& entry, std::string* out);
   bool ReadOrdering(const Entry& entry, std::string* out);
   bool ReadBaseUrl(const Entry& entry, std::string* out);
 

@@ -138,13 +138,17 @@ bool YamlReader::ReadString(const Entry& entry, std::string* out) {
   return Fail(ValueMark(entry), entry.path, "expected a string, got " + Describe(entry.value));
 }
 
+std::string YamlReader::ResolveAgainstConfig(const std::string& name) const {
+  std::filesystem::path resolved(name);
+  if (resolved.is_relative()) resolved = std::filesystem::path(file_).parent_path() / resolved;
+  return resolved.string();
+}
+
 bool YamlReader::ReadFilePath(const Entry& entry, std::string* out) {
   std::string name;
   if (!ReadString(entry, &name)) return false;
   if (name.empty()) return Fail(ValueMark(entry), entry.path, "empty file name");
-  std::filesystem::path resolved(name);
-  if (resolved.is_relative()) resolved = std::filesystem::path(file_).parent_path() / resolved;
-  *out = resolved.string();
+  *out = ResolveAgainstConfig(name);
   return true;
 }
 
