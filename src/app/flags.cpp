@@ -195,7 +195,9 @@ std::optional<int> ResolveShard(const Flags& flags, std::string_view hostname, s
 }
 
 std::string TelemetryPathError(std::string_view path) {
-  std::string quoted = "\"" + std::string(path) + "\"";
+  // Appended rather than "\"" + std::string(path): GCC 12 warns (-Wrestrict) about the inlined
+  // insert of operator+(const char*, std::string&&), falsely.
+  std::string quoted = std::string("\"").append(path).append("\"");
   if (path.empty() || path[0] != '/') return "must start with \"/\", got " + quoted;
   if (path == "/") return "\"/\" is the landing page";
   if (path == "/-/healthy") return "\"/-/healthy\" is the health endpoint";

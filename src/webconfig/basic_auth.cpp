@@ -78,9 +78,12 @@ std::string DummyHash(const std::map<std::string, std::string, std::less<>>& use
     cost = kMinCost;
     for (const auto& [user, hash] : users) cost = std::max(cost, BcryptCost(hash));
   }
-  std::string digits = std::to_string(cost);
-  if (digits.size() < 2) digits.insert(0, "0");
-  return "$2y$" + digits + "$" + std::string(kDummySaltAndHash);
+  std::string hash = "$2y$";
+  hash += static_cast<char>('0' + cost / 10);
+  hash += static_cast<char>('0' + cost % 10);
+  hash += '$';
+  hash += kDummySaltAndHash;
+  return hash;
 }
 
 bool ConstantTimeEqual(std::string_view a, std::string_view b) {
