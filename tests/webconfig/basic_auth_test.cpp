@@ -4,6 +4,7 @@
 #include "webconfig/basic_auth.h"
 
 #include <doctest/doctest.h>
+#include <httplib.h>
 
 #include <atomic>
 #include <string>
@@ -20,25 +21,9 @@ constexpr const char* kAliceHash = "$2y$04$AqZvftpFj2kaaJ5.dMiET.cRaTwpuP9vJwzak
 constexpr const char* kBobHash = "$2b$05$Ifbup0x76y1so7v87//zPOnX.Gn.fsXK/CP0ohyi3Zf2Aen/oImTK";
 constexpr const char* kCarolHash = "$2a$04$FDfcHiSNOO5wzMI72ukApeo5lR6J.yjuMtxI9RZbZlB57ZnT8V5TC";
 
-// base64 of "user:password", for building headers.
-std::string Base64(const std::string& in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    unsigned bits = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) bits |= static_cast<unsigned char>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) bits |= static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(bits >> 18) & 63];
-    out += kAlphabet[(bits >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(bits >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kAlphabet[bits & 63] : '=';
-  }
-  return out;
-}
-
+// "Basic base64(user:password)", encoded by cpp-httplib: an encoder other than the decoder.
 std::string Header(const std::string& user, const std::string& password) {
-  return "Basic " + Base64(user + ":" + password);
+  return httplib::make_basic_authentication_header(user, password).second;
 }
 
 // Crypt, counting its calls and remembering the settings it was given.
