@@ -33,6 +33,7 @@ bool BlockStopSignals(Context& ctx) {
   sigemptyset(&ctx.stop_signals);
   sigaddset(&ctx.stop_signals, SIGINT);
   sigaddset(&ctx.stop_signals, SIGTERM);
+  sigaddset(&ctx.stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &ctx.stop_signals, nullptr);
   // A scraper that hangs up mid-response must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
@@ -137,10 +138,7 @@ bool CreateStore(Context& ctx) {
           std::chrono::duration<double>(ctx.config.terminal_retention).count(),
       .forget_after_seconds = std::chrono::duration<double>(ctx.config.forget_after).count(),
       .max_tracked_jobs = static_cast<size_t>(ctx.config.max_tracked_jobs),
-      .render_job =
-          [options = ctx.publisher->options()](std::string_view kind, state::JobRecord* record) {
-            collect::RenderJobLines(options, kind, record);
-          },
+      .render_job = JobRenderer(ctx.publisher->options()),
       .record_changes = ctx.state_file != nullptr,
   };
   ctx.store = std::make_unique<state::Store>(std::move(options));
@@ -155,8 +153,25 @@ bool CreateStore(Context& ctx) {
       [publisher = ctx.publisher.get()](const std::shared_ptr<const state::Snapshot>& snapshot) {
         publisher->Publish(snapshot);
       });
+  ctx.store->RecordReload(true, ctx.started_at);
+  ctx.store->PublishIfChanged();
   ctx.publisher->Publish(ctx.store->Current());
+  ctx.hints = std::make_unique<poller::Hints>();
+  ctx.webhook = std::make_unique<webhook::Receiver>(*ctx.store, *ctx.hints);
+  ctx.webhook->Configure(WebhookSettings(ctx.config));
   return true;
+}
+
+webhook::Settings WebhookSettings(const config::Config& config) {
+  webhook::Settings settings{.token = config.webhook.token};
+  for (const auto& kind : config.EnabledKinds()) settings.kinds.insert(kind);
+  return settings;
+}
+
+state::JobRenderer JobRenderer(const collect::RenderOptions& options) {
+  return [options](std::string_view kind, state::JobRecord* record) {
+    collect::RenderJobLines(options, kind, record);
+  };
 }
 
 bool StartStateWriter(Context& ctx) {
@@ -214,6 +229,15 @@ bool BindServer(Context& ctx) {
                         .revision = creatify_exporter::kRevision,
                     },
                     *ctx.store, *ctx.publisher);
+  ctx.server->Post(webhook::kPathPrefix, kMaxWebhookBodyBytes,
+                   [receiver = ctx.webhook.get()](const server::Request& request) {
+                     return receiver->Handle(request);
+                   });
+  ctx.server->Post("/-/reload", kMaxReloadBodyBytes, [&ctx](const server::Request&) {
+    std::string error = Reload(ctx);
+    if (error.empty()) return server::Response{.status = 200, .body = "Reloaded\n"};
+    return server::Response{.status = 500, .body = "Reload failed: " + error + "\n"};
+  });
   std::string error;
   if (!SecureServer(ctx.web_config, *ctx.server, &error)) {
     std::fprintf(stderr, "creatify-exporter: %s: %s\n", ctx.flags.web_config_file.c_str(),
@@ -233,11 +257,15 @@ bool BindServer(Context& ctx) {
   return true;
 }
 
-bool StartPoller(Context& ctx) {
+void CreatePoller(Context& ctx) {
   std::string user_agent = std::string("creatify-exporter/") + creatify_exporter::kVersion;
   auto http = poller::MakeHttpFetch(ctx.config, user_agent);
   ctx.poller = std::make_unique<poller::Poller>(ctx.config, *ctx.store, std::move(http.fetch),
-                                                std::move(http.cancel), ctx.shard);
+                                                std::move(http.cancel), ctx.shard, ctx.hints.get());
+}
+
+bool StartPoller(Context& ctx) {
+  CreatePoller(ctx);
   ctx.poller->Start();
   int kinds = 0;
   for (const auto& kind : creatify::Kinds()) kinds += ctx.config.KindActive(kind.name) ? 1 : 0;
@@ -254,9 +282,16 @@ bool StartServing(Context& ctx) {
 }
 
 void WaitForStopSignal(Context& ctx) {
-  int signal = 0;
-  sigwait(&ctx.stop_signals, &signal);
-  logging::Info("Stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  for (;;) {
+    int signal = 0;
+    sigwait(&ctx.stop_signals, &signal);
+    if (signal == SIGHUP) {
+      Reload(ctx);
+      continue;
+    }
+    logging::Info("Stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    return;
+  }
 }
 
 }  // namespace app
