@@ -35,7 +35,8 @@ double Credits(const Job& job) {
   switch (job.kind) {
     case kAdsClone:
       // A number with decimals, as the ads_clone schema allows.
-      return static_cast<double>(job.video_seconds / 4) + 0.5;
+      // Whole blocks of 4 seconds (integer division on purpose), plus a half.
+      return static_cast<double>(job.video_seconds / 4) + 0.5;  // NOLINT(bugprone-integer-division)
     case kCustomTemplate:
       // The prices the API documents per model version.
       if (job.model_version == "aurora_v1") return 20.0 * blocks(15);

@@ -187,6 +187,20 @@ TEST_CASE("every invalid web config fails with exactly its expected message") {
   }
 }
 
+TEST_CASE("a ',' where a document belongs is an error, not an endless parse") {
+  // yaml-cpp 0.7 alone makes empty documents from it forever; found by tests/fuzz/web_config.
+  config_test::TempDir dir;
+  std::string error;
+  for (const char* text : {",", "a: b\n---\n,\n", "\"x\" ,", ",h\ntlt\1"}) {
+    CAPTURE(text);
+    const std::string path = dir.Write("web.yml", text);
+    CHECK_FALSE(Load(path, &error));
+    CHECK(error == path +
+                       ": not YAML that can be read (more than 100 documents, or a ',' outside [ ] "
+                       "or { })");
+  }
+}
+
 TEST_CASE("a missing or unreadable web config file is named in the message") {
   std::string error;
   CHECK_FALSE(Load("/nonexistent/web.yml", &error));
