@@ -36,7 +36,8 @@ double Credits(const Job& job) {
     case kAdsClone:
       // A number with decimals, as the ads_clone schema allows.
       // Whole blocks of 4 seconds (integer division on purpose), plus a half.
-      return static_cast<double>(job.video_seconds / 4) + 0.5;  // NOLINT(bugprone-integer-division)
+      // NOLINTNEXTLINE(bugprone-integer-division)
+      return static_cast<double>(job.video_seconds / 4) + 0.5;
     case kCustomTemplate:
       // The prices the API documents per model version.
       if (job.model_version == "aurora_v1") return 20.0 * blocks(15);
