@@ -26,13 +26,13 @@ constexpr auto kStopGrace = std::chrono::seconds(2);
 // How often deadlines are checked.
 constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 constexpr size_t kMaxConnections = 4096;
-// Workers for the authorizer and POST handlers.
-constexpr int kWorkers = 4;
+// Workers of each loop for the authorizer and POST handlers.
+constexpr int kWorkers = 2;
 constexpr uint64_t kListenTag = 0;
 constexpr uint64_t kWakeTag = 1;
 
-// Connections the process can hold: kMaxConnections, or fewer when file descriptors are short
-// (some are kept for the rest of the process: the state file, the API client, logs).
+}  // namespace
+
 size_t ConnectionLimit() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
@@ -42,10 +42,12 @@ size_t ConnectionLimit() {
   return std::min(kMaxConnections, available);
 }
 
+namespace {
+
 class EventLoop {
  public:
   explicit EventLoop(const EventLoopOptions& options)
-      : options_(options), listen_fd_(options.listen_fd), limit_(ConnectionLimit()) {
+      : options_(options), listen_fd_(options.listen_fd), limit_(options.max_connections) {
     read_buffer_.resize(64 * 1024);
     context_.routes = options.routes;
     context_.authorize = options.authorize;
@@ -68,7 +70,6 @@ class EventLoop {
     connections_.clear();
     // Workers finish what they run; their answers are dropped with the queue below.
     pool_.reset();
-    if (listen_fd_ >= 0) close(listen_fd_);
     if (epoll_fd_ >= 0) close(epoll_fd_);
     if (spare_fd_ >= 0) close(spare_fd_);
   }
@@ -78,7 +79,8 @@ class EventLoop {
     if (epoll_fd_ < 0) return;
     pool_ = std::make_unique<WorkerPool>(kWorkers);
     context_.pool = pool_.get();
-    Watch(listen_fd_, EPOLLIN, kListenTag);
+    // Exclusive: a new connection wakes one of the loops, not all.
+    Watch(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, kListenTag);
     Watch(options_.wake_fd, EPOLLIN, kWakeTag);
     Clock::time_point next_sweep = Clock::now() + kSweepInterval;
     std::optional<Clock::time_point> stop_deadline;
@@ -193,7 +195,6 @@ class EventLoop {
   void BeginStop() {
     if (listen_fd_ >= 0) {
       epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-      close(listen_fd_);
       listen_fd_ = -1;
     }
     for (auto it = connections_.begin(); it != connections_.end();) {

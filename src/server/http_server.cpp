@@ -7,9 +7,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstring>
+#include <iterator>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 #include "server/event_loop.h"
 #include "server/route_table.h"
@@ -17,24 +22,35 @@
 
 namespace server {
 
+namespace {
+
+// Event loops, each on a thread of its own: two share the work of a two-core machine, and keep
+// serving while one copies a large body.
+constexpr int kLoops = 2;
+
+}  // namespace
+
 struct HttpServer::Impl {
   RouteTable routes;
   std::function<bool(std::string_view)> authorize;
   std::unique_ptr<TlsContext> tls;
   int listen_fd = -1;
-  int wake_fd = -1;
+  // One per loop.
+  int wake_fds[kLoops] = {-1, -1};
   int port = 0;
   std::atomic<bool> stop_requested{false};
 };
 
 HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
-  impl_->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  for (int& fd : impl_->wake_fds) fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
 HttpServer::~HttpServer() {
   Stop();
   if (impl_->listen_fd >= 0) close(impl_->listen_fd);
-  if (impl_->wake_fd >= 0) close(impl_->wake_fd);
+  for (int fd : impl_->wake_fds) {
+    if (fd >= 0) close(fd);
+  }
 }
 
 void HttpServer::Get(const std::string& path, Handler handler) {
@@ -94,7 +110,9 @@ int Listen(const std::string& host, int port, std::string* reason) {
 bool HttpServer::Bind(const std::string& host, int port, std::string* error) {
   const std::string bind_host = host.empty() ? "0.0.0.0" : host;
   std::string reason = "cannot create an event notifier";
-  int fd = impl_->wake_fd >= 0 ? Listen(bind_host, port, &reason) : -1;
+  bool notifiers = std::all_of(std::begin(impl_->wake_fds), std::end(impl_->wake_fds),
+                               [](int fd) { return fd >= 0; });
+  int fd = notifiers ? Listen(bind_host, port, &reason) : -1;
   if (fd < 0) {
     *error = "cannot listen on " + bind_host + ":" + std::to_string(port) + ": " + reason;
     return false;
@@ -114,28 +132,48 @@ int HttpServer::port() const { return impl_->port; }
 
 void HttpServer::Serve() {
   if (impl_->stop_requested.load() || impl_->listen_fd < 0) return;
-  // TLS writes go through OpenSSL's write(): a client gone away must not raise SIGPIPE.
+  // TLS writes go through OpenSSL's write(): a client gone away must not raise SIGPIPE. The
+  // loops' threads inherit the mask.
   sigset_t pipe;
   sigemptyset(&pipe);
   sigaddset(&pipe, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
-  EventLoopOptions options{
-      .listen_fd = impl_->listen_fd,
-      .wake_fd = impl_->wake_fd,
-      .routes = &impl_->routes,
-      .authorize = impl_->authorize,
-      .tls = impl_->tls.get(),
+  size_t limit = ConnectionLimit();
+  auto options = [&](int loop) {
+    return EventLoopOptions{
+        .listen_fd = impl_->listen_fd,
+        .wake_fd = impl_->wake_fds[loop],
+        .max_connections = limit / kLoops,
+        .routes = &impl_->routes,
+        .authorize = impl_->authorize,
+        .tls = impl_->tls.get(),
+    };
   };
-  // The loop closes the listening socket when it stops accepting.
+  std::vector<std::thread> others;
+  for (int loop = 1; loop < kLoops; ++loop) {
+    try {
+      others.emplace_back(
+          [this, options = options(loop)] { RunEventLoop(options, impl_->stop_requested); });
+    } catch (const std::system_error&) {
+      // Fewer loops: the ones running serve everything.
+    }
+  }
+  EventLoopOptions first = options(0);
+  // With fewer loops, the first takes the whole limit.
+  first.max_connections = limit - first.max_connections * others.size();
+  RunEventLoop(first, impl_->stop_requested);
+  for (auto& thread : others) thread.join();
+  close(impl_->listen_fd);
   impl_->listen_fd = -1;
-  RunEventLoop(options, impl_->stop_requested);
 }
 
 void HttpServer::Stop() {
   impl_->stop_requested.store(true);
   uint64_t one = 1;
-  if (impl_->wake_fd >= 0) [[maybe_unused]]
-    ssize_t n = write(impl_->wake_fd, &one, sizeof(one));
+  for (int fd : impl_->wake_fds) {
+    if (fd >= 0) [[maybe_unused]]
+      ssize_t n = write(fd, &one, sizeof(one));
+  }
 }
 
 }  // namespace server

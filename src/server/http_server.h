@@ -1,17 +1,17 @@
 // The exporter's HTTP/1.1 server: GET (and HEAD) routes that return a whole body, and POST routes
-// with a bounded body, over plain TCP or TLS, behind an optional authorizer. One event-loop
-// thread (Serve's) reads, parses and writes every connection without blocking, so that a slow or
-// hostile client costs a file descriptor and a few KiB, never a thread:
+// with a bounded body, over plain TCP or TLS, behind an optional authorizer. Two event-loop
+// threads (Serve's and one more) read, parse and write every connection without blocking, so that
+// a slow or hostile client costs a file descriptor and a few KiB, never a thread:
 // - a request head (request line and headers) is at most 16 KiB and must arrive within 10 s of
 //   its first byte; a POST body within 10 s of its head; a TLS handshake within 10 s;
 // - a kept-alive connection is closed after 2 minutes without a request; a client that takes no
 //   bytes of its answer for 10 s is disconnected;
 // - at most 4096 connections (fewer when RLIMIT_NOFILE is lower); past that, the connection idle
 //   or trickling its head for longest is closed to make room, or the new one when none is.
-// GET handlers run on the event loop and must be quick (they return an already rendered body);
-// POST handlers and the authorizer run on a small worker pool. Handlers run concurrently with
-// each other: they must be thread-safe. A handler's body is sent as it is; a handler that has a
-// compressed form of its body says so in content_encoding.
+// GET handlers run on the event loops and must be quick (they return an already rendered body);
+// POST handlers and the authorizer run on small worker pools (two threads per loop). Handlers run
+// concurrently with each other: they must be thread-safe. A handler's body is sent as it is; a
+// handler that has a compressed form of its body says so in content_encoding.
 #pragma once
 
 #include <cstddef>
@@ -111,7 +111,7 @@ class HttpServer {
   // The bound port, after Bind.
   int port() const;
 
-  // Serves until Stop, on the calling thread. Call after a successful Bind.
+  // Serves until Stop, on the calling thread and one more. Call after a successful Bind.
   void Serve();
 
   // Makes Serve stop accepting, finish the answers under way for at most 2 s, close every

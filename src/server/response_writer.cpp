@@ -1,9 +1,33 @@
 #include "server/response_writer.h"
 
+#include <algorithm>
 #include <string_view>
 
 namespace server {
 namespace {
+
+constexpr size_t kCopyBlock = 64 * 1024;
+// Blocks kept for the next answers: 8 MiB, the copies of a few large bodies.
+constexpr size_t kSpareBlocks = 128;
+
+// Answers live on the event-loop thread: its blocks are its own.
+std::vector<std::string>& SpareBlocks() {
+  thread_local std::vector<std::string> spare;
+  return spare;
+}
+
+std::string TakeBlock() {
+  auto& spare = SpareBlocks();
+  std::string block;
+  if (!spare.empty()) {
+    block = std::move(spare.back());
+    spare.pop_back();
+    block.clear();
+  } else {
+    block.reserve(kCopyBlock);
+  }
+  return block;
+}
 
 const char* Reason(int status) {
   switch (status) {
@@ -76,28 +100,44 @@ OutgoingResponse::OutgoingResponse(Response response, const Options& options)
           return true;
         });
       } else {
-        copy_.reserve(stream.size);
+        // Copied into blocks that are reused from one answer to the next: a fresh buffer per
+        // answer would be mapped, faulted in and unmapped each time, at several times the cost
+        // of the copy.
         ok = stream.write([&](std::string_view piece) {
-          copy_.append(piece);
+          while (!piece.empty()) {
+            if (copies_.empty() || copies_.back().size() == kCopyBlock) {
+              copies_.push_back(TakeBlock());
+            }
+            std::string& block = copies_.back();
+            size_t take = std::min(piece.size(), kCopyBlock - block.size());
+            block.append(piece.substr(0, take));
+            piece.remove_prefix(take);
+            total += take;
+          }
           return true;
         });
-        total = copy_.size();
       }
     } catch (...) {
       ok = false;
     }
     if (!ok || total != stream.size) {
       pieces_.clear();
-      copy_.clear();
+      copies_.clear();
       response_ = ErrorResponse(500);
-    } else if (!stream.pieces_outlive_write && !copy_.empty()) {
-      pieces_.push_back(Piece(copy_));
     }
+    for (const auto& block : copies_) pieces_.push_back(Piece(block));
   }
   if (!response_.stream && !options.head_only && !response_.body.empty()) {
     pieces_.push_back(Piece(response_.body));
   }
   Render(options);
+}
+
+OutgoingResponse::~OutgoingResponse() {
+  auto& spare = SpareBlocks();
+  for (auto& block : copies_) {
+    if (spare.size() < kSpareBlocks) spare.push_back(std::move(block));
+  }
 }
 
 OutgoingResponse::OutgoingResponse(Continue) : head_("HTTP/1.1 100 Continue\r\n\r\n") {

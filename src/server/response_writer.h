@@ -1,5 +1,6 @@
 // An answer ready to be written: its head serialized, its body as pieces of memory the answer
-// owns or shares. Built on the event loop; not thread-safe.
+// owns or shares. Built and destroyed on the event-loop thread only (it reuses that thread's
+// copy buffers).
 #pragma once
 
 #include <sys/uio.h>
@@ -31,6 +32,7 @@ class OutgoingResponse {
   // An interim "100 Continue".
   struct Continue {};
   explicit OutgoingResponse(Continue);
+  ~OutgoingResponse();
   // Its pieces point into itself: it stays where it was built.
   OutgoingResponse(const OutgoingResponse&) = delete;
   OutgoingResponse& operator=(const OutgoingResponse&) = delete;
@@ -45,8 +47,8 @@ class OutgoingResponse {
 
   Response response_;
   std::string head_;
-  // The body when it is copied from a stream.
-  std::string copy_;
+  // The body when it is copied from a stream, in blocks of 64 KiB.
+  std::vector<std::string> copies_;
   std::vector<iovec> pieces_;
   size_t index_ = 0;
   size_t offset_ = 0;

@@ -4,7 +4,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <climits>
 #include <map>
 
 namespace server {

@@ -179,6 +179,40 @@ const std::vector<FlagSpec>& Specs() {
          flags.model.retry_after_seconds = *value;
          return std::nullopt;
        }},
+      {"webhook-url", "URL", "",
+       "Call this URL when a job finishes, like a job's webhook_url; {kind} becomes the job's "
+       "kind, e.g. http://127.0.0.1:10487/webhook/{kind}/TOKEN.",
+       [](std::string_view text, Flags& flags) -> std::optional<std::string> {
+         std::string origin;
+         std::string path;
+         if (!SplitHttpUrl(std::string(text), &origin, &path)) return "expected an http:// URL";
+         flags.webhooks.url = std::string(text);
+         return std::nullopt;
+       }},
+      {"webhook-kinds", "KINDS", "",
+       "The kinds whose jobs have the webhook_url, comma-separated (empty: every kind).",
+       [](std::string_view text, Flags& flags) -> std::optional<std::string> {
+         flags.webhooks.kinds.clear();
+         while (!text.empty()) {
+           const size_t comma = text.find(',');
+           std::string_view name = text.substr(0, comma);
+           if (!FindKind(name)) return "unknown kind \"" + std::string(name) + "\"";
+           flags.webhooks.kinds.emplace(name);
+           text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+         }
+         return std::nullopt;
+       }},
+      {"webhook-delay", "DURATION", "0", "Time between a job's end and its webhook call.",
+       DurationFlag([](Flags& f) { return &f.webhooks.delay; }, Millis(0))},
+      {"webhook-calls", "N", "1", "Webhook calls per finished job (more than 1: duplicates).",
+       [](std::string_view text, Flags& flags) -> std::optional<std::string> {
+         auto value = ParseInt<int>(text);
+         if (!value || *value < 1 || *value > 10) return "expected an integer from 1 to 10";
+         flags.webhooks.calls = *value;
+         return std::nullopt;
+       }},
+      {"exporter-webhook-token", "TOKEN", "", "webhook.token of the written config.",
+       NonEmpty([](Flags& f) { return &f.exporter_webhook_token; })},
       {"latency", "DURATION", "0", "Delay added to every API response.",
        DurationFlag([](Flags& f) { return &f.latency; }, Millis(0))},
       {"write-exporter-config", "PATH", "",
@@ -348,6 +382,15 @@ std::string HelpText() {
     text += "\n";
   }
   return text;
+}
+
+bool SplitHttpUrl(const std::string& url, std::string* origin, std::string* path) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.rfind(kScheme, 0) != 0) return false;
+  const size_t slash = url.find('/', kScheme.size());
+  *origin = url.substr(0, slash);
+  *path = slash == std::string::npos ? "/" : url.substr(slash);
+  return origin->size() > kScheme.size();
 }
 
 }  // namespace simulator

@@ -18,6 +18,7 @@
 #include "log/log.h"
 #include "simulator/flags.h"
 #include "simulator/model.h"
+#include "simulator/webhooks.h"
 #include "version.h"
 
 namespace simulator {
@@ -73,9 +74,15 @@ bool WriteFileAtomically(const std::string& path, const std::string& text, std::
   return true;
 }
 
-void Handle(Model& model, const Flags& flags, StopSignal& stop, const httplib::Request& req,
-            httplib::Response& res) {
+void Handle(Model& model, const Flags& flags, StopSignal& stop, WebhookCaller& webhooks,
+            const httplib::Request& req, httplib::Response& res) {
   try {
+    if (req.path == "/sim/webhook-url" && req.method == "POST") {
+      const bool ok = webhooks.SetUrl(req.body);
+      res.status = ok ? 200 : 400;
+      res.set_content(ok ? "ok\n" : "expected an http:// URL\n", "text/plain");
+      return;
+    }
     Pairs query(req.params.begin(), req.params.end());
     Pairs headers(req.headers.begin(), req.headers.end());
     Response answer = model.Answer(req.method, req.path, query, headers, Now());
@@ -113,6 +120,7 @@ int Run(const Flags& flags) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   Model model(flags.model, Now());
+  WebhookCaller webhooks(model, flags.webhooks);
   StopSignal stop;
   httplib::Server server;
   int threads = flags.threads;
@@ -128,7 +136,7 @@ int Run(const Flags& flags) {
   // (httplib's default closes it after 5); each holds a thread while it lives, so it does end.
   server.set_keep_alive_max_count(100);
   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
-    Handle(model, flags, stop, req, res);
+    Handle(model, flags, stop, webhooks, req, res);
   };
   server.Get(".*", handler);
   server.Post(".*", handler);
@@ -153,6 +161,9 @@ int Run(const Flags& flags) {
     std::string yaml =
         ExporterConfigYaml(base_url, flags.exporter_poll_interval, model.Ids(kAdsClone, now),
                            model.Ids(kCustomTemplate, now), flags.exporter_state_path);
+    if (!flags.exporter_webhook_token.empty()) {
+      yaml += "webhook:\n  token: \"" + flags.exporter_webhook_token + "\"\n";
+    }
     std::string error;
     if (!WriteFileAtomically(flags.exporter_config_path, yaml, &error)) {
       logging::Error("Cannot write the exporter config",

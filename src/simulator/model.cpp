@@ -488,6 +488,19 @@ std::vector<std::string> Model::Ids(std::size_t kind, Time now) {
   return ids;
 }
 
+std::vector<Model::Finished> Model::FinishedJobs(Time now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  now = AdvanceLocked(now);
+  std::vector<Finished> finished;
+  for (std::size_t kind = 0; kind < kKindCount; ++kind) {
+    for (const auto& job : jobs_[kind]) {
+      const JobState state = StateAt(job, ClockStartLocked(job), now);
+      if (IsTerminal(state.phase)) finished.push_back({kind, job.id, state.phase});
+    }
+  }
+  return finished;
+}
+
 std::string Model::StateJsonLocked(Time now) const {
   Json kinds = Json::object();
   for (std::size_t kind = 0; kind < kKindCount; ++kind) {

@@ -78,6 +78,14 @@ class Model {
   // The ids of the kind's jobs at `now`, in creation order.
   std::vector<std::string> Ids(std::size_t kind, Time now);
 
+  // The jobs that are terminal at `now`, every kind, in creation order (for webhook calls).
+  struct Finished {
+    std::size_t kind = 0;
+    std::string id;
+    Phase phase = Phase::kDone;
+  };
+  std::vector<Finished> FinishedJobs(Time now);
+
  private:
   struct Counts {
     std::map<std::string, std::map<int, long>, std::less<>> by_endpoint_code;

@@ -10,10 +10,10 @@
 #include <thread>
 #include <vector>
 
-#include "server/raw_client.h"
 #include "server/test_server.h"
 #include "support/metrics.h"
 #include "support/process.h"
+#include "support/raw_client.h"
 
 namespace {
 
@@ -55,7 +55,9 @@ class Tricklers {
       const std::string head = "GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Slow: yes\r\n";
       std::unique_lock lock(mutex_);
       for (size_t i = 0; !done_; ++i) {
-        for (auto& connection : connections_) connection->Send(head.substr(i % head.size(), 1));
+        for (auto& connection : connections_) {
+          if (!connection->Send(head.substr(i % head.size(), 1))) ++refused_;
+        }
         rounds_ = i + 1;
         changed_.notify_all();
         // The clients' pace: one byte a second.
@@ -71,6 +73,11 @@ class Tricklers {
     changed_.notify_all();
     thread_.join();
   }
+  // Bytes the server did not take (its connection was closed).
+  size_t Refused() {
+    std::lock_guard lock(mutex_);
+    return refused_;
+  }
   void WaitRounds(size_t rounds) {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return rounds_ >= rounds; });
@@ -81,8 +88,9 @@ class Tricklers {
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  size_t rounds_ = 0;  // guarded by mutex_
-  bool done_ = false;  // guarded by mutex_
+  size_t rounds_ = 0;   // guarded by mutex_
+  size_t refused_ = 0;  // guarded by mutex_
+  bool done_ = false;   // guarded by mutex_
 };
 
 // Clients that ask for many large answers and read none of them.
@@ -113,6 +121,22 @@ TEST_CASE("a scrape answers within 1 s while 50 clients scrape without reading t
   // Each non-reader's first answer has been started before the scrapes below.
   REQUIRE(testsupport::WaitFor([&] { return server.get_calls.load() >= 50; }, seconds(10)));
   for (int i = 0; i < 3; ++i) CHECK(TimedScrape(server) < seconds(1));
+}
+
+TEST_CASE("a request head still incomplete 10 s after its first byte is cut off") {
+  TestServer server;
+  Tricklers slow(server.port(), 1);
+  slow.WaitRounds(1);
+  auto start = Clock::now();
+  // A connection that never sends a byte has as long for its first one.
+  rawclient::Connection idle(server.port());
+  CHECK(idle.WaitClosed(seconds(15)));
+  CHECK(Clock::now() - start > seconds(9));
+  CHECK(Clock::now() - start < seconds(12));
+  // The trickler's connection was closed at its deadline (checked every 250 ms): a byte sent
+  // after it fails.
+  CHECK(testsupport::WaitFor([&] { return slow.Refused() > 0; }, seconds(5)));
+  CHECK(Healthy(server));
 }
 
 TEST_CASE("500 concurrent scrapes all succeed") {

@@ -11,7 +11,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "server/raw_client.h"
+#include "support/raw_client.h"
 
 namespace testpki {
 namespace {

@@ -3,10 +3,10 @@
 #include <openssl/ssl.h>
 
 #include "server/http_server.h"
-#include "server/raw_client.h"
 #include "server/test_pki.h"
 #include "server/test_server.h"
 #include "support/process.h"
+#include "support/raw_client.h"
 
 namespace {
 

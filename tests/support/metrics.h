@@ -40,7 +40,8 @@ struct HttpResult {
 // GET http://127.0.0.1:port/path; status 0 when nothing answered.
 HttpResult HttpGet(int port, const std::string& path,
                    const std::multimap<std::string, std::string>& headers = {});
-HttpResult HttpPost(int port, const std::string& path);
+HttpResult HttpPost(int port, const std::string& path, const std::string& body = "",
+                    const std::string& content_type = "text/plain");
 
 // An HTTPS client that trusts `ca_file` (and checks the server's name, 127.0.0.1), presenting
 // `cert_file` and `key_file` when they are set.
