@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 build=${BUILD_DIR:-build-test}
 scripts/install-deps.sh
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${CMAKE_ARGS:-} >/dev/null
+# Warnings are errors: the build is warning-free on Debian 12's GCC, and must stay so.
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREATIFY_WERROR=ON ${CMAKE_ARGS:-} >/dev/null
 cmake --build "$build" -j"$(nproc)"
 status=0
 # shellcheck disable=SC2086 # CTEST_ARGS is a list of arguments.

@@ -22,9 +22,12 @@ int Run(const Flags& flags) {
 
   Context ctx;
   ctx.flags = flags;
-  if (!LoadConfiguration(ctx)) return 1;
+  if (!LoadConfiguration(ctx) || !LoadWebConfiguration(ctx)) return 1;
   if (flags.config_check) {
     std::printf("%s: the configuration is valid\n", ctx.config.path.c_str());
+    if (!flags.web_config_file.empty()) {
+      std::printf("%s: the web configuration is valid\n", flags.web_config_file.c_str());
+    }
     return 0;
   }
 

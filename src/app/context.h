@@ -18,6 +18,7 @@
 #include "poller/poller.h"
 #include "server/http_server.h"
 #include "state/store.h"
+#include "webconfig/web_config.h"
 #include "webhook/receiver.h"
 
 namespace app {
@@ -25,6 +26,8 @@ namespace app {
 struct Context {
   Flags flags;
   config::Config config;
+  // From --web.config.file; empty (no TLS, no users) without it.
+  webconfig::WebConfig web_config;
   // SIGINT and SIGTERM stop, SIGHUP reloads; blocked in every thread and taken by sigwait.
   sigset_t stop_signals{};
   poller::Shard shard;
@@ -51,6 +54,7 @@ struct Context {
 bool LimitMemoryArenas(Context& ctx);
 bool BlockStopSignals(Context& ctx);
 bool LoadConfiguration(Context& ctx);
+bool LoadWebConfiguration(Context& ctx);
 bool ResolveShard(Context& ctx);
 bool OpenState(Context& ctx);
 bool CreateStore(Context& ctx);

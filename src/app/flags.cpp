@@ -13,6 +13,7 @@ enum class Id {
   kConfigCheck,
   kListen,
   kPath,
+  kWebConfig,
   kLevel,
   kFormat,
   kShard,
@@ -44,6 +45,8 @@ const std::vector<FlagSpec>& Specs() {
        "Where to listen: HOST:PORT, [IPv6]:PORT, or :PORT for every interface."},
       {Id::kPath, "web.telemetry-path", "PATH",
        "The path of the metrics endpoint (not /, /-/healthy or /-/ready)."},
+      {Id::kWebConfig, "web.config.file", "PATH",
+       "TLS and basic auth, in exporter-toolkit's web config format."},
       {Id::kLevel, "log.level", "LEVEL",
        "Log only this level and above: debug, info, warn or error."},
       {Id::kFormat, "log.format", "FORMAT", "Log line format: logfmt or json."},
@@ -90,6 +93,9 @@ std::string Apply(Id id, const std::string& value, Flags* flags) {
   switch (id) {
     case Id::kConfigFile:
       flags->config_file = value;
+      return "";
+    case Id::kWebConfig:
+      flags->web_config_file = value;
       return "";
     case Id::kListen:
       if (!ParseListenAddress(value)) {
@@ -202,7 +208,9 @@ std::optional<int> ResolveShard(const Flags& flags, std::string_view hostname, s
 }
 
 std::string TelemetryPathError(std::string_view path) {
-  std::string quoted = "\"" + std::string(path) + "\"";
+  // Appended rather than "\"" + std::string(path): GCC 12 warns (-Wrestrict) about the inlined
+  // insert of operator+(const char*, std::string&&), falsely.
+  std::string quoted = std::string("\"").append(path).append("\"");
   if (path.empty() || path[0] != '/') return "must start with \"/\", got " + quoted;
   if (path == "/") return "\"/\" is the landing page";
   if (path == "/-/healthy") return "\"/-/healthy\" is the health endpoint";

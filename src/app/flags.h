@@ -14,6 +14,8 @@ struct Flags {
   std::string config_file;
   std::string listen_address = ":10487";  // HOST:PORT, [v6]:PORT, or :PORT (all interfaces)
   std::string telemetry_path = "/metrics";
+  // --web.config.file: TLS and basic auth (exporter-toolkit's format); empty: neither.
+  std::string web_config_file;
   logging::Level log_level = logging::Level::kInfo;
   logging::Format log_format = logging::Format::kLogfmt;
   // --total-shards (1: no sharding) and --shard (unset: from the pod name, see ResolveShard).

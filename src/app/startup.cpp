@@ -12,6 +12,7 @@
 #include "log/log.h"
 #include "server/routes.h"
 #include "version.h"
+#include "webconfig/basic_auth.h"
 
 namespace app {
 
@@ -47,6 +48,18 @@ bool LoadConfiguration(Context& ctx) {
     return false;
   }
   ctx.config = std::move(*config);
+  return true;
+}
+
+bool LoadWebConfiguration(Context& ctx) {
+  if (ctx.flags.web_config_file.empty()) return true;
+  std::string error;
+  auto web_config = webconfig::LoadWebConfig(ctx.flags.web_config_file, &error);
+  if (!web_config) {
+    std::fprintf(stderr, "creatify-exporter: %s\n", error.c_str());
+    return false;
+  }
+  ctx.web_config = std::move(*web_config);
   return true;
 }
 
@@ -175,6 +188,32 @@ bool StartStateWriter(Context& ctx) {
   return true;
 }
 
+namespace {
+
+// TLS and basic auth as the web config says; false and *error when the TLS files cannot be used.
+bool SecureServer(const webconfig::WebConfig& web_config, server::HttpServer& http,
+                  std::string* error) {
+  if (web_config.tls) {
+    const webconfig::TlsConfig& tls = *web_config.tls;
+    server::TlsOptions options{.cert_file = tls.cert_file,
+                               .key_file = tls.key_file,
+                               .client_auth_type = tls.client_auth_type,
+                               .client_ca_file = tls.client_ca_file,
+                               .min_version = tls.min_version,
+                               .max_version = tls.max_version};
+    if (!http.EnableTls(options, error)) return false;
+  }
+  if (!web_config.users.empty()) {
+    // Shared with the server's workers, which call it concurrently; BasicAuth is thread-safe.
+    auto auth = std::make_shared<webconfig::BasicAuth>(web_config.users);
+    http.SetAuthorizer(
+        [auth](std::string_view authorization) { return auth->Authorize(authorization); });
+  }
+  return true;
+}
+
+}  // namespace
+
 bool BindServer(Context& ctx) {
   auto address = ParseListenAddress(ctx.flags.listen_address);
   if (!address) {
@@ -200,6 +239,11 @@ bool BindServer(Context& ctx) {
     return server::Response{.status = 500, .body = "Reload failed: " + error + "\n"};
   });
   std::string error;
+  if (!SecureServer(ctx.web_config, *ctx.server, &error)) {
+    std::fprintf(stderr, "creatify-exporter: %s: %s\n", ctx.flags.web_config_file.c_str(),
+                 error.c_str());
+    return false;
+  }
   if (!ctx.server->Bind(address->host, address->port, &error)) {
     std::fprintf(stderr, "creatify-exporter: %s\n", error.c_str());
     return false;
@@ -207,7 +251,9 @@ bool BindServer(Context& ctx) {
   std::string host = address->host.empty() ? "0.0.0.0" : address->host;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   logging::Info("Listening", {{"address", host + ":" + std::to_string(ctx.server->port())},
-                              {"telemetry_path", ctx.flags.telemetry_path}});
+                              {"telemetry_path", ctx.flags.telemetry_path},
+                              {"tls", ctx.web_config.tls ? "true" : "false"},
+                              {"basic_auth", ctx.web_config.users.empty() ? "false" : "true"}});
   return true;
 }
 

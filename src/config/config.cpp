@@ -2,11 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <cstring>
 #include <utility>
 
 #include "config/parser.h"
-#include "config/read_file.h"
+#include "config/yaml_file.h"
 #include "creatify/kind.h"
 
 namespace config {
@@ -61,49 +60,20 @@ bool Config::KindDiscovers(std::string_view kind) const {
 std::optional<Config> LoadConfig(const std::string& path, std::string* error, EnvLookup env) {
   std::string ignored;
   if (error == nullptr) error = &ignored;
-  std::string text;
-  int err = 0;
-  switch (ReadFile(path, kMaxConfigBytes, &text, &err)) {
-    case ReadResult::kOk:
-      break;
-    case ReadResult::kError:
-      *error = path + ": cannot read: " + std::strerror(err);
-      return std::nullopt;
-    case ReadResult::kTooLarge:
-      *error = path + ": cannot read: larger than " + std::to_string(kMaxConfigBytes) + " bytes";
-      return std::nullopt;
-  }
-
-  // yaml-cpp reports every problem by throwing; nothing of it leaves this function.
-  try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(text);
+  std::optional<Config> config;
+  auto parse = [&](const YAML::Node& root, std::string* parse_error) {
     Parser parser(path, env);
-    for (std::size_t i = 1; i < documents.size(); ++i) {
-      if (!documents[i].IsNull()) {
-        YAML::Mark mark = documents[i].Mark();
-        *error = path + ":" + std::to_string(mark.line + 1) + ":" +
-                 std::to_string(mark.column + 1) + ": only one YAML document is allowed";
-        return std::nullopt;
-      }
+    Config parsed;
+    parsed.path = path;
+    if (!parser.Parse(root, &parsed)) {
+      *parse_error = parser.error();
+      return false;
     }
-    Config config;
-    config.path = path;
-    if (!parser.Parse(documents.empty() ? YAML::Node() : documents[0], &config)) {
-      *error = parser.error();
-      return std::nullopt;
-    }
-    return config;
-  } catch (const YAML::Exception& e) {
-    if (e.mark.is_null()) {
-      *error = path + ": " + e.msg;
-    } else {
-      *error = path + ":" + std::to_string(e.mark.line + 1) + ":" +
-               std::to_string(e.mark.column + 1) + ": " + e.msg;
-    }
-  } catch (const std::exception& e) {
-    *error = path + ": " + e.what();
-  }
-  return std::nullopt;
+    config = std::move(parsed);
+    return true;
+  };
+  if (!ParseYamlFile(path, kMaxConfigBytes, parse, error)) return std::nullopt;
+  return config;
 }
 
 }  // namespace config

@@ -1,6 +1,5 @@
 #include "config/parser.h"
 
-#include <filesystem>
 #include <map>
 #include <regex>
 
@@ -96,12 +95,11 @@ bool Parser::ParseApi(const Entry& api, Config* config) {
       return ReadInt(entry, kMinBodyBytes, kMaxBodyBytes, &config->max_body_bytes);
     }
     if (entry.key == "api_id_file" || entry.key == "api_key_file") {
-      std::string name;
-      if (!ReadString(entry, &name)) return false;
-      if (name.empty()) return Fail(ValueMark(entry), entry.path, "empty file name");
+      std::string resolved;
+      if (!ReadFilePath(entry, &resolved)) return false;
       auto& slot =
           entry.key == "api_id_file" ? credentials_.api_id_file : credentials_.api_key_file;
-      slot = CredentialFile{ResolveAgainstConfig(name), entry.path, ValueMark(entry)};
+      slot = CredentialFile{resolved, entry.path, ValueMark(entry)};
       return true;
     }
     return UnknownKey(entry, kKnown);
@@ -233,19 +231,9 @@ bool Parser::ParseWebhook(const Entry& section, Config* config) {
   return true;
 }
 
-std::string Parser::ResolveAgainstConfig(const std::string& name) const {
-  // Like Prometheus, relative to the config file, so the result does not depend on the working
-  // directory.
-  std::filesystem::path resolved(name);
-  if (resolved.is_relative()) resolved = std::filesystem::path(file()).parent_path() / resolved;
-  return resolved.string();
-}
-
 bool Parser::ReadIdsFile(const Entry& entry, std::string* out) {
-  std::string name;
-  if (!ReadString(entry, &name)) return false;
-  if (name.empty()) return Fail(ValueMark(entry), entry.path, "empty file name");
-  std::string path = ResolveAgainstConfig(name);
+  std::string path;
+  if (!ReadFilePath(entry, &path)) return false;
   // Read once now, so that a wrong path fails at start-up (and a reload) rather than later.
   std::string why = CheckIdsFile(path);
   if (!why.empty()) return Fail(ValueMark(entry), entry.path, why);

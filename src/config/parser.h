@@ -41,9 +41,6 @@ class Parser : public YamlReader {
   bool ReadProgressScale(const Entry& entry, creatify::ProgressScale* out);
   bool ParseWebhook(const Entry& entry, Config* config);
 
-  // A file name from the config, relative to the config file's directory.
-  std::string ResolveAgainstConfig(const std::string& name) const;
-
   bool ReadIds(const Entry& entry, std::vector<std::string>* out);
   bool ReadIdsFile(const Entry& entry, std::string* out);
   bool ReadOrdering(const Entry& entry, std::string* out);

@@ -1,5 +1,6 @@
 #include "config/yaml_reader.h"
 
+#include <filesystem>
 #include <regex>
 
 #include "text/duration.h"
@@ -135,6 +136,20 @@ bool YamlReader::ReadString(const Entry& entry, std::string* out) {
     return true;
   }
   return Fail(ValueMark(entry), entry.path, "expected a string, got " + Describe(entry.value));
+}
+
+std::string YamlReader::ResolveAgainstConfig(const std::string& name) const {
+  std::filesystem::path resolved(name);
+  if (resolved.is_relative()) resolved = std::filesystem::path(file_).parent_path() / resolved;
+  return resolved.string();
+}
+
+bool YamlReader::ReadFilePath(const Entry& entry, std::string* out) {
+  std::string name;
+  if (!ReadString(entry, &name)) return false;
+  if (name.empty()) return Fail(ValueMark(entry), entry.path, "empty file name");
+  *out = ResolveAgainstConfig(name);
+  return true;
 }
 
 bool YamlReader::ReadBool(const Entry& entry, bool* out) {

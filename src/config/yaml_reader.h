@@ -67,6 +67,11 @@ class YamlReader {
   bool UnknownKey(const Entry& entry, const std::vector<std::string_view>& known);
 
   bool ReadString(const Entry& entry, std::string* out);
+  // A file name from the file, resolved against the folder of file() when relative, as
+  // Prometheus does, so that the result does not depend on the working directory.
+  std::string ResolveAgainstConfig(const std::string& name) const;
+  // A non-empty file name, resolved with ResolveAgainstConfig.
+  bool ReadFilePath(const Entry& entry, std::string* out);
   bool ReadBool(const Entry& entry, bool* out);
   bool ReadInt(const Entry& entry, int min, int max, int* out);
   bool ReadDuration(const Entry& entry, std::chrono::milliseconds min,

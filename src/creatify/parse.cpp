@@ -197,7 +197,7 @@ std::optional<double> NormaliseProgress(double value, ProgressScale scale) {
 
 std::optional<double> ParseTimestamp(std::string_view text) {
   std::size_t pos = 0;
-  int year, month, day, hour, minute, second;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!ReadDigits(text, pos, 4, year) || !Expect(text, pos, '-') ||
       !ReadDigits(text, pos, 2, month) || !Expect(text, pos, '-') ||
       !ReadDigits(text, pos, 2, day)) {
@@ -236,7 +236,7 @@ std::optional<double> ParseTimestamp(std::string_view text) {
     if (zone == 'Z' || zone == 'z') {
       // UTC.
     } else if (zone == '+' || zone == '-') {
-      int offset_hours, offset_minutes;
+      int offset_hours = 0, offset_minutes = 0;
       if (!ReadDigits(text, pos, 2, offset_hours)) return std::nullopt;
       if (pos < text.size() && text[pos] == ':') ++pos;
       if (!ReadDigits(text, pos, 2, offset_minutes)) return std::nullopt;

@@ -467,7 +467,10 @@ std::string HelpText() {
     std::string indent(kHelpIndent, ' ');
     text += left.size() < kHelpIndent ? left + std::string(kHelpIndent - left.size(), ' ')
                                       : left + "\n" + indent;
-    for (std::size_t i = 0; i < lines.size(); ++i) text += (i > 0 ? "\n" + indent : "") + lines[i];
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (i > 0) text.append("\n").append(indent);
+      text += lines[i];
+    }
     text += "\n";
   }
   return text;

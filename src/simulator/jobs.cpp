@@ -36,7 +36,9 @@ constexpr std::array<std::string_view, 4> kFailedReasons = {
 double Credits(const Job& job, const KindRow& row) {
   auto blocks = [&](int seconds) { return (job.video_seconds + seconds - 1) / seconds; };
   if (!row.integer_credits) {
-    // A number with decimals, as the ads_clone schema allows.
+    // A number with decimals, as the ads_clone schema allows: whole blocks of 4 seconds
+    // (integer division on purpose), plus a half.
+    // NOLINTNEXTLINE(bugprone-integer-division)
     return static_cast<double>(job.video_seconds / 4) + 0.5;
   }
   switch (row.shape) {

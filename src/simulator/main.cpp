@@ -193,7 +193,11 @@ int Run(const Flags& flags) {
   logging::Info("Listening", {{"address", address}});
   server.listen_after_bind();
   listen_returned.store(true);
-  if (!signalled.load()) pthread_kill(signal_thread.native_handle(), SIGTERM);
+  // Wakes the signal thread's sigwait (SIGTERM is blocked there): it returns, nothing is killed.
+  if (!signalled.load()) {
+    // NOLINTNEXTLINE(bugprone-bad-signal-to-kill-thread)
+    pthread_kill(signal_thread.native_handle(), SIGTERM);
+  }
   signal_thread.join();
   if (!signalled.load()) {
     logging::Error("The server stopped unexpectedly", {{"address", address}});

@@ -40,6 +40,7 @@ TEST_CASE("defaults: only --config.file given") {
   CHECK(p.flags->config_file == "c.yaml");
   CHECK(p.flags->listen_address == ":10487");
   CHECK(p.flags->telemetry_path == "/metrics");
+  CHECK(p.flags->web_config_file.empty());
   CHECK(p.flags->log_level == logging::Level::kInfo);
   CHECK(p.flags->log_format == logging::Format::kLogfmt);
   CHECK_FALSE(p.flags->config_check);
@@ -50,8 +51,9 @@ TEST_CASE("defaults: only --config.file given") {
 TEST_CASE("every flag, as --flag=value") {
   Parsed p = Parse({"--config.file=/etc/c.yaml", "--web.listen-address=127.0.0.1:9000",
                     "--web.telemetry-path=/custom/metrics", "--log.level=debug",
-                    "--log.format=json", "--config.check"});
+                    "--log.format=json", "--config.check", "--web.config.file=/etc/web.yml"});
   REQUIRE(p.flags.has_value());
+  CHECK(p.flags->web_config_file == "/etc/web.yml");
   CHECK(p.flags->config_file == "/etc/c.yaml");
   CHECK(p.flags->listen_address == "127.0.0.1:9000");
   CHECK(p.flags->telemetry_path == "/custom/metrics");
@@ -62,8 +64,10 @@ TEST_CASE("every flag, as --flag=value") {
 
 TEST_CASE("every flag, as --flag value") {
   Parsed p = Parse({"--config.file", "c.yaml", "--web.listen-address", "[::1]:9000",
-                    "--web.telemetry-path", "/m", "--log.level", "warn", "--log.format", "logfmt"});
+                    "--web.telemetry-path", "/m", "--log.level", "warn", "--log.format", "logfmt",
+                    "--web.config.file", "web.yml"});
   REQUIRE(p.flags.has_value());
+  CHECK(p.flags->web_config_file == "web.yml");
   CHECK(p.flags->config_file == "c.yaml");
   CHECK(p.flags->listen_address == "[::1]:9000");
   CHECK(p.flags->telemetry_path == "/m");
@@ -119,6 +123,9 @@ TEST_CASE("invalid command lines, with their exact messages") {
       {{"--config.file="}, "flag --config.file needs a value"},
       {{"--config.file", "--version"}, "flag --config.file needs a value"},
       {{"--config.file=c.yaml", "--log.level"}, "flag --log.level needs a value"},
+      {{"--config.file=c.yaml", "--web.config.file="}, "flag --web.config.file needs a value"},
+      {{"--config.file=c.yaml", "--web.config.file=a", "--web.config.file=b"},
+       "flag --web.config.file given more than once"},
       {{"--version=true"}, "flag --version takes no value"},
       {{"--config.file=c.yaml", "--config.check=false"}, "flag --config.check takes no value"},
       {{"--config.file=a.yaml", "--config.file=b.yaml"}, "flag --config.file given more than once"},
@@ -194,7 +201,7 @@ TEST_CASE("Usage lists every flag, with the defaults of those that have one") {
   for (const char* text :
        {"-h, --help\n", "--version\n", "--config.file=PATH\n", "--config.check\n",
         "--web.listen-address=HOST:PORT (default \":10487\")\n",
-        "--web.telemetry-path=PATH (default \"/metrics\")\n",
+        "--web.telemetry-path=PATH (default \"/metrics\")\n", "--web.config.file=PATH\n",
         "--log.level=LEVEL (default \"info\")\n", "--log.format=FORMAT (default \"logfmt\")\n",
         "--total-shards=N (default \"1\")\n", "--shard=I\n", "CREATIFY_API_ID",
         "CREATIFY_API_KEY"}) {

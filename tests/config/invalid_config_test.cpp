@@ -18,14 +18,6 @@ namespace {
 
 const fs::path kInvalidDir = fs::path(CREATIFY_SOURCE_DIR) / "tests/testdata/config/invalid";
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos)) {
-    text.replace(pos, from.size(), to);
-    pos += to.size();
-  }
-  return text;
-}
-
 // <name>.env, when present, is the whole environment for that case: NAME=value lines, values
 // taken verbatim. Without it the environment holds both credentials.
 void SetEnvFor(const fs::path& yaml) {
@@ -43,12 +35,7 @@ void SetEnvFor(const fs::path& yaml) {
 }
 
 std::vector<fs::path> InvalidCases(const fs::path& dir = kInvalidDir) {
-  std::vector<fs::path> cases;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() == ".yaml") cases.push_back(entry.path());
-  }
-  std::sort(cases.begin(), cases.end());
-  return cases;
+  return config_test::YamlFiles(dir);
 }
 
 // Loads every case under `dir` and compares the message with its .error file.
@@ -57,14 +44,7 @@ void CheckInvalidCases(const fs::path& dir) {
   REQUIRE(cases.size() >= 60);
   for (const fs::path& yaml : cases) {
     CAPTURE(yaml.filename().string());
-    fs::path error_file = fs::path(yaml).replace_extension(".error");
-    REQUIRE_MESSAGE(fs::exists(error_file), "missing " << error_file.string());
-    std::string expected = config_test::ReadText(error_file);
-    REQUIRE(!expected.empty());
-    REQUIRE(expected.back() == '\n');
-    expected.pop_back();
-    expected = Replace(expected, "{file}", yaml.string());
-    expected = Replace(expected, "{dir}", yaml.parent_path().string());
+    const std::string expected = config_test::ExpectedError(yaml);
 
     SetEnvFor(yaml);
     std::string error = "untouched";

@@ -1,5 +1,8 @@
 #include "config/test_env.h"
 
+#include <doctest/doctest.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -48,6 +51,38 @@ std::string ReadText(const std::filesystem::path& path) {
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
+}
+
+std::vector<std::filesystem::path> YamlFiles(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+namespace {
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos)) {
+    text.replace(pos, from.size(), to);
+    pos += to.size();
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string ExpectedError(const std::filesystem::path& yaml) {
+  std::filesystem::path error_file = std::filesystem::path(yaml).replace_extension(".error");
+  REQUIRE_MESSAGE(std::filesystem::exists(error_file), "missing " << error_file.string());
+  std::string expected = ReadText(error_file);
+  REQUIRE(!expected.empty());
+  REQUIRE(expected.back() == '\n');
+  expected.pop_back();
+  expected = Replace(expected, "{file}", yaml.string());
+  return Replace(expected, "{dir}", yaml.parent_path().string());
 }
 
 }  // namespace config_test

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace config_test {
 
@@ -36,5 +37,13 @@ class TempDir {
 };
 
 std::string ReadText(const std::filesystem::path& path);
+
+// The files `*.yaml` in `dir`, sorted.
+std::vector<std::filesystem::path> YamlFiles(const std::filesystem::path& dir);
+
+// The message an invalid file must fail with: the .error file beside `yaml`, without its final
+// newline, {file} and {dir} replaced by the file's path and its folder. Fails the test (doctest
+// REQUIRE) when it is missing or does not end with a newline.
+std::string ExpectedError(const std::filesystem::path& yaml);
 
 }  // namespace config_test

@@ -30,8 +30,9 @@ TEST_CASE("--version and --help") {
   CHECK(Run("--version", &output) == 0);
   CHECK(output.rfind("creatify-exporter ", 0) == 0);
   CHECK(Run("--help", &output) == 0);
-  for (const char* flag : {"--config.file", "--web.listen-address", "--web.telemetry-path",
-                           "--log.level", "--log.format", "--config.check", "--version"}) {
+  for (const char* flag :
+       {"--config.file", "--web.listen-address", "--web.telemetry-path", "--web.config.file",
+        "--log.level", "--log.format", "--config.check", "--version"}) {
     CHECK_MESSAGE(output.find(flag) != std::string::npos, flag);
   }
   CHECK(output.find(":10487") != std::string::npos);
@@ -52,6 +53,32 @@ TEST_CASE("--config.check accepts the shipped example and rejects a bad file wit
   testsupport::WriteFile(dir.File("ok.yaml"), "poll_interval: 1m\n");
   CHECK(Run("--config.check --config.file=" + dir.File("ok.yaml"), &output, false) != 0);
   CHECK(output.find("CREATIFY_API_ID") != std::string::npos);
+}
+
+TEST_CASE("--config.check checks the web config too, and a bad one is a fatal start-up error") {
+  testsupport::TempDir dir;
+  const std::string config =
+      std::string(CREATIFY_SOURCE_DIR) + "/config/creatify-exporter.example.yaml";
+  const std::string web = std::string(CREATIFY_SOURCE_DIR) + "/config/web-config.example.yaml";
+  std::string output;
+  CHECK(Run("--config.check --config.file=" + config + " --web.config.file=" + web, &output) == 0);
+  CHECK(output.find(web + ": the web configuration is valid") != std::string::npos);
+
+  testsupport::WriteFile(dir.File("web.yml"), "basic_auth_users:\n  alice: hunter2\n");
+  for (const char* check : {"--config.check ", ""}) {
+    CAPTURE(check);
+    CHECK(Run(check + std::string("--config.file=") + config +
+                  " --web.listen-address=127.0.0.1:0 --web.config.file=" + dir.File("web.yml"),
+              &output) == 1);
+    CHECK(output == "creatify-exporter: " + dir.File("web.yml") +
+                        ":2:10: basic_auth_users.alice: not a bcrypt hash ($2y$, $2b$ or $2a$, a "
+                        "cost from 04 to 31, then 53 characters); make one with htpasswd -nbBC 10 "
+                        "USER PASSWORD\n");
+  }
+  CHECK(Run("--config.file=" + config + " --web.config.file=" + dir.File("missing.yml"), &output) ==
+        1);
+  CHECK(output == "creatify-exporter: " + dir.File("missing.yml") +
+                      ": cannot read: No such file or directory\n");
 }
 
 TEST_CASE("start-up errors are fatal with one clear line, and credentials never show") {

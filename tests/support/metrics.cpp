@@ -97,9 +97,11 @@ std::string HttpResult::Header(const std::string& name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-HttpResult HttpGet(int port, const std::string& path,
-                   const std::multimap<std::string, std::string>& headers) {
-  httplib::Client client("127.0.0.1", port);
+namespace {
+
+template <typename Client>
+HttpResult Get(Client& client, const std::string& path,
+               const std::multimap<std::string, std::string>& headers) {
   client.set_connection_timeout(std::chrono::seconds(5));
   client.set_read_timeout(std::chrono::seconds(10));
   client.set_decompress(false);
@@ -111,6 +113,22 @@ HttpResult HttpGet(int port, const std::string& path,
     for (const auto& [k, v] : res->headers) result.headers.emplace(k, v);
   }
   return result;
+}
+
+}  // namespace
+
+HttpResult HttpGet(int port, const std::string& path,
+                   const std::multimap<std::string, std::string>& headers) {
+  httplib::Client client("127.0.0.1", port);
+  return Get(client, path, headers);
+}
+
+HttpResult HttpsGet(int port, const std::string& path, const TlsClient& tls,
+                    const std::multimap<std::string, std::string>& headers) {
+  httplib::SSLClient client("127.0.0.1", port, tls.cert_file, tls.key_file);
+  client.set_ca_cert_path(tls.ca_file.c_str());
+  client.enable_server_certificate_verification(true);
+  return Get(client, path, headers);
 }
 
 HttpResult HttpPost(int port, const std::string& path, const std::string& body,

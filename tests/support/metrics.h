@@ -43,4 +43,15 @@ HttpResult HttpGet(int port, const std::string& path,
 HttpResult HttpPost(int port, const std::string& path, const std::string& body = "",
                     const std::string& content_type = "text/plain");
 
+// An HTTPS client that trusts `ca_file` (and checks the server's name, 127.0.0.1), presenting
+// `cert_file` and `key_file` when they are set.
+struct TlsClient {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+};
+// GET https://127.0.0.1:port/path; status 0 when no answer came (a failed handshake included).
+HttpResult HttpsGet(int port, const std::string& path, const TlsClient& tls,
+                    const std::multimap<std::string, std::string>& headers = {});
+
 }  // namespace testsupport
