@@ -11,7 +11,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
-  for (const auto& kind : creatify::Kinds()) {
+  for (const auto& kind : creatify::BuiltinKinds()) {
     creatify::ParseJobObject(kind, body, "3f2a9c1e-0b7d-4c55-9a62-1d8e5f4b7a10");
     if (kind.list) creatify::ParseJobList(kind, body);
   }
