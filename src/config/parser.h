@@ -30,6 +30,9 @@ class Parser : public YamlReader {
   bool ReadIds(const Entry& entry, std::vector<std::string>* out);
   bool ReadOrdering(const Entry& entry, std::string* out);
   bool ReadBaseUrl(const Entry& entry, std::string* out);
+  // A file name, relative to the config file's folder when it is not absolute.
+  bool ReadFileName(const Entry& entry, std::string* out);
+  bool ReadCaFile(const Entry& entry, std::string* out);
 
   EnvLookup env_;
   CredentialSources credentials_;
