@@ -47,6 +47,15 @@ inline constexpr int kMaxConsecutiveTransportErrors = 3;
 // (or one poll interval, if longer).
 inline constexpr double kMaxRetryAfterSeconds = 600;
 
+// The longest wait after a 429 without Retry-After, however many came in a row.
+inline constexpr double kMaxBackoffSeconds = 300;
+
+// The wait before the next cycle after the `attempt`-th cycle in a row (1, 2, ...) that a 429
+// without Retry-After ended: exponential from the poll interval (interval * 2^attempt, at most
+// kMaxBackoffSeconds, never less than the interval), times a jitter factor from `random01` in
+// [0, 1) mapped to [0.5, 1) so that replicas do not return in step. Pure.
+double BackoffSeconds(double poll_interval_seconds, int attempt, double random01);
+
 // Which jobs this replica tracks when the jobs are split over several exporters: those whose
 // id's FNV-1a 64-bit hash (state::IdHash) modulo `total` is `index`. The workspace-wide series
 // (remaining credits) come from shard 0 only.
@@ -63,7 +72,9 @@ struct Shard {
 struct CycleReport {
   int requests = 0;
   bool up = false;
-  // Set when the API answered 429: wait at least this long before the next cycle.
+  // Set when the API answered 429.
+  bool rate_limited = false;
+  // Set when a 429 said how long to wait (Retry-After): no request before that.
   std::optional<double> retry_after_seconds;
 };
 
@@ -100,8 +111,8 @@ class Poller {
   // The cycle's workers besides the poller's own thread: started once.
   WorkerPool pool_;
 
-  // The last error logged per request target (an endpoint and a job id or a list query), so
-  // that an error is logged once per change, not once per attempt.
+  // The code of the last error logged per request target (an endpoint and a job id or a list
+  // query), so that an error is logged once per change, not once per attempt.
   std::map<std::string, std::string> last_error_;
   std::set<std::string> logged_not_found_;
   // When each discovering kind was last listed completely.
@@ -111,6 +122,8 @@ class Poller {
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mutex_
   std::thread thread_;
+  // Cycles in a row ended by a 429 without Retry-After (the loop's thread only).
+  int backoff_attempts_ = 0;
 };
 
 }  // namespace poller
