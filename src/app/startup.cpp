@@ -2,10 +2,12 @@
 #include <malloc.h>
 #include <pthread.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 #include "app/context.h"
 #include "creatify/kind.h"
@@ -209,7 +211,18 @@ bool StartServing(Context& ctx) {
 
 void WaitForStopSignal(Context& ctx) {
   int signal = 0;
-  sigwait(&ctx.stop_signals, &signal);
+  // Ready within api.timeout of the start even when the API hangs: by then the first request
+  // has been given all the time it may take, and an outage shows as creatify_up 0.
+  const auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.config.timeout);
+  const timespec wait{.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000'000),
+                      .tv_nsec = static_cast<long>(timeout.count() % 1'000'000'000)};
+  do {
+    signal = sigtimedwait(&ctx.stop_signals, nullptr, &wait);
+  } while (signal < 0 && errno == EINTR);
+  if (signal < 0) {
+    if (ctx.store) ctx.store->MarkPollAttempted();
+    sigwait(&ctx.stop_signals, &signal);
+  }
   logging::Info("Stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
 }
 

@@ -223,6 +223,13 @@ void Store::Apply(const PollCycle& cycle) {
   Publish();
 }
 
+void Store::MarkPollAttempted() {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  if (state_.polled) return;
+  state_.polled = true;
+  Publish();
+}
+
 void Store::Publish() {
   auto next = std::make_shared<Snapshot>(state_);
   for (size_t i = 0; i < state_.kinds.size(); ++i) {

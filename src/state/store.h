@@ -91,7 +91,8 @@ inline constexpr int kNotFoundPolls = 3;
 struct Snapshot {
   // Bumped by every Apply.
   uint64_t generation = 0;
-  // At least one poll cycle was attempted (readiness).
+  // At least one poll cycle finished, or the first has been running for api.timeout
+  // (readiness).
   bool polled = false;
   bool up = false;
   // The active kinds, in creatify::Kinds() order.
@@ -215,6 +216,10 @@ class Store {
   void Restore(RestoredState restored);
 
   void Apply(const PollCycle& cycle);
+
+  // Sets `polled` (readiness) without a finished cycle: the first one has been trying for as
+  // long as a request may take. Publishes only when it changes something.
+  void MarkPollAttempted();
 
   // The job is known to be finished: shown in a terminal status, remembered, or dropped as not
   // found. The poller does not ask for it again.
