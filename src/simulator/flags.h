@@ -25,6 +25,9 @@ struct Flags {
   std::string exporter_base_url;
   // state.path of the written config; unset: the key is left out ("" turns persistence off).
   std::optional<std::string> exporter_state_path;
+  // Serve TLS with this certificate chain and key (PEM); both or neither.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   int threads = 64;
   logging::Level log_level = logging::Level::kInfo;
   logging::Format log_format = logging::Format::kLogfmt;

@@ -113,11 +113,11 @@ HttpResult HttpGet(int port, const std::string& path,
   return result;
 }
 
-HttpResult HttpPost(int port, const std::string& path) {
+HttpResult HttpPost(int port, const std::string& path, const std::string& body) {
   httplib::Client client("127.0.0.1", port);
   client.set_connection_timeout(std::chrono::seconds(5));
   HttpResult result;
-  if (auto res = client.Post(path)) {
+  if (auto res = client.Post(path, body, "application/octet-stream")) {
     result.status = res->status;
     result.body = res->body;
   }

@@ -40,6 +40,6 @@ struct HttpResult {
 // GET http://127.0.0.1:port/path; status 0 when nothing answered.
 HttpResult HttpGet(int port, const std::string& path,
                    const std::multimap<std::string, std::string>& headers = {});
-HttpResult HttpPost(int port, const std::string& path);
+HttpResult HttpPost(int port, const std::string& path, const std::string& body = "");
 
 }  // namespace testsupport
