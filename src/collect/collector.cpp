@@ -66,7 +66,9 @@ void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
              "gauge");
   for (const auto& kind : snapshot.kinds) {
     std::array<double, creatify::kAllStatuses.size()> per_status{};
-    for (const auto& record : kind.jobs) per_status[static_cast<size_t>(record->status)] += 1;
+    for (const auto& record : kind.jobs) {
+      if (!record->unread) per_status[static_cast<size_t>(record->status)] += 1;
+    }
     for (Status status : creatify::kAllStatuses) {
       out.Sample("creatify_jobs", {{"kind", kind.name}, {"status", StatusName(status)}},
                  per_status[static_cast<size_t>(status)]);
@@ -183,6 +185,40 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
     out.Sample("creatify_exporter_state_last_write_timestamp_seconds", {},
                *snapshot.persistence.last_write);
   }
+  out.Family("creatify_exporter_webhook_requests_total",
+             "Calls to the webhook receiver (POST /webhook/{kind}/{token}), by kind and result.",
+             "counter");
+  for (const auto& [key, value] : snapshot.webhook_requests) {
+    out.Sample("creatify_exporter_webhook_requests_total",
+               {{"kind", key.first}, {"result", key.second}}, value);
+  }
+  out.Family("creatify_exporter_ids_file_ids", "Job ids in the kind's ids_file, as last read.",
+             "gauge");
+  for (const auto& [kind, file] : snapshot.ids_files) {
+    out.Sample("creatify_exporter_ids_file_ids", {{"kind", kind}}, file.ids);
+  }
+  out.Family("creatify_exporter_ids_file_invalid_lines",
+             "Lines of the kind's ids_file, as last read, that are not a job id (they are "
+             "ignored).",
+             "gauge");
+  for (const auto& [kind, file] : snapshot.ids_files) {
+    out.Sample("creatify_exporter_ids_file_invalid_lines", {{"kind", kind}}, file.invalid_lines);
+  }
+  out.Family("creatify_exporter_ids_file_read_errors_total",
+             "Failed reads of the kind's ids_file (the ids last read stay in use).", "counter");
+  for (const auto& [kind, file] : snapshot.ids_files) {
+    out.Sample("creatify_exporter_ids_file_read_errors_total", {{"kind", kind}}, file.read_errors);
+  }
+  out.Family("creatify_exporter_config_last_reload_successful",
+             "1 when the last load of the configuration (start-up, SIGHUP, POST /-/reload) "
+             "succeeded, else 0.",
+             "gauge");
+  out.Sample("creatify_exporter_config_last_reload_successful", {},
+             snapshot.reload.successful ? 1 : 0);
+  out.Family("creatify_exporter_config_last_reload_success_timestamp_seconds",
+             "Unix time of the last successful load of the configuration.", "gauge");
+  out.Sample("creatify_exporter_config_last_reload_success_timestamp_seconds", {},
+             snapshot.reload.last_success);
   out.Family("creatify_exporter_render_seconds",
              "How long the previous render of the /metrics body took (once per change of the "
              "state; scrapes serve the rendered body).",
@@ -224,7 +260,7 @@ std::string Gzip(const Exposition& exposition) {
 void RenderJobLines(const RenderOptions& options, std::string_view kind, state::JobRecord* record) {
   record->lines.clear();
   record->section_end.fill(0);
-  if (!options.per_job_metrics) return;
+  if (!options.per_job_metrics || record->unread) return;
   std::string& lines = record->lines;
   TextWriter out(&lines);
   const std::string_view id = record->job.id;

@@ -43,7 +43,15 @@ std::vector<std::string> Config::EnabledKinds() const {
 
 bool Config::KindActive(std::string_view kind) const {
   if (!KindEnabled(kind)) return false;
-  return creatify::FindKind(kind)->list || !kinds.find(kind)->second.ids.empty();
+  const KindConfig& section = kinds.find(kind)->second;
+  return creatify::FindKind(kind)->list || !section.ids.empty() || !section.ids_file.empty() ||
+         !webhook.token.empty();
+}
+
+bool Config::KindDiscovers(std::string_view kind) const {
+  if (!KindEnabled(kind) || !creatify::FindKind(kind)->list) return false;
+  const KindConfig& section = kinds.find(kind)->second;
+  return section.discover.value_or(section.ids.empty() && section.ids_file.empty());
 }
 
 std::optional<Config> LoadConfig(const std::string& path, std::string* error, EnvLookup env) {

@@ -22,8 +22,25 @@ struct KindConfig {
   std::vector<std::string> ids;
   // `ordering:` for list kinds (default "-created_at"); empty for kinds without a list.
   std::string ordering;
+  // `ids_file:` (default none): a file of job ids, one per line ('#' comments and blank lines
+  // ignored), re-read when it changes. Resolved against the config file's directory.
+  std::string ids_file;
+  // `discover:` for list kinds: read the whole list every discovery_interval and track the jobs
+  // found in it. nullopt: discover when neither ids nor ids_file is given.
+  std::optional<bool> discover;
 
   bool operator==(const KindConfig&) const = default;
+};
+
+// The webhook receiver (`webhook:`): off without a token.
+struct WebhookConfig {
+  // From `webhook.token` or the file `webhook.token_file` (trimmed): at least 16 characters, of
+  // letters, digits, '-', '_', '.' and '~' (it is a path segment). Never logged.
+  std::string token;
+  // `webhook.max_body_bytes` (default 64 KiB): a larger call is refused with 413.
+  int max_body_bytes = 64 << 10;
+
+  bool operator==(const WebhookConfig&) const = default;
 };
 
 // The default section of every kind of creatify::Kinds(), keyed by the kind's name.
@@ -74,6 +91,8 @@ struct Config {
   // (1s up).
   std::chrono::milliseconds forget_after{std::chrono::hours(24 * 7)};
 
+  WebhookConfig webhook;
+
   // Every kind of creatify::Kinds() has an entry.
   std::map<std::string, KindConfig, std::less<>> kinds = DefaultKinds();
 
@@ -85,6 +104,8 @@ struct Config {
   std::vector<std::string> EnabledKinds() const;
   // True when the kind is polled at all: enabled, and with ids or a list endpoint.
   bool KindActive(std::string_view kind) const;
+  // True when the enabled kind reads its whole list to find its jobs (see KindConfig::discover).
+  bool KindDiscovers(std::string_view kind) const;
 
   bool operator==(const Config&) const = default;
 };

@@ -15,33 +15,7 @@ bool ResolveCredential(const std::optional<CredentialFile>& file,
                        const std::optional<YAML::Mark>& api_mark, EnvLookup env,
                        const char* env_name, std::string_view what, std::string_view file_key,
                        YamlReader& reader, std::string* out) {
-  std::string raw;
-  if (file) {
-    int err = 0;
-    switch (ReadFile(file->path, kMaxCredentialBytes, &raw, &err)) {
-      case ReadResult::kOk:
-        break;
-      case ReadResult::kError:
-        return reader.Fail(file->mark, file->key_path,
-                           "cannot read " + QuotePath(file->path) + ": " + std::strerror(err));
-      case ReadResult::kTooLarge:
-        return reader.Fail(file->mark, file->key_path,
-                           QuotePath(file->path) + " is larger than " +
-                               std::to_string(kMaxCredentialBytes) + " bytes");
-    }
-    std::string_view value = text::Trim(raw);
-    if (value.empty())
-      return reader.Fail(file->mark, file->key_path, QuotePath(file->path) + " is empty");
-    for (char c : value) {
-      if (text::IsControl(c)) {
-        return reader.Fail(file->mark, file->key_path,
-                           QuotePath(file->path) +
-                               " holds control characters, which cannot be sent in an HTTP header");
-      }
-    }
-    *out = std::string(value);
-    return true;
-  }
+  if (file) return ReadSecretFile(file->path, file->key_path, file->mark, reader, out);
 
   YAML::Mark mark = api_mark.value_or(YAML::Mark());
   std::optional<std::string> env_value;
@@ -68,6 +42,34 @@ bool ResolveCredential(const std::optional<CredentialFile>& file,
 }
 
 }  // namespace
+
+bool ReadSecretFile(const std::string& path, const std::string& key_path, const YAML::Mark& mark,
+                    YamlReader& reader, std::string* out) {
+  std::string raw;
+  int err = 0;
+  switch (ReadFile(path, kMaxCredentialBytes, &raw, &err)) {
+    case ReadResult::kOk:
+      break;
+    case ReadResult::kError:
+      return reader.Fail(mark, key_path,
+                         "cannot read " + QuotePath(path) + ": " + std::strerror(err));
+    case ReadResult::kTooLarge:
+      return reader.Fail(
+          mark, key_path,
+          QuotePath(path) + " is larger than " + std::to_string(kMaxCredentialBytes) + " bytes");
+  }
+  std::string_view value = text::Trim(raw);
+  if (value.empty()) return reader.Fail(mark, key_path, QuotePath(path) + " is empty");
+  for (char c : value) {
+    if (text::IsControl(c)) {
+      return reader.Fail(
+          mark, key_path,
+          QuotePath(path) + " holds control characters, which cannot be sent in an HTTP header");
+    }
+  }
+  *out = std::string(value);
+  return true;
+}
 
 bool ResolveCredentials(const CredentialSources& sources, EnvLookup env, YamlReader& reader,
                         Config* config) {

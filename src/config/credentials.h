@@ -29,6 +29,11 @@ struct CredentialSources {
   std::optional<YAML::Mark> api_mark;
 };
 
+// Reads a secret from a small file (a credential, the webhook token): trimmed, not empty, free of
+// control characters; fails through `reader` at `mark` / `key_path`, never echoing the content.
+bool ReadSecretFile(const std::string& path, const std::string& key_path, const YAML::Mark& mark,
+                    YamlReader& reader, std::string* out);
+
 // Sets config->api_id and config->api_key, or fails through `reader` with a message that never
 // holds a credential. `env` as for LoadConfig (nullptr: std::getenv).
 bool ResolveCredentials(const CredentialSources& sources, EnvLookup env, YamlReader& reader,

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <map>
 
+#include "config/credentials.h"
+#include "config/ids_file.h"
 #include "config/read_file.h"
 #include "creatify/base_url.h"
 
@@ -25,6 +27,9 @@ constexpr int kMaxTrackedJobs = 10'000'000;
 // Retention and forgetting take anything from a second (tests and demos) to about a century.
 constexpr milliseconds kMinKeep{1000};
 constexpr milliseconds kMaxKeep{100LL * 365 * 24 * 60 * 60 * 1000};
+constexpr int kMinWebhookBodyBytes = 1 << 10;
+constexpr int kMaxWebhookBodyBytes = 1 << 20;
+constexpr std::size_t kMinWebhookTokenLength = 16;
 
 // Django REST framework's ordering: field names, each optionally descending, comma-separated
 // (-?[A-Za-z0-9_]+(,-?[A-Za-z0-9_]+)*), checked in one pass: std::regex recurses per character.
@@ -57,7 +62,8 @@ bool Parser::Parse(const YAML::Node& root, Config* config) {
                                          "state",
                                          "terminal_retention",
                                          "max_tracked_jobs",
-                                         "discovery_interval"};
+                                         "discovery_interval",
+                                         "webhook"};
   for (const auto& kind : creatify::Kinds()) known.push_back(kind.config_key);
 
   bool ok = ForEach(root, "", [&](const Entry& entry) {
@@ -67,6 +73,7 @@ bool Parser::Parse(const YAML::Node& root, Config* config) {
     }
     if (entry.key == "per_job_metrics") return ReadBool(entry, &config->per_job_metrics);
     if (entry.key == "state") return ParseState(entry, config);
+    if (entry.key == "webhook") return ParseWebhook(entry, config);
     if (entry.key == "discovery_interval") {
       std::chrono::milliseconds interval{};
       if (!ReadDuration(entry, kMinPollInterval, kMaxPollInterval, &interval)) return false;
@@ -108,32 +115,23 @@ bool Parser::ParseApi(const Entry& api, Config* config) {
     }
     if (entry.key == "ca_file") return ReadCaFile(entry, &config->ca_file);
     if (entry.key == "api_id_file" || entry.key == "api_key_file") {
-      std::string resolved;
-      if (!ReadFileName(entry, &resolved)) return false;
+      std::string name;
+      if (!ReadString(entry, &name)) return false;
+      if (name.empty()) return Fail(ValueMark(entry), entry.path, "empty file name");
       auto& slot =
           entry.key == "api_id_file" ? credentials_.api_id_file : credentials_.api_key_file;
-      slot = CredentialFile{resolved, entry.path, ValueMark(entry)};
+      slot = CredentialFile{ResolveAgainstConfig(name), entry.path, ValueMark(entry)};
       return true;
     }
     return UnknownKey(entry, kKnown);
   });
 }
 
-bool Parser::ReadFileName(const Entry& entry, std::string* out) {
+bool Parser::ReadCaFile(const Entry& entry, std::string* out) {
   std::string name;
   if (!ReadString(entry, &name)) return false;
   if (name.empty()) return Fail(ValueMark(entry), entry.path, "empty file name");
-  // Like Prometheus, relative to the config file, so the result does not depend on the working
-  // directory.
-  std::filesystem::path resolved(name);
-  if (resolved.is_relative()) resolved = std::filesystem::path(file()).parent_path() / resolved;
-  *out = resolved.string();
-  return true;
-}
-
-bool Parser::ReadCaFile(const Entry& entry, std::string* out) {
-  std::string path;
-  if (!ReadFileName(entry, &path)) return false;
+  const std::string path = ResolveAgainstConfig(name);
   // A CA bundle of every public CA is about 200 KB.
   constexpr std::size_t kMaxCaBytes = 4 << 20;
   std::string pem;
@@ -176,11 +174,26 @@ bool Parser::ParseState(const Entry& section, Config* config) {
 
 bool Parser::ParseKind(const Entry& section, const creatify::KindSpec& kind, KindConfig* out) {
   if (!ExpectMap(section)) return false;
-  std::vector<std::string_view> known = {"enabled", "ids"};
-  if (kind.list) known.push_back("ordering");
+  std::vector<std::string_view> known = {"enabled", "ids", "ids_file"};
+  if (kind.list) {
+    known.push_back("ordering");
+    known.push_back("discover");
+  }
   return ForEach(section.value, section.path, [&](const Entry& entry) {
     if (entry.key == "enabled") return ReadBool(entry, &out->enabled);
     if (entry.key == "ids") return ReadIds(entry, &out->ids);
+    if (entry.key == "ids_file") return ReadIdsFile(entry, &out->ids_file);
+    if (entry.key == "discover") {
+      if (!kind.list) {
+        return Fail(entry.key_mark, entry.path,
+                    "not allowed here: " + std::string(kind.config_key) +
+                        " has no list endpoint to discover jobs from");
+      }
+      bool discover = false;
+      if (!ReadBool(entry, &discover)) return false;
+      out->discover = discover;
+      return true;
+    }
     if (entry.key == "ordering") {
       if (kind.list) return ReadOrdering(entry, &out->ordering);
       return Fail(entry.key_mark, entry.path,
@@ -189,6 +202,81 @@ bool Parser::ParseKind(const Entry& section, const creatify::KindSpec& kind, Kin
     }
     return UnknownKey(entry, known);
   });
+}
+
+bool Parser::ParseWebhook(const Entry& section, Config* config) {
+  if (!ExpectMap(section)) return false;
+  static const std::vector<std::string_view> kKnown = {"token", "token_file", "max_body_bytes"};
+  std::optional<Entry> token;
+  std::optional<Entry> token_file;
+  bool ok = ForEach(section.value, section.path, [&](const Entry& entry) {
+    if (entry.key == "token") {
+      token = entry;
+      return true;
+    }
+    if (entry.key == "token_file") {
+      token_file = entry;
+      return true;
+    }
+    if (entry.key == "max_body_bytes") {
+      return ReadInt(entry, kMinWebhookBodyBytes, kMaxWebhookBodyBytes,
+                     &config->webhook.max_body_bytes);
+    }
+    return UnknownKey(entry, kKnown);
+  });
+  if (!ok) return false;
+  if (token && token_file) {
+    return Fail(token_file->key_mark, token_file->path,
+                "set either webhook.token or webhook.token_file, not both");
+  }
+  std::string value;
+  const Entry* source = token ? &*token : token_file ? &*token_file : nullptr;
+  if (source == nullptr) return true;
+  if (token) {
+    if (!ReadString(*token, &value)) return false;
+  } else {
+    std::string name;
+    if (!ReadString(*token_file, &name)) return false;
+    if (name.empty()) return Fail(ValueMark(*token_file), token_file->path, "empty file name");
+    if (!ReadSecretFile(ResolveAgainstConfig(name), token_file->path, ValueMark(*token_file), *this,
+                        &value)) {
+      return false;
+    }
+  }
+  if (value.size() < kMinWebhookTokenLength) {
+    return Fail(ValueMark(*source), source->path,
+                "the token must be at least " + std::to_string(kMinWebhookTokenLength) +
+                    " characters long");
+  }
+  for (char c : value) {
+    if (!IsIdChar(c) && c != '.' && c != '~') {
+      return Fail(ValueMark(*source), source->path,
+                  "the token may hold only letters, digits, \"-\", \"_\", \".\" and \"~\" (it is "
+                  "part of the webhook URL)");
+    }
+  }
+  config->webhook.token = std::move(value);
+  return true;
+}
+
+std::string Parser::ResolveAgainstConfig(const std::string& name) const {
+  // Like Prometheus, relative to the config file, so the result does not depend on the working
+  // directory.
+  std::filesystem::path resolved(name);
+  if (resolved.is_relative()) resolved = std::filesystem::path(file()).parent_path() / resolved;
+  return resolved.string();
+}
+
+bool Parser::ReadIdsFile(const Entry& entry, std::string* out) {
+  std::string name;
+  if (!ReadString(entry, &name)) return false;
+  if (name.empty()) return Fail(ValueMark(entry), entry.path, "empty file name");
+  std::string path = ResolveAgainstConfig(name);
+  // Read once now, so that a wrong path fails at start-up (and a reload) rather than later.
+  std::string why = CheckIdsFile(path);
+  if (!why.empty()) return Fail(ValueMark(entry), entry.path, why);
+  *out = std::move(path);
+  return true;
 }
 
 bool Parser::ReadIds(const Entry& entry, std::vector<std::string>* out) {

@@ -26,12 +26,15 @@ class Parser : public YamlReader {
   bool ParseApi(const Entry& entry, Config* config);
   bool ParseState(const Entry& entry, Config* config);
   bool ParseKind(const Entry& entry, const creatify::KindSpec& kind, KindConfig* out);
+  bool ParseWebhook(const Entry& entry, Config* config);
+
+  // A file name from the config, relative to the config file's directory.
+  std::string ResolveAgainstConfig(const std::string& name) const;
 
   bool ReadIds(const Entry& entry, std::vector<std::string>* out);
+  bool ReadIdsFile(const Entry& entry, std::string* out);
   bool ReadOrdering(const Entry& entry, std::string* out);
   bool ReadBaseUrl(const Entry& entry, std::string* out);
-  // A file name, relative to the config file's folder when it is not absolute.
-  bool ReadFileName(const Entry& entry, std::string* out);
   bool ReadCaFile(const Entry& entry, std::string* out);
 
   EnvLookup env_;

@@ -207,6 +207,10 @@ state::RestoredState ReadState(sqlite3* db) {
     const std::string label1 = counters.Text(1);
     const std::string label2 = counters.Text(2);
     const double value = counters.Real(3);
+    if (name == "webhook_requests") {
+      restored.counters.webhook_requests[{label1, label2}] = value;
+      continue;
+    }
     if (name == "api_requests") {
       restored.counters.api_requests[{label1, label2}] = value;
       continue;
@@ -377,6 +381,9 @@ Rows CounterRows(const state::Snapshot& snapshot) {
       AddHistogram(rows, {"processing", kind.name, std::string(creatify::StatusName(status))},
                    histogram);
     }
+  }
+  for (const auto& [key, value] : snapshot.webhook_requests) {
+    counter({"webhook_requests", key.first, key.second}, value);
   }
   for (const auto& [key, value] : snapshot.api_requests) {
     counter({"api_requests", key.first, key.second}, value);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <random>
+#include <unordered_set>
 #include <vector>
 
 #include "creatify/kind.h"
@@ -77,7 +78,7 @@ double BackoffSeconds(double poll_interval_seconds, int attempt, double random01
 
 HttpFetch MakeHttpFetch(const config::Config& config, const std::string& user_agent) {
   auto clients = std::make_shared<std::vector<std::unique_ptr<creatify::Client>>>();
-  for (int i = 0; i < config.max_concurrency; ++i) {
+  for (int i = 0; i <= config.max_concurrency; ++i) {
     clients->push_back(std::make_unique<creatify::Client>(creatify::ClientOptions{
         .base_url = config.base_url,
         .api_id = config.api_id,
@@ -98,13 +99,101 @@ HttpFetch MakeHttpFetch(const config::Config& config, const std::string& user_ag
   };
 }
 
-Poller::Poller(config::Config config, state::Store& store, Fetch fetch, Cancel cancel, Shard shard)
+// A kind's ids file as last read.
+struct Poller::IdsFile {
+  std::string path;
+  std::optional<config::FileVersion> version;
+  // The ids of the last good read, in file order.
+  std::vector<std::string> ids;
+  // Malformed lines already logged, and the last read error logged.
+  std::set<std::string> logged_lines;
+  std::string logged_error;
+};
+
+Poller::Poller(config::Config config, state::Store& store, Fetch fetch, Cancel cancel, Shard shard,
+               Hints* hints)
     : config_(std::move(config)),
       store_(store),
       fetch_(std::move(fetch)),
       cancel_(std::move(cancel)),
       shard_(shard),
-      pool_(std::max(0, config_.max_concurrency - 1)) {}
+      pool_(std::max(0, config_.max_concurrency - 1)),
+      hints_(hints) {
+  for (const auto& kind : creatify::Kinds()) {
+    if (!config_.KindEnabled(kind.name)) continue;
+    const auto& section = config_.kinds.find(kind.name)->second;
+    if (!section.ids_file.empty()) ids_files_[std::string(kind.name)].path = section.ids_file;
+  }
+  RefreshIdsFiles(/*initial=*/true);
+}
+
+void Poller::RefreshIdsFiles(bool initial) {
+  const double now = UnixNow();
+  std::lock_guard<std::mutex> lock(ids_mutex_);
+  for (auto& [kind, file] : ids_files_) {
+    std::string error;
+    auto version = config::StatFile(file.path, &error);
+    std::optional<config::IdsFileContent> content;
+    if (version && version == file.version) continue;
+    if (version) content = config::ReadIdsFile(file.path, &error);
+    if (!content) {
+      // The ids last read stay in use: a file being replaced, or a volume being remounted, must
+      // not take every job away.
+      store_.SetIdsFile(kind, 0, 0, /*read_failed=*/true);
+      if (error != file.logged_error) {
+        logging::Warn("Cannot read the ids file; keeping the ids last read",
+                      {{"kind", kind}, {"error", error}});
+        file.logged_error = error;
+      }
+      continue;
+    }
+    file.logged_error.clear();
+    file.version = version;
+    for (const auto& line : content->invalid) {
+      if (file.logged_lines.insert(line.text).second) {
+        logging::Warn("Ignored a line of the ids file that is not a job id",
+                      {{"kind", kind},
+                       {"file", file.path},
+                       {"line", std::to_string(line.number)},
+                       {"text", line.text}});
+      }
+    }
+    if (!initial) {
+      // Ids that left the file leave the output, unless the config itself still names them.
+      const auto& config_ids = config_.kinds.find(kind)->second.ids;
+      std::set<std::string> kept(content->ids.begin(), content->ids.end());
+      kept.insert(config_ids.begin(), config_ids.end());
+      std::vector<std::string> removed;
+      for (const auto& id : file.ids) {
+        if (!kept.contains(id)) removed.push_back(id);
+      }
+      if (!removed.empty()) store_.RemoveJobs(kind, removed, now);
+      logging::Info("Read the ids file again", {{"kind", kind},
+                                                {"ids", std::to_string(content->ids.size())},
+                                                {"removed", std::to_string(removed.size())}});
+    }
+    store_.SetIdsFile(kind, static_cast<double>(content->ids.size()),
+                      static_cast<double>(content->invalid.size()), false);
+    file.ids = std::move(content->ids);
+  }
+}
+
+std::map<std::string, std::vector<std::string>> Poller::StaticIds() const {
+  std::map<std::string, std::vector<std::string>> ids;
+  for (const auto& kind : creatify::Kinds()) {
+    if (!config_.KindEnabled(kind.name)) continue;
+    ids[std::string(kind.name)] = config_.kinds.find(kind.name)->second.ids;
+  }
+  std::lock_guard<std::mutex> lock(ids_mutex_);
+  for (const auto& [kind, file] : ids_files_) {
+    auto& list = ids[kind];
+    std::unordered_set<std::string_view> seen(list.begin(), list.end());
+    for (const auto& id : file.ids) {
+      if (!seen.contains(id)) list.push_back(id);
+    }
+  }
+  return ids;
+}
 
 Poller::~Poller() { Stop(); }
 
@@ -116,22 +205,42 @@ bool Poller::DiscoveryDue(std::string_view kind, std::chrono::steady_clock::time
   return now - it->second + config_.poll_interval / 10 >= interval;
 }
 
+void Poller::AddIdTasks(const creatify::KindSpec& kind, int slot,
+                        const std::vector<std::string>& ids, const std::string& ordering,
+                        std::vector<Task>* tasks) const {
+  if (kind.list && kind.max_ids_per_request > 0) {
+    const size_t batch = static_cast<size_t>(kind.max_ids_per_request);
+    for (size_t i = 0; i < ids.size(); i += batch) {
+      std::string joined;
+      for (size_t j = i; j < std::min(i + batch, ids.size()); ++j) {
+        if (!joined.empty()) joined += ',';
+        joined += ids[j];
+      }
+      std::string path = std::string(kind.path) + "?ids=" + QueryEscape(joined);
+      if (!ordering.empty()) path += "&" + ordering;
+      tasks->push_back({slot, &kind, std::move(path), ""});
+    }
+  } else {
+    for (const auto& id : ids) {
+      tasks->push_back({slot, &kind, std::string(kind.path) + QueryEscape(id) + "/", id});
+    }
+  }
+}
+
 std::vector<Poller::Task> Poller::PlanCycle(std::chrono::steady_clock::time_point now) const {
   std::vector<Task> tasks;
+  const auto static_ids = StaticIds();
+  auto snapshot = store_.Current();
   int slot = 0;
   for (const auto& kind : creatify::Kinds()) {
     if (!config_.KindEnabled(kind.name)) continue;
     const auto& kind_config = config_.kinds.find(kind.name)->second;
-    std::vector<std::string> pending_ids;
-    for (const auto& id : kind_config.ids) {
-      if (shard_.Owns(id) && !store_.IsFinished(kind.name, id)) pending_ids.push_back(id);
-    }
     std::string ordering;
     if (kind.list && !kind_config.ordering.empty()) {
       ordering = "ordering=" + QueryEscape(kind_config.ordering);
     }
-    const bool discovering = kind.list && kind_config.ids.empty();
-    if (discovering && DiscoveryDue(kind.name, now)) {
+    if (config_.KindDiscovers(kind.name) && DiscoveryDue(kind.name, now)) {
+      // The whole list holds every job of the kind, the configured ones included.
       Task listing{slot, &kind, std::string(kind.path) + (ordering.empty() ? "" : "?" + ordering),
                    ""};
       listing.listing = true;
@@ -139,39 +248,83 @@ std::vector<Poller::Task> Poller::PlanCycle(std::chrono::steady_clock::time_poin
       ++slot;
       continue;
     }
-    if (discovering) {
-      // Between two listings, only the unfinished jobs found so far are asked for, by id.
-      auto snapshot = store_.Current();
-      if (const state::KindSnapshot* known = snapshot->FindKind(kind.name)) {
-        for (const auto& record : known->jobs) {
-          if (!creatify::IsTerminal(record->status)) pending_ids.push_back(record->job.id);
+    // The configured ids, then every other unfinished job the store tracks (found by a listing,
+    // announced by a webhook, or restored), each once.
+    std::vector<std::string> pending_ids;
+    std::unordered_set<std::string_view> planned;
+    auto configured = static_ids.find(std::string(kind.name));
+    if (configured != static_ids.end()) {
+      for (const auto& id : configured->second) {
+        if (shard_.Owns(id) && !store_.IsFinished(kind.name, id)) {
+          pending_ids.push_back(id);
+          planned.insert(id);
         }
       }
     }
-    if (kind.list && kind.max_ids_per_request > 0) {
-      const size_t batch = static_cast<size_t>(kind.max_ids_per_request);
-      for (size_t i = 0; i < pending_ids.size(); i += batch) {
-        std::string ids;
-        for (size_t j = i; j < std::min(i + batch, pending_ids.size()); ++j) {
-          if (!ids.empty()) ids += ',';
-          ids += pending_ids[j];
+    if (const state::KindSnapshot* known = snapshot->FindKind(kind.name)) {
+      for (const auto& record : known->jobs) {
+        if (!creatify::IsTerminal(record->status) && !planned.contains(record->job.id)) {
+          pending_ids.push_back(record->job.id);
         }
-        std::string path = std::string(kind.path) + "?ids=" + QueryEscape(ids);
-        if (!ordering.empty()) path += "&" + ordering;
-        tasks.push_back({slot, &kind, std::move(path), ""});
-      }
-    } else {
-      for (const auto& id : pending_ids) {
-        tasks.push_back({slot, &kind, std::string(kind.path) + QueryEscape(id) + "/", id});
       }
     }
+    AddIdTasks(kind, slot, pending_ids, ordering, &tasks);
     ++slot;
   }
   if (shard_.index == 0) tasks.push_back({-1, nullptr, kCreditsPath, ""});
   return tasks;
 }
 
+std::vector<Poller::Task> Poller::PlanHints(const std::vector<Hints::Job>& jobs) const {
+  std::vector<Task> tasks;
+  int slot = 0;
+  for (const auto& kind : creatify::Kinds()) {
+    if (!config_.KindEnabled(kind.name)) continue;
+    std::vector<std::string> ids;
+    for (const auto& [job_kind, id] : jobs) {
+      if (job_kind == kind.name && shard_.Owns(id) && !store_.IsFinished(kind.name, id)) {
+        ids.push_back(id);
+      }
+    }
+    AddIdTasks(kind, slot, ids, "", &tasks);
+    ++slot;
+  }
+  return tasks;
+}
+
+Poller::Outcome Poller::Perform(const Task& task, int worker) const {
+  Outcome out;
+  out.response = fetch_(worker, task.path);
+  out.done = true;
+  out.code = out.response.code;
+  if (!IsSuccess(out.response.status)) {
+    if (out.response.status == 404 && !task.job_id.empty()) {
+      out.good = true;
+      out.not_found = true;
+    } else {
+      out.error = out.response.status == 0 ? out.response.error
+                                           : "HTTP " + std::to_string(out.response.status);
+    }
+    return out;
+  }
+  if (task.kind == nullptr) {
+    out.credits = creatify::ParseRemainingCredits(out.response.body, &out.error);
+    out.good = out.credits.has_value();
+  } else if (task.job_id.empty()) {
+    out.parsed = creatify::ParseJobList(*task.kind, out.response.body);
+    out.good = out.parsed.ok;
+    out.error = out.parsed.error;
+  } else {
+    out.parsed = creatify::ParseJobObject(*task.kind, out.response.body, task.job_id);
+    out.good = out.parsed.ok;
+    out.error = out.parsed.error;
+  }
+  if (!out.good) out.code = "parse";
+  return out;
+}
+
 CycleReport Poller::RunCycle() {
+  RefreshIdsFiles(/*initial=*/false);
   const auto started = std::chrono::steady_clock::now();
   std::vector<Task> tasks = PlanCycle(started);
   std::vector<Outcome> outcomes(tasks.size());
@@ -194,11 +347,8 @@ CycleReport Poller::RunCycle() {
       }
       size_t i = next.fetch_add(1);
       if (i >= tasks.size()) return;
-      const Task& task = tasks[i];
       Outcome& out = outcomes[i];
-      out.response = fetch_(worker, task.path);
-      out.done = true;
-      out.code = out.response.code;
+      out = Perform(tasks[i], worker);
       if (out.response.status == 0) {
         if (++transport_errors_in_a_row >= kMaxConsecutiveTransportErrors) rate_limited.store(true);
       } else {
@@ -218,29 +368,6 @@ CycleReport Poller::RunCycle() {
                                     std::chrono::duration<double>(config_.poll_interval).count()));
         retry_after = std::max(retry_after.value_or(0), wait);
       }
-      if (!IsSuccess(out.response.status)) {
-        if (out.response.status == 404 && !task.job_id.empty()) {
-          out.good = true;
-          out.not_found = true;
-        } else {
-          out.error = out.response.status == 0 ? out.response.error
-                                               : "HTTP " + std::to_string(out.response.status);
-        }
-        continue;
-      }
-      if (task.kind == nullptr) {
-        out.credits = creatify::ParseRemainingCredits(out.response.body, &out.error);
-        out.good = out.credits.has_value();
-      } else if (task.job_id.empty()) {
-        out.parsed = creatify::ParseJobList(*task.kind, out.response.body);
-        out.good = out.parsed.ok;
-        out.error = out.parsed.error;
-      } else {
-        out.parsed = creatify::ParseJobObject(*task.kind, out.response.body, task.job_id);
-        out.good = out.parsed.ok;
-        out.error = out.parsed.error;
-      }
-      if (!out.good) out.code = "parse";
     }
   };
 
@@ -248,6 +375,25 @@ CycleReport Poller::RunCycle() {
       std::max(1, std::min<int>(config_.max_concurrency, static_cast<int>(tasks.size())));
   pool_.Run(workers, work);
 
+  CycleReport report;
+  state::PollCycle cycle = Assemble(tasks, outcomes, started, &report);
+  store_.Apply(cycle);
+
+  report.up = cycle.up;
+  report.rate_limited = got_429.load();
+  report.retry_after_seconds = retry_after;
+  if (logging::Enabled(logging::Level::kDebug)) {
+    logging::Debug("Poll cycle finished",
+                   {{"requests", std::to_string(report.requests)},
+                    {"up", cycle.up ? "1" : "0"},
+                    {"duration_seconds", std::to_string(cycle.duration_seconds)}});
+  }
+  return report;
+}
+
+state::PollCycle Poller::Assemble(const std::vector<Task>& tasks, std::vector<Outcome>& outcomes,
+                                  std::chrono::steady_clock::time_point started,
+                                  CycleReport* report) {
   state::PollCycle cycle;
   // Every kind the store renders has its KindPoll, in the order PlanCycle numbered them; an
   // enabled kind with nothing to ask for is up to date by definition.
@@ -259,13 +405,12 @@ CycleReport Poller::RunCycle() {
     cycle.kinds.push_back(std::move(poll));
   }
   cycle.up = true;
-  CycleReport report;
   for (size_t i = 0; i < tasks.size(); ++i) {
     const Task& task = tasks[i];
     Outcome& out = outcomes[i];
     const std::string endpoint = task.kind ? std::string(task.kind->name) : kCreditsEndpoint;
     if (out.done) {
-      report.requests++;
+      report->requests++;
       cycle.requests.push_back({endpoint, out.code, out.response.seconds});
       LogOutcome(task, out);
     }
@@ -298,21 +443,49 @@ CycleReport Poller::RunCycle() {
   cycle.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   cycle.finished_at = UnixNow();
-  store_.Apply(cycle);
+  return cycle;
+}
 
-  report.up = cycle.up;
-  report.rate_limited = got_429.load();
-  report.retry_after_seconds = retry_after;
-  if (logging::Enabled(logging::Level::kDebug)) {
-    logging::Debug("Poll cycle finished",
-                   {{"requests", std::to_string(report.requests)},
-                    {"up", cycle.up ? "1" : "0"},
-                    {"duration_seconds", std::to_string(cycle.duration_seconds)}});
+int Poller::ReadHints() {
+  if (hints_ == nullptr) return 0;
+  bool nudged = false;
+  auto jobs = hints_->Wait(
+      std::chrono::steady_clock::now(), [] { return true; }, kMaxHintsPerRead, &nudged);
+  if (jobs.empty()) {
+    if (nudged) store_.PublishIfChanged();
+    return 0;
   }
-  return report;
+  return ReadJobs(jobs);
+}
+
+int Poller::ReadJobs(const std::vector<Hints::Job>& jobs) {
+  const auto started = std::chrono::steady_clock::now();
+  {
+    // After a 429 the API is not asked before the time it named, not even for an announced job:
+    // the jobs stay tracked, and the first cycle after the wait reads them.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (started < not_before_) return 0;
+  }
+  std::vector<Task> tasks = PlanHints(jobs);
+  std::vector<Outcome> outcomes(tasks.size());
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (stop_hints_.load()) break;
+    outcomes[i] = Perform(tasks[i], config_.max_concurrency);
+    // Refused, rate limited or unreachable: the jobs stay tracked, and the next poll cycle reads
+    // them.
+    const int status = outcomes[i].response.status;
+    if (status == 401 || status == 403 || status == 429 || status == 0) break;
+  }
+  CycleReport report;
+  state::PollCycle cycle = Assemble(tasks, outcomes, started, &report);
+  cycle.partial = true;
+  // Apply publishes, the self-metrics included.
+  store_.Apply(cycle);
+  return report.requests;
 }
 
 void Poller::LogOutcome(const Task& task, const Outcome& outcome) {
+  std::lock_guard<std::mutex> lock(log_mutex_);
   const std::string endpoint = task.kind ? std::string(task.kind->name) : kCreditsEndpoint;
   const std::string target = endpoint + " " + (task.job_id.empty() ? task.path : task.job_id);
   if (outcome.not_found) {
@@ -353,7 +526,9 @@ void Poller::Start() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = false;
   }
+  stop_hints_.store(false);
   thread_ = std::thread([this] { Loop(); });
+  if (hints_ != nullptr) hint_thread_ = std::thread([this] { HintLoop(); });
 }
 
 void Poller::Stop() {
@@ -361,9 +536,40 @@ void Poller::Stop() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
+  stop_hints_.store(true);
   wake_.notify_all();
-  if (cancel_ && thread_.joinable()) cancel_();
+  if (hints_ != nullptr) hints_->Interrupt();
+  if (cancel_ && (thread_.joinable() || hint_thread_.joinable())) cancel_();
   if (thread_.joinable()) thread_.join();
+  if (hint_thread_.joinable()) hint_thread_.join();
+}
+
+void Poller::HintLoop() {
+  LowerThreadPriority();
+  // Self-metrics (a refused webhook call, say) are published at most once a second: a flood of
+  // bad calls must not make the exporter render its whole body for each.
+  constexpr auto kPublishEvery = std::chrono::seconds(1);
+  auto last_publish = std::chrono::steady_clock::now() - kPublishEvery;
+  bool publish_due = false;
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto deadline = publish_due ? last_publish + kPublishEvery : now + std::chrono::hours(1);
+    bool nudged = false;
+    auto jobs = hints_->Wait(
+        deadline, [this] { return stop_hints_.load(); }, kMaxHintsPerRead, &nudged);
+    if (stop_hints_.load()) return;
+    publish_due = publish_due || nudged;
+    if (!jobs.empty()) {
+      ReadJobs(jobs);
+      last_publish = std::chrono::steady_clock::now();
+      publish_due = false;
+    }
+    if (publish_due && std::chrono::steady_clock::now() >= last_publish + kPublishEvery) {
+      store_.PublishIfChanged();
+      last_publish = std::chrono::steady_clock::now();
+      publish_due = false;
+    }
+  }
 }
 
 void Poller::Loop() {
@@ -384,16 +590,17 @@ void Poller::Loop() {
     } else if (!report.rate_limited) {
       backoff_attempts_ = 0;
     }
+    std::unique_lock<std::mutex> lock(mutex_);
     if (wait_seconds) {
       // From the end of the cycle: the 429 came at most then.
       auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
           std::chrono::duration<double>(*wait_seconds));
-      next = std::max(next, std::chrono::steady_clock::now() + wait);
+      not_before_ = std::chrono::steady_clock::now() + wait;
+      next = std::max(next, not_before_);
       logging::Debug("Creatify API is rate limiting; waiting before the next poll",
                      {{"wait_seconds", std::to_string(*wait_seconds)},
                       {"retry_after", report.retry_after_seconds ? "1" : "0"}});
     }
-    std::unique_lock<std::mutex> lock(mutex_);
     if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
   }
 }

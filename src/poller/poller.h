@@ -7,6 +7,7 @@
 // run concurrently with the background loop.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -17,14 +18,17 @@
 #include <thread>
 
 #include "config/config.h"
+#include "config/ids_file.h"
 #include "creatify/client.h"
+#include "creatify/kind.h"
+#include "poller/hints.h"
 #include "poller/worker_pool.h"
 #include "state/store.h"
 
 namespace poller {
 
-// Performs one GET of the API. `worker` is in [0, max_concurrency); calls with distinct workers
-// may run at the same time.
+// Performs one GET of the API. `worker` is in [0, max_concurrency]: the cycle's workers, and
+// max_concurrency for the hint reader. Calls with distinct workers may run at the same time.
 using Fetch = std::function<creatify::Response(int worker, const std::string& path_and_query)>;
 
 // Aborts the requests in flight (shut-down must not wait for a request's timeout).
@@ -35,7 +39,8 @@ struct HttpFetch {
   Cancel cancel;
 };
 
-// The production Fetch: one creatify::Client (one kept-alive connection) per worker.
+// The production Fetch: one creatify::Client (one kept-alive connection) per worker, the hint
+// reader's included.
 HttpFetch MakeHttpFetch(const config::Config& config, const std::string& user_agent);
 
 // A cycle stops early after this many requests in a row got no HTTP answer at all (connect,
@@ -46,15 +51,6 @@ inline constexpr int kMaxConsecutiveTransportErrors = 3;
 // The longest Retry-After honoured, whatever the API says: polling resumes after at most this
 // (or one poll interval, if longer).
 inline constexpr double kMaxRetryAfterSeconds = 600;
-
-// The longest wait after a 429 without Retry-After, however many came in a row.
-inline constexpr double kMaxBackoffSeconds = 300;
-
-// The wait before the next cycle after the `attempt`-th cycle in a row (1, 2, ...) that a 429
-// without Retry-After ended: exponential from the poll interval (interval * 2^attempt, at most
-// kMaxBackoffSeconds, never less than the interval), times a jitter factor from `random01` in
-// [0, 1) mapped to [0.5, 1) so that replicas do not return in step. Pure.
-double BackoffSeconds(double poll_interval_seconds, int attempt, double random01);
 
 // Which jobs this replica tracks when the jobs are split over several exporters: those whose
 // id's FNV-1a 64-bit hash (state::IdHash) modulo `total` is `index`. The workspace-wide series
@@ -68,6 +64,18 @@ struct Shard {
   }
 };
 
+// The most jobs the hint reader reads in one go.
+inline constexpr size_t kMaxHintsPerRead = 100;
+
+// The longest wait after a 429 without Retry-After, however many came in a row.
+inline constexpr double kMaxBackoffSeconds = 300;
+
+// The wait before the next cycle after the `attempt`-th cycle in a row (1, 2, ...) that a 429
+// without Retry-After ended: exponential from the poll interval (interval * 2^attempt, at most
+// kMaxBackoffSeconds, never less than the interval), times a jitter factor from `random01` in
+// [0, 1) mapped to [0.5, 1) so that replicas do not return in step. Pure.
+double BackoffSeconds(double poll_interval_seconds, int attempt, double random01);
+
 // What a cycle did, for tests and logs.
 struct CycleReport {
   int requests = 0;
@@ -80,14 +88,24 @@ struct CycleReport {
 
 class Poller {
  public:
+  // `hints` (may be null): the jobs to read as soon as they are queued, by a second thread.
+  // The config's ids files are read now; they were readable when the config was loaded.
   Poller(config::Config config, state::Store& store, Fetch fetch, Cancel cancel = nullptr,
-         Shard shard = {});
+         Shard shard = {}, Hints* hints = nullptr);
   ~Poller();
   Poller(const Poller&) = delete;
   Poller& operator=(const Poller&) = delete;
 
   // One poll cycle, synchronously.
   CycleReport RunCycle();
+
+  // Reads the queued hints once, synchronously (tests; the background reader does the same).
+  // Returns the number of requests made.
+  int ReadHints();
+
+  // Per enabled kind, the ids given in the config, then those of its ids file as last read, each
+  // once: the jobs a reload or a change of the file may take away.
+  std::map<std::string, std::vector<std::string>> StaticIds() const;
 
   // Runs cycles in a background thread, every poll_interval (longer when the API asks for it).
   void Start();
@@ -98,10 +116,25 @@ class Poller {
   struct Task;
   struct Outcome;
 
+  struct IdsFile;
+
   std::vector<Task> PlanCycle(std::chrono::steady_clock::time_point now) const;
+  std::vector<Task> PlanHints(const std::vector<Hints::Job>& jobs) const;
+  // Reads the given jobs now, and hands them to the store as a partial cycle.
+  int ReadJobs(const std::vector<Hints::Job>& jobs);
+  void AddIdTasks(const creatify::KindSpec& kind, int slot, const std::vector<std::string>& ids,
+                  const std::string& ordering, std::vector<Task>* tasks) const;
   bool DiscoveryDue(std::string_view kind, std::chrono::steady_clock::time_point now) const;
+  // Fetches and parses one task's answer.
+  Outcome Perform(const Task& task, int worker) const;
+  // The cycle's results, for the store.
+  state::PollCycle Assemble(const std::vector<Task>& tasks, std::vector<Outcome>& outcomes,
+                            std::chrono::steady_clock::time_point started, CycleReport* report);
+  // Reads the ids files that changed; takes the ids that left them away from the store.
+  void RefreshIdsFiles(bool initial);
   void LogOutcome(const Task& task, const Outcome& outcome);
   void Loop();
+  void HintLoop();
 
   const config::Config config_;
   state::Store& store_;
@@ -111,6 +144,14 @@ class Poller {
   // The cycle's workers besides the poller's own thread: started once.
   WorkerPool pool_;
 
+  Hints* const hints_;
+
+  // Guards the ids files' state (the loop writes it, StaticIds reads it).
+  mutable std::mutex ids_mutex_;
+  std::map<std::string, IdsFile, std::less<>> ids_files_;
+
+  // Guards the logging state below (the loop and the hint reader both log).
+  std::mutex log_mutex_;
   // The code of the last error logged per request target (an endpoint and a job id or a list
   // query), so that an error is logged once per change, not once per attempt.
   std::map<std::string, std::string> last_error_;
@@ -121,9 +162,13 @@ class Poller {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mutex_
+  std::atomic<bool> stop_hints_{false};
   std::thread thread_;
+  std::thread hint_thread_;
   // Cycles in a row ended by a 429 without Retry-After (the loop's thread only).
   int backoff_attempts_ = 0;
+  // No request before this, after a 429 (guarded by mutex_): the hint reader waits for it too.
+  std::chrono::steady_clock::time_point not_before_{};
 };
 
 }  // namespace poller

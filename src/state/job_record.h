@@ -28,6 +28,8 @@ struct JobRecord {
   double finished_at = 0;
   // Its terminal transition was counted in the kind's counters.
   bool counted = false;
+  // Known only by its id (a webhook announced it): not read yet, so neither shown nor counted.
+  bool unread = false;
 
   // The job's per-job series in the exposition format, section after section (one section per
   // per-job family, in the renderer's order); section i is

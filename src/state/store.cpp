@@ -43,6 +43,8 @@ struct IdHasher {
 struct Store::KindState {
   // Its slot in state_.kinds, where its counters are.
   size_t index = 0;
+  // Rendered and polled; a kind switched off by a reload keeps its state, hidden.
+  bool active = true;
   // The shown jobs, by id. The key views the record's own id (records are immutable and the
   // map owns them), so an id is held once.
   std::unordered_map<std::string_view, std::shared_ptr<const JobRecord>, IdHasher, std::equal_to<>>
@@ -164,6 +166,9 @@ void Store::Restore(RestoredState restored) {
   state_.watching_since = restored.watching_since;
   options_.watching_since = restored.watching_since;
   state_.api_requests = std::move(restored.counters.api_requests);
+  for (const auto& [key, value] : restored.counters.webhook_requests) {
+    state_.webhook_requests[key] = value;
+  }
   state_.api_request_duration = std::move(restored.counters.api_request_duration);
   if (restored.counters.poll_duration.upper_bounds() == PollBuckets()) {
     state_.poll_duration = std::move(restored.counters.poll_duration);
@@ -205,19 +210,111 @@ void Store::Apply(const PollCycle& cycle) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   const double now = cycle.finished_at;
   state_.generation++;
-  state_.polled = true;
-  state_.up = cycle.up;
+  if (!cycle.partial) {
+    state_.polled = true;
+    state_.up = cycle.up;
+    state_.poll_duration.Observe(cycle.duration_seconds);
+  }
   if (cycle.remaining_credits) state_.remaining_credits = cycle.remaining_credits;
   for (const auto& request : cycle.requests) {
     state_.api_requests[{request.endpoint, request.code}] += 1;
     state_.api_request_duration.try_emplace(request.endpoint, ApiRequestBuckets())
         .first->second.Observe(request.seconds);
   }
-  state_.poll_duration.Observe(cycle.duration_seconds);
   for (size_t i = 0; i < state_.kinds.size(); ++i) Expire(now, *kinds_[i]);
   for (const auto& poll : cycle.kinds) {
+    if (KindState* kind = Active(poll.kind)) MergeKind(poll, now, cycle.partial, *kind);
+  }
+  Publish();
+}
+
+Store::KindState* Store::Active(std::string_view name) const {
+  for (size_t i = 0; i < state_.kinds.size(); ++i) {
+    if (state_.kinds[i].name == name) return kinds_[i]->active ? kinds_[i].get() : nullptr;
+  }
+  return nullptr;
+}
+
+AddResult Store::AddJob(std::string_view kind_name, std::string_view id) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  KindState* kind = Active(kind_name);
+  if (kind == nullptr) return AddResult::kNoKind;
+  if (kind->jobs.contains(id)) return AddResult::kKnown;
+  if (kind->remembered.contains(IdHash(id))) return AddResult::kFinished;
+  if (Full()) {
+    if (kind->refused.insert(IdHash(id)).second) state_.kinds[kind->index].dropped["limit"] += 1;
+    Publish();
+    return AddResult::kFull;
+  }
+  JobRecord record;
+  record.job.id = std::string(id);
+  record.unread = true;
+  kind->refused.erase(IdHash(id));
+  ++tracked_;
+  Track(*kind, std::move(record));
+  Publish();
+  return AddResult::kAdded;
+}
+
+void Store::RemoveJobs(std::string_view kind_name, const std::vector<std::string>& ids,
+                       double now) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  KindState* kind = Active(kind_name);
+  if (kind == nullptr) return;
+  KindSnapshot& counters = state_.kinds[kind->index];
+  bool changed = false;
+  for (const auto& id : ids) {
+    counters.deferred.erase(id);
+    kind->not_found.erase(id);
+    auto it = kind->jobs.find(id);
+    if (it == kind->jobs.end()) continue;
+    const bool finished = IsTerminal(it->second->status);
+    Record({.type = Change::Type::kRemove, .kind = counters.name, .id = id});
+    kind->jobs.erase(it);
+    kind->changed = true;
+    --tracked_;
+    if (finished) Remember(*kind, id, now);
+    changed = true;
+  }
+  if (changed) Publish();
+}
+
+void Store::Reconfigure(std::vector<std::string> kinds, double terminal_retention_seconds,
+                        double forget_after_seconds, size_t max_tracked_jobs,
+                        JobRenderer render_job, bool rerender) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  for (const auto& name : kinds) {
+    bool found = false;
+    for (const auto& existing : state_.kinds) found = found || existing.name == name;
+    if (found) continue;
+    state_.kinds.push_back(EmptyKind(name));
+    kinds_.push_back(std::make_unique<KindState>());
+    kinds_.back()->index = kinds_.size() - 1;
+  }
+  for (size_t i = 0; i < state_.kinds.size(); ++i) {
+    kinds_[i]->active = std::find(kinds.begin(), kinds.end(), state_.kinds[i].name) != kinds.end();
+  }
+  options_.kinds = std::move(kinds);
+  options_.terminal_retention_seconds = terminal_retention_seconds;
+  options_.forget_after_seconds = forget_after_seconds;
+  options_.max_tracked_jobs = max_tracked_jobs;
+  options_.render_job = std::move(render_job);
+  if (rerender) {
     for (size_t i = 0; i < state_.kinds.size(); ++i) {
-      if (state_.kinds[i].name == poll.kind) MergeKind(poll, now, *kinds_[i]);
+      KindState& kind = *kinds_[i];
+      std::vector<std::shared_ptr<const JobRecord>> records;
+      records.reserve(kind.jobs.size());
+      for (const auto& [id, record] : kind.jobs) records.push_back(record);
+      for (const auto& record : records) {
+        JobRecord copy = *record;
+        if (options_.render_job) {
+          options_.render_job(state_.kinds[i].name, &copy);
+        } else {
+          copy.lines.clear();
+          copy.section_end.fill(0);
+        }
+        kind.Put(std::make_shared<const JobRecord>(std::move(copy)));
+      }
     }
   }
   Publish();
@@ -230,9 +327,51 @@ void Store::MarkPollAttempted() {
   Publish();
 }
 
+void Store::CountWebhook(std::string_view kind, std::string_view result, double amount) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  state_.webhook_requests[{std::string(kind), std::string(result)}] += amount;
+  dirty_ = true;
+}
+
+void Store::SetIdsFile(std::string_view kind, double ids, double invalid_lines, bool read_failed) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  Snapshot::IdsFile& file = state_.ids_files[std::string(kind)];
+  if (read_failed) {
+    file.read_errors += 1;
+  } else {
+    file.ids = ids;
+    file.invalid_lines = invalid_lines;
+  }
+  dirty_ = true;
+}
+
+void Store::RecordReload(bool ok, double at) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  state_.reload.successful = ok;
+  if (ok) state_.reload.last_success = at;
+  dirty_ = true;
+}
+
+void Store::PublishIfChanged() {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  if (dirty_) Publish();
+}
+
 void Store::Publish() {
+  dirty_ = false;
+  // The kinds are copied one by one below: only the active ones, in render order.
+  std::vector<KindSnapshot> all = std::move(state_.kinds);
   auto next = std::make_shared<Snapshot>(state_);
-  for (size_t i = 0; i < state_.kinds.size(); ++i) {
+  state_.kinds = std::move(all);
+  for (const auto& name : options_.kinds) {
+    size_t i = 0;
+    while (i < state_.kinds.size() && state_.kinds[i].name != name) ++i;
+    if (i == state_.kinds.size()) continue;
+    next->kinds.push_back(state_.kinds[i]);
+  }
+  for (size_t shown = 0; shown < next->kinds.size(); ++shown) {
+    size_t i = 0;
+    while (state_.kinds[i].name != next->kinds[shown].name) ++i;
     KindState& kind = *kinds_[i];
     if (kind.changed) {
       auto entries = std::make_shared<std::vector<JobList::Entry>>();
@@ -243,8 +382,8 @@ void Store::Publish() {
       kind.published = JobList(std::move(entries));
       kind.changed = false;
     }
-    next->kinds[i].jobs = kind.published;
-    next->kinds[i].remembered = kind.remembered.size();
+    next->kinds[shown].jobs = kind.published;
+    next->kinds[shown].remembered = kind.remembered.size();
   }
   std::shared_ptr<const Snapshot> published = std::move(next);
   {
@@ -260,7 +399,7 @@ void Store::Record(Change change) {
 
 bool Store::Full() const { return tracked_ >= options_.max_tracked_jobs; }
 
-void Store::MergeKind(const KindPoll& poll, double now, KindState& kind) {
+void Store::MergeKind(const KindPoll& poll, double now, bool partial, KindState& kind) {
   KindSnapshot& counters = state_.kinds[kind.index];
   counters.invalid_items += poll.invalid_items;
   for (const auto& field : poll.invalid_fields) counters.invalid_fields[field] += 1;
@@ -279,7 +418,7 @@ void Store::MergeKind(const KindPoll& poll, double now, KindState& kind) {
     counters.dropped["not_found"] += 1;
     Remember(kind, id, now);
   }
-  if (poll.success) {
+  if (poll.success && !partial) {
     counters.last_success = now;
     if (poll.complete_listing) {
       std::unordered_set<std::string_view> listed;
@@ -359,7 +498,8 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
   if (!known) {
     kind.refused.erase(IdHash(job.id));
     ++tracked_;
-  } else if (next.status == it->second->status && next.job == it->second->job) {
+  } else if (next.status == it->second->status && next.job == it->second->job &&
+             !it->second->unread) {
     return;  // Unchanged: the record, its lines and its row stay as they are.
   }
   Track(kind, std::move(next));

@@ -88,6 +88,20 @@ inline constexpr int kMaxTerminalDeferrals = 3;
 // A job asked for by id that answers 404 this many polls in a row is dropped.
 inline constexpr int kNotFoundPolls = 3;
 
+// What became of a job announced by a webhook (Store::AddJob).
+enum class AddResult {
+  // Now tracked; the poller reads it at once.
+  kAdded,
+  // Already tracked (shown), finished or not.
+  kKnown,
+  // Finished and left the output: never tracked, nor counted, again.
+  kFinished,
+  // max_tracked_jobs is reached (counted as dropped, reason "limit").
+  kFull,
+  // Not an active kind.
+  kNoKind,
+};
+
 struct Snapshot {
   // Bumped by every Apply.
   uint64_t generation = 0;
@@ -104,6 +118,24 @@ struct Snapshot {
   Histogram poll_duration{PollBuckets()};
   // Unix time from which this exporter (across restarts) has watched.
   double watching_since = 0;
+  // Calls to the webhook receiver: (kind, result) -> requests.
+  std::map<std::pair<std::string, std::string>, double> webhook_requests;
+  // The ids files, per kind that has one.
+  struct IdsFile {
+    // Ids in the file as last read.
+    double ids = 0;
+    // Lines of the file as last read that are not a job id.
+    double invalid_lines = 0;
+    // Reads that failed (the last good ids stay in use).
+    double read_errors = 0;
+  };
+  std::map<std::string, IdsFile> ids_files;
+  // The last reload of the configuration (SIGHUP, POST /-/reload).
+  struct Reload {
+    bool successful = true;
+    // Unix time of the last successful (re)load.
+    double last_success = 0;
+  } reload;
   // The persisted state, when there is one.
   struct Persistence {
     bool enabled = false;
@@ -140,6 +172,9 @@ struct ApiRequest {
 struct PollCycle {
   // Unix seconds: the store's notion of "now" for this cycle (retention, forgetting).
   double finished_at = 0;
+  // Only a few jobs were read (those a webhook announced), not a whole cycle: up, readiness,
+  // the poll duration and the kinds' last success are left as they are.
+  bool partial = false;
   double duration_seconds = 0;
   bool up = false;
   std::vector<KindPoll> kinds;
@@ -221,6 +256,30 @@ class Store {
   // long as a request may take. Publishes only when it changes something.
   void MarkPollAttempted();
 
+  // Tracks a job known only by its id (a webhook announced it) until a poll reads it: it is
+  // polled like every unfinished job, and is neither shown nor counted before it was read. Its
+  // terminal transition, when read, counts (it finished while we watched). Publishes when added.
+  AddResult AddJob(std::string_view kind, std::string_view id);
+
+  // Stops tracking jobs (their ids left an ids file or the config): they leave the output, and a
+  // finished one is remembered, so that it is never counted again. Counters are kept.
+  void RemoveJobs(std::string_view kind, const std::vector<std::string>& ids, double now);
+
+  // The kinds rendered, in order (a reload): a kind switched off leaves the output but keeps its
+  // counters and jobs, should it come back; a new kind starts at zero. Also the retention
+  // settings and the job renderer (all records are rendered again when `rerender`).
+  void Reconfigure(std::vector<std::string> kinds, double terminal_retention_seconds,
+                   double forget_after_seconds, size_t max_tracked_jobs, JobRenderer render_job,
+                   bool rerender);
+
+  // Self-metrics that change between polls; shown from the next publish (PublishIfChanged, or
+  // the next Apply).
+  void CountWebhook(std::string_view kind, std::string_view result, double amount = 1);
+  void SetIdsFile(std::string_view kind, double ids, double invalid_lines, bool read_failed);
+  void RecordReload(bool ok, double at);
+  // Publishes if a self-metric changed since the last publish.
+  void PublishIfChanged();
+
   // The job is known to be finished: shown in a terminal status, remembered, or dropped as not
   // found. The poller does not ask for it again.
   bool IsFinished(std::string_view kind, std::string_view id) const;
@@ -243,7 +302,7 @@ class Store {
  private:
   struct KindState;
 
-  void MergeKind(const KindPoll& poll, double now, KindState& kind);
+  void MergeKind(const KindPoll& poll, double now, bool partial, KindState& kind);
   void MergeJob(const creatify::Job& job, double now, KindState& kind);
   void Track(KindState& kind, JobRecord record);
   void Expire(double now, KindState& kind);
@@ -251,6 +310,8 @@ class Store {
   bool Full() const;
   void Record(Change change);
   void Publish();
+  // The slot of an active kind in kinds_ / state_.kinds, or nullptr.
+  KindState* Active(std::string_view name) const;
 
   StoreOptions options_;
 
@@ -259,6 +320,8 @@ class Store {
   Snapshot state_;
   std::vector<std::unique_ptr<KindState>> kinds_;
   size_t tracked_ = 0;
+  // A self-metric changed since the last publish.
+  bool dirty_ = false;
   Changes changes_;
   std::function<void(const std::shared_ptr<const Snapshot>&)> listener_;
 

@@ -6,8 +6,10 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -526,4 +528,116 @@ TEST_CASE("BackoffSeconds: doubles from the poll interval, jittered down by up t
   CHECK(poller::BackoffSeconds(1, 100, 0) == poller::kMaxBackoffSeconds / 2);
   CHECK(poller::BackoffSeconds(1000, 5, 0) == 1000);
   CHECK(poller::BackoffSeconds(30, 0, 0) == 30);
+}
+
+TEST_CASE("an ids file is re-read when it changes: new ids polled, removed ones leave") {
+  char dir_template[] = "/tmp/creatify-ids-XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string path = std::string(dir_template) + "/ids.txt";
+  auto write = [&](const std::string& text) {
+    // A new file renamed into place, the way a ConfigMap volume swaps its contents.
+    std::ofstream(path + ".new") << text;
+    REQUIRE(std::rename((path + ".new").c_str(), path.c_str()) == 0);
+  };
+  write("a1\n# a comment\n\nnot an id\n");
+  auto config = BaseConfig();
+  config.kinds["ads_clone"].ids_file = path;
+  FakeApi api;
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
+  api.answers["/api/ads_clone/a1/"] = Json(AdsClone("a1", "running"));
+  api.answers["/api/ads_clone/a2/"] = Json(AdsClone("a2", "running"));
+  state::Store store(ActiveKinds(config), 0);
+  std::unique_ptr<poller::Poller> poller;
+  std::string log = testsupport::CaptureStderr([&] {
+    poller = std::make_unique<poller::Poller>(config, store, api.Fetch());
+    poller->RunCycle();
+    poller->RunCycle();
+  });
+  CHECK(api.Asked("/api/ads_clone/a1/") == 2);
+  auto snapshot = store.Current();
+  CHECK(snapshot->FindKind("ads_clone")->jobs.contains("a1"));
+  CHECK(snapshot->ids_files.at("ads_clone").ids == 1);
+  CHECK(snapshot->ids_files.at("ads_clone").invalid_lines == 1);
+  CHECK(log.find("not an id") != std::string::npos);
+
+  write("a2\n");
+  poller->RunCycle();
+  CHECK(api.Asked("/api/ads_clone/a1/") == 2);
+  CHECK(api.Asked("/api/ads_clone/a2/") == 1);
+  snapshot = store.Current();
+  CHECK_FALSE(snapshot->FindKind("ads_clone")->jobs.contains("a1"));
+  CHECK(snapshot->FindKind("ads_clone")->jobs.contains("a2"));
+
+  // Deleted: the ids last read stay, and the failed read is counted; recreated: read again, and
+  // a malformed line already logged is not logged again.
+  std::remove(path.c_str());
+  log = testsupport::CaptureStderr([&] { poller->RunCycle(); });
+  CHECK(log.find("Cannot read the ids file") != std::string::npos);
+  CHECK(api.Asked("/api/ads_clone/a2/") == 2);
+  CHECK(store.Current()->ids_files.at("ads_clone").read_errors == 1);
+  write("a1\na2\nnot an id\n");
+  log = testsupport::CaptureStderr([&] { poller->RunCycle(); });
+  CHECK(log.find("not an id") == std::string::npos);
+  CHECK(api.Asked("/api/ads_clone/a1/") == 3);
+  CHECK(store.Current()->FindKind("ads_clone")->jobs.size() == 2);
+  std::filesystem::remove_all(dir_template);
+}
+
+TEST_CASE("hinted jobs are read at once, in ?ids= batches for list kinds, and counted once") {
+  auto config = BaseConfig();
+  config.kinds["aurora"].enabled = true;
+  config.kinds["aurora"].ids = {"known"};
+  FakeApi api;
+  api.answers["/api/ads_clone/w1/"] = Json(AdsClone("w1", "done", 4));
+  api.answers["/api/aurora/?ids=h1,h2"] =
+      Json(R"([{"id":"h1","status":"running"},{"id":"h2","status":"done"}])");
+  state::Store store(config.EnabledKinds(), 0);
+  poller::Hints hints;
+  poller::Poller poller(config, store, api.Fetch(), nullptr, {}, &hints);
+  REQUIRE(store.AddJob("ads_clone", "w1") == state::AddResult::kAdded);
+  REQUIRE(store.AddJob("aurora", "h1") == state::AddResult::kAdded);
+  REQUIRE(store.AddJob("aurora", "h2") == state::AddResult::kAdded);
+  hints.Add("ads_clone", "w1");
+  hints.Add("ads_clone", "w1");
+  hints.Add("aurora", "h1");
+  hints.Add("aurora", "h2");
+  hints.Add("lipsync", "x");
+  CHECK(poller.ReadHints() == 2);
+  CHECK(api.asked.size() == 2);
+  auto snapshot = store.Current();
+  CHECK(snapshot->FindKind("ads_clone")->completed.at(Status::kDone) == 1);
+  CHECK(snapshot->FindKind("ads_clone")->credits_used == 4);
+  CHECK(snapshot->FindKind("aurora")->completed.at(Status::kDone) == 1);
+  CHECK(snapshot->FindKind("aurora")->jobs.at("h1").status == Status::kRunning);
+  // Not a whole cycle: readiness waits for the first poll.
+  CHECK_FALSE(snapshot->polled);
+  // Finished jobs are not read again, by a hint or by a poll.
+  hints.Add("ads_clone", "w1");
+  CHECK(poller.ReadHints() == 0);
+  poller.RunCycle();
+  CHECK(api.Asked("/api/ads_clone/w1/") == 1);
+  CHECK(store.Current()->FindKind("ads_clone")->completed.at(Status::kDone) == 1);
+}
+
+TEST_CASE("the hint reader runs in the background and stops with the poller") {
+  auto config = BaseConfig();
+  config.poll_interval = std::chrono::hours(1);
+  FakeApi api;
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
+  api.answers["/api/ads_clone/w1/"] = Json(AdsClone("w1", "running"));
+  state::Store store(config.EnabledKinds(), 0);
+  poller::Hints hints;
+  poller::Poller poller(config, store, api.Fetch(), nullptr, {}, &hints);
+  poller.Start();
+  REQUIRE(store.AddJob("ads_clone", "w1") == state::AddResult::kAdded);
+  hints.Add("ads_clone", "w1");
+  bool read = false;
+  for (int i = 0; i < 500 && !read; ++i) {
+    auto snapshot = store.Current();
+    const auto* job = snapshot->FindKind("ads_clone")->jobs.find("w1");
+    read = job != nullptr && !job->unread;
+    if (!read) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(read);
+  poller.Stop();
 }

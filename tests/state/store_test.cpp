@@ -376,3 +376,92 @@ TEST_CASE("the changes since the last write come in order, and only what changed
   CHECK(third.ops[1].id_hash == state::IdHash("b"));
   CHECK(store.TakeChanges().empty());
 }
+
+TEST_CASE("a job added by id is tracked unread, then counted once when a poll reads it done") {
+  Store store({"aurora", "ads_clone"}, kWatchStart);
+  CHECK(store.AddJob("aurora", "w1") == state::AddResult::kAdded);
+  CHECK(store.AddJob("aurora", "w1") == state::AddResult::kKnown);
+  CHECK(store.AddJob("lipsync", "w1") == state::AddResult::kNoKind);
+  {
+    auto snapshot = store.Current();
+    const auto& record = snapshot->FindKind("aurora")->jobs.at("w1");
+    CHECK(record.unread);
+    CHECK_FALSE(store.IsFinished("aurora", "w1"));
+  }
+  // Created long before the exporter started watching: it still finished while we watched.
+  Job done = MakeJob("w1", Status::kDone, kWatchStart - 100'000, 7);
+  store.Apply(Cycle({done}));
+  store.Apply(Cycle({done}));
+  CHECK(Completed(store, Status::kDone) == 1);
+  CHECK(store.Current()->FindKind("aurora")->credits_used == 7);
+  CHECK_FALSE(store.Current()->FindKind("aurora")->jobs.at("w1").unread);
+  CHECK(store.AddJob("aurora", "w1") == state::AddResult::kKnown);
+  CHECK(store.IsFinished("aurora", "w1"));
+}
+
+TEST_CASE("a partial cycle merges jobs but leaves up, readiness and the poll duration alone") {
+  Store store({"aurora"}, kWatchStart);
+  PollCycle cycle = Cycle({MakeJob("a", Status::kRunning)});
+  cycle.partial = true;
+  cycle.up = false;
+  store.Apply(cycle);
+  auto snapshot = store.Current();
+  CHECK_FALSE(snapshot->polled);
+  CHECK(snapshot->poll_duration.count() == 0);
+  CHECK_FALSE(snapshot->FindKind("aurora")->last_success.has_value());
+  CHECK(snapshot->FindKind("aurora")->jobs.contains("a"));
+}
+
+TEST_CASE("jobs removed by id leave the output, keep their counts and are never counted again") {
+  Store store({"aurora"}, kWatchStart);
+  store.Apply(Cycle({MakeJob("a", Status::kRunning), MakeJob("b", Status::kRunning)}));
+  store.Apply(Cycle({MakeJob("a", Status::kDone)}));
+  store.RemoveJobs("aurora", {"a", "b", "never-seen"}, kWatchStart + 20);
+  auto snapshot = store.Current();
+  CHECK(snapshot->FindKind("aurora")->jobs.empty());
+  CHECK(snapshot->FindKind("aurora")->completed.at(Status::kDone) == 1);
+  CHECK(snapshot->FindKind("aurora")->remembered == 1);
+  // The finished one is remembered; the unfinished one may come back.
+  CHECK(store.AddJob("aurora", "a") == state::AddResult::kFinished);
+  CHECK(store.AddJob("aurora", "b") == state::AddResult::kAdded);
+  store.Apply(Cycle({MakeJob("a", Status::kDone)}));
+  CHECK(Completed(store, Status::kDone) == 1);
+}
+
+TEST_CASE("a kind switched off by a reconfiguration leaves the output and comes back whole") {
+  Store store({"aurora", "ads_clone"}, kWatchStart);
+  store.Apply(Cycle({MakeJob("a", Status::kRunning)}));
+  store.Apply(Cycle({MakeJob("a", Status::kDone, kWatchStart - 100, 3)}));
+  store.Reconfigure({"ads_clone", "lipsync"}, 900, 3600, 10, nullptr, false);
+  auto off = store.Current();
+  REQUIRE(off->kinds.size() == 2);
+  CHECK(off->kinds[0].name == "ads_clone");
+  CHECK(off->kinds[1].name == "lipsync");
+  CHECK(off->FindKind("aurora") == nullptr);
+  CHECK(store.AddJob("aurora", "x") == state::AddResult::kNoKind);
+  store.Reconfigure({"aurora", "ads_clone", "lipsync"}, 900, 3600, 10, nullptr, false);
+  auto on = store.Current();
+  CHECK(on->FindKind("aurora")->completed.at(Status::kDone) == 1);
+  CHECK(on->FindKind("aurora")->credits_used == 3);
+  CHECK(on->FindKind("aurora")->jobs.contains("a"));
+}
+
+TEST_CASE("self-metrics are shown from the next publish") {
+  Store store({"aurora"}, kWatchStart);
+  store.CountWebhook("aurora", "accepted");
+  store.SetIdsFile("aurora", 3, 1, false);
+  store.SetIdsFile("aurora", 0, 0, true);
+  store.RecordReload(false, kWatchStart);
+  CHECK(store.Current()->webhook_requests.empty());
+  store.PublishIfChanged();
+  auto snapshot = store.Current();
+  CHECK(snapshot->webhook_requests.at({"aurora", "accepted"}) == 1);
+  CHECK(snapshot->ids_files.at("aurora").ids == 3);
+  CHECK(snapshot->ids_files.at("aurora").invalid_lines == 1);
+  CHECK(snapshot->ids_files.at("aurora").read_errors == 1);
+  CHECK_FALSE(snapshot->reload.successful);
+  const auto generation = snapshot->generation;
+  store.PublishIfChanged();
+  CHECK(store.Current() == snapshot);
+  CHECK(generation == snapshot->generation);
+}
