@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <system_error>
 
 #include "app/context.h"
 #include "creatify/kind.h"
@@ -191,10 +192,17 @@ bool BindServer(Context& ctx) {
 
 bool StartPoller(Context& ctx) {
   std::string user_agent = std::string("creatify-exporter/") + creatify_exporter::kVersion;
-  auto http = poller::MakeHttpFetch(ctx.config, user_agent);
-  ctx.poller = std::make_unique<poller::Poller>(ctx.config, *ctx.store, std::move(http.fetch),
-                                                std::move(http.cancel), ctx.shard);
-  ctx.poller->Start();
+  // Every thread the poller will ever use starts here (its loop, its pool of workers, its hint
+  // reader), so that a thread that cannot be started is a start-up error, never a run-time one.
+  try {
+    auto http = poller::MakeHttpFetch(ctx.config, user_agent);
+    ctx.poller = std::make_unique<poller::Poller>(ctx.config, *ctx.store, std::move(http.fetch),
+                                                  std::move(http.cancel), ctx.shard);
+    ctx.poller->Start();
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "creatify-exporter: cannot start the polling threads: %s\n", e.what());
+    return false;
+  }
   int kinds = 0;
   for (const auto& kind : creatify::Kinds()) kinds += ctx.config.KindActive(kind.name) ? 1 : 0;
   logging::Info("Polling the Creatify API",
