@@ -39,8 +39,9 @@ inline std::string IdList(const std::vector<std::string>& ids) {
 inline std::string FaultConfig(const std::string& base_url, const std::vector<std::string>& ads,
                                const std::vector<std::string>& custom,
                                const std::string& timeout = "500ms", const std::string& api = "") {
-  return "api:\n  base_url: " + base_url + "\n  timeout: " + timeout + "\n  max_concurrency: 4\n" +
-         api + "poll_interval: 200ms\nads_clone:\n  ids: " + IdList(ads) +
+  return "api:\n  base_url: " + base_url + "\n  timeout: " + timeout +
+         "\n  max_concurrency: 4\n  max_body_bytes: 1048576\n" + api +
+         "poll_interval: 200ms\nads_clone:\n  ids: " + IdList(ads) +
          "\ncustom_template_jobs:\n  ids: " + IdList(custom) + "\naurora:\n  enabled: true\n";
 }
 
