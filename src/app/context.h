@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -13,15 +14,18 @@
 #include "config/config.h"
 #include "persist/state_file.h"
 #include "persist/writer.h"
+#include "poller/hints.h"
 #include "poller/poller.h"
 #include "server/http_server.h"
 #include "state/store.h"
+#include "webhook/receiver.h"
 
 namespace app {
 
 struct Context {
   Flags flags;
   config::Config config;
+  // SIGINT and SIGTERM stop, SIGHUP reloads; blocked in every thread and taken by sigwait.
   sigset_t stop_signals{};
   poller::Shard shard;
   // Unix time of this start: the store watches from it unless a restored state says earlier.
@@ -31,6 +35,11 @@ struct Context {
   std::optional<state::RestoredState> restored;
   std::unique_ptr<state::Store> store;
   std::unique_ptr<collect::Publisher> publisher;
+  // Jobs a webhook announced, to read at once; outlives the pollers (a reload replaces those).
+  std::unique_ptr<poller::Hints> hints;
+  std::unique_ptr<webhook::Receiver> webhook;
+  // Serialises reloads (SIGHUP on the main thread, POST /-/reload on a server thread).
+  std::mutex reload_mutex;
   std::unique_ptr<server::HttpServer> server;
   std::thread server_thread;
   std::unique_ptr<poller::Poller> poller;
@@ -50,13 +59,30 @@ bool BindServer(Context& ctx);
 bool StartPoller(Context& ctx);
 bool StartServing(Context& ctx);
 
-// Blocks until SIGINT or SIGTERM.
+// Blocks until SIGINT or SIGTERM, reloading on each SIGHUP.
 void WaitForStopSignal(Context& ctx);
+
+// Re-reads the config file and the ids and token files, and applies them: the kinds, ids,
+// intervals, retention, credentials and API settings, the webhook token. Counters, histograms and
+// tracked jobs stay. An invalid config is rejected (the running one stays) and its one-line
+// error returned; "" on success. Thread-safe (serialised).
+std::string Reload(Context& ctx);
 
 void StopServer(Context& ctx);
 void StopPoller(Context& ctx);
 // Writes the last state (after the poller stopped, so nothing is lost).
 void StopStateWriter(Context& ctx);
+
+// The largest webhook body read (the 64 KiB); a larger one gets 413 unread.
+inline constexpr size_t kMaxWebhookBodyBytes = 64 << 10;
+// POST /-/reload takes no body; a small one is tolerated and ignored.
+inline constexpr size_t kMaxReloadBodyBytes = 4 << 10;
+
+// Helpers shared by start-up and reload.
+webhook::Settings WebhookSettings(const config::Config& config);
+state::JobRenderer JobRenderer(const collect::RenderOptions& options);
+// Makes ctx.poller for ctx.config (not started).
+void CreatePoller(Context& ctx);
 
 // The state file's path; empty means no persistence.
 std::string StatePath(const Context& ctx);

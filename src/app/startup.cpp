@@ -2,6 +2,7 @@
 #include <malloc.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -35,6 +36,7 @@ bool BlockStopSignals(Context& ctx) {
   sigemptyset(&ctx.stop_signals);
   sigaddset(&ctx.stop_signals, SIGINT);
   sigaddset(&ctx.stop_signals, SIGTERM);
+  sigaddset(&ctx.stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &ctx.stop_signals, nullptr);
   // A scraper that hangs up mid-response must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
@@ -127,10 +129,7 @@ bool CreateStore(Context& ctx) {
           std::chrono::duration<double>(ctx.config.terminal_retention).count(),
       .forget_after_seconds = std::chrono::duration<double>(ctx.config.forget_after).count(),
       .max_tracked_jobs = static_cast<size_t>(ctx.config.max_tracked_jobs),
-      .render_job =
-          [options = ctx.publisher->options()](std::string_view kind, state::JobRecord* record) {
-            collect::RenderJobLines(options, kind, record);
-          },
+      .render_job = JobRenderer(ctx.publisher->options()),
       .record_changes = ctx.state_file != nullptr,
   };
   ctx.store = std::make_unique<state::Store>(std::move(options));
@@ -145,8 +144,25 @@ bool CreateStore(Context& ctx) {
       [publisher = ctx.publisher.get()](const std::shared_ptr<const state::Snapshot>& snapshot) {
         publisher->Publish(snapshot);
       });
+  ctx.store->RecordReload(true, ctx.started_at);
+  ctx.store->PublishIfChanged();
   ctx.publisher->Publish(ctx.store->Current());
+  ctx.hints = std::make_unique<poller::Hints>();
+  ctx.webhook = std::make_unique<webhook::Receiver>(*ctx.store, *ctx.hints);
+  ctx.webhook->Configure(WebhookSettings(ctx.config));
   return true;
+}
+
+webhook::Settings WebhookSettings(const config::Config& config) {
+  webhook::Settings settings{.token = config.webhook.token};
+  for (const auto& kind : config.EnabledKinds()) settings.kinds.insert(kind);
+  return settings;
+}
+
+state::JobRenderer JobRenderer(const collect::RenderOptions& options) {
+  return [options](std::string_view kind, state::JobRecord* record) {
+    collect::RenderJobLines(options, kind, record);
+  };
 }
 
 bool StartStateWriter(Context& ctx) {
@@ -178,6 +194,15 @@ bool BindServer(Context& ctx) {
                         .revision = creatify_exporter::kRevision,
                     },
                     *ctx.store, *ctx.publisher);
+  ctx.server->Post(webhook::kPathPrefix, kMaxWebhookBodyBytes,
+                   [receiver = ctx.webhook.get()](const server::Request& request) {
+                     return receiver->Handle(request);
+                   });
+  ctx.server->Post("/-/reload", kMaxReloadBodyBytes, [&ctx](const server::Request&) {
+    std::string error = Reload(ctx);
+    if (error.empty()) return server::Response{.status = 200, .body = "Reloaded\n"};
+    return server::Response{.status = 500, .body = "Reload failed: " + error + "\n"};
+  });
   std::string error;
   if (!ctx.server->Bind(address->host, address->port, &error)) {
     std::fprintf(stderr, "creatify-exporter: %s\n", error.c_str());
@@ -190,14 +215,18 @@ bool BindServer(Context& ctx) {
   return true;
 }
 
-bool StartPoller(Context& ctx) {
+void CreatePoller(Context& ctx) {
   std::string user_agent = std::string("creatify-exporter/") + creatify_exporter::kVersion;
-  // Every thread the poller will ever use starts here (its loop, its pool of workers, its hint
-  // reader), so that a thread that cannot be started is a start-up error, never a run-time one.
+  auto http = poller::MakeHttpFetch(ctx.config, user_agent);
+  ctx.poller = std::make_unique<poller::Poller>(ctx.config, *ctx.store, std::move(http.fetch),
+                                                std::move(http.cancel), ctx.shard, ctx.hints.get());
+}
+
+bool StartPoller(Context& ctx) {
+  // The poller's threads (its loop, its pool of workers, its hint reader) start here, never in a
+  // cycle, so that a thread that cannot be started is a start-up error with one clear line.
   try {
-    auto http = poller::MakeHttpFetch(ctx.config, user_agent);
-    ctx.poller = std::make_unique<poller::Poller>(ctx.config, *ctx.store, std::move(http.fetch),
-                                                  std::move(http.cancel), ctx.shard);
+    CreatePoller(ctx);
     ctx.poller->Start();
   } catch (const std::system_error& e) {
     std::fprintf(stderr, "creatify-exporter: cannot start the polling threads: %s\n", e.what());
@@ -218,20 +247,36 @@ bool StartServing(Context& ctx) {
 }
 
 void WaitForStopSignal(Context& ctx) {
-  int signal = 0;
   // Ready within api.timeout of the start even when the API hangs: by then the first request
   // has been given all the time it may take, and an outage shows as creatify_up 0.
-  const auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.config.timeout);
-  const timespec wait{.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000'000),
-                      .tv_nsec = static_cast<long>(timeout.count() % 1'000'000'000)};
-  do {
-    signal = sigtimedwait(&ctx.stop_signals, nullptr, &wait);
-  } while (signal < 0 && errno == EINTR);
-  if (signal < 0) {
-    if (ctx.store) ctx.store->MarkPollAttempted();
-    sigwait(&ctx.stop_signals, &signal);
+  const auto ready_by = std::chrono::steady_clock::now() + ctx.config.timeout;
+  bool marked_ready = false;
+  for (;;) {
+    int signal = 0;
+    if (marked_ready) {
+      sigwait(&ctx.stop_signals, &signal);
+    } else {
+      const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+          ready_by - std::chrono::steady_clock::now());
+      const timespec wait{
+          .tv_sec = static_cast<time_t>(std::max<long long>(0, left.count()) / 1'000'000'000),
+          .tv_nsec = static_cast<long>(std::max<long long>(0, left.count()) % 1'000'000'000)};
+      signal = sigtimedwait(&ctx.stop_signals, nullptr, &wait);
+      if (signal < 0) {
+        if (errno == EAGAIN) {
+          if (ctx.store) ctx.store->MarkPollAttempted();
+          marked_ready = true;
+        }
+        continue;
+      }
+    }
+    if (signal == SIGHUP) {
+      Reload(ctx);
+      continue;
+    }
+    logging::Info("Stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    return;
   }
-  logging::Info("Stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
 }
 
 }  // namespace app

@@ -377,9 +377,19 @@ std::string RenderText(const state::Snapshot& snapshot, const RenderOptions& opt
   return Render(borrowed, no_gzip)->Text();
 }
 
+RenderOptions Publisher::options() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return options_;
+}
+
+void Publisher::SetOptions(RenderOptions options) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  options_ = std::move(options);
+}
+
 void Publisher::Publish(std::shared_ptr<const state::Snapshot> snapshot) {
   const auto start = std::chrono::steady_clock::now();
-  auto next = Render(std::move(snapshot), options_, last_render_seconds_);
+  auto next = Render(std::move(snapshot), options(), last_render_seconds_);
   last_render_seconds_ =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::lock_guard<std::mutex> lock(mutex_);

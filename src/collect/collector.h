@@ -86,11 +86,14 @@ class Publisher {
   void Publish(std::shared_ptr<const state::Snapshot> snapshot);
   // nullptr before the first Publish.
   std::shared_ptr<const Exposition> Current() const;
-  const RenderOptions& options() const { return options_; }
+  RenderOptions options() const;
+  // From the next Publish on (a reload).
+  void SetOptions(RenderOptions options);
 
  private:
-  const RenderOptions options_;
   mutable std::mutex mutex_;
+  // Guarded by mutex_.
+  RenderOptions options_;
   // Guarded by mutex_ (held only to copy or swap the pointer).
   std::shared_ptr<const Exposition> current_;
   // Publish is called from one thread at a time (the store's publisher); not guarded.

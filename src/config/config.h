@@ -37,8 +37,6 @@ struct WebhookConfig {
   // From `webhook.token` or the file `webhook.token_file` (trimmed): at least 16 characters, of
   // letters, digits, '-', '_', '.' and '~' (it is a path segment). Never logged.
   std::string token;
-  // `webhook.max_body_bytes` (default 64 KiB): a larger call is refused with 413.
-  int max_body_bytes = 64 << 10;
 
   bool operator==(const WebhookConfig&) const = default;
 };

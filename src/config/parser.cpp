@@ -27,8 +27,6 @@ constexpr int kMaxTrackedJobs = 10'000'000;
 // Retention and forgetting take anything from a second (tests and demos) to about a century.
 constexpr milliseconds kMinKeep{1000};
 constexpr milliseconds kMaxKeep{100LL * 365 * 24 * 60 * 60 * 1000};
-constexpr int kMinWebhookBodyBytes = 1 << 10;
-constexpr int kMaxWebhookBodyBytes = 1 << 20;
 constexpr std::size_t kMinWebhookTokenLength = 16;
 
 // Django REST framework's ordering: field names, each optionally descending, comma-separated
@@ -206,7 +204,7 @@ bool Parser::ParseKind(const Entry& section, const creatify::KindSpec& kind, Kin
 
 bool Parser::ParseWebhook(const Entry& section, Config* config) {
   if (!ExpectMap(section)) return false;
-  static const std::vector<std::string_view> kKnown = {"token", "token_file", "max_body_bytes"};
+  static const std::vector<std::string_view> kKnown = {"token", "token_file"};
   std::optional<Entry> token;
   std::optional<Entry> token_file;
   bool ok = ForEach(section.value, section.path, [&](const Entry& entry) {
@@ -217,10 +215,6 @@ bool Parser::ParseWebhook(const Entry& section, Config* config) {
     if (entry.key == "token_file") {
       token_file = entry;
       return true;
-    }
-    if (entry.key == "max_body_bytes") {
-      return ReadInt(entry, kMinWebhookBodyBytes, kMaxWebhookBodyBytes,
-                     &config->webhook.max_body_bytes);
     }
     return UnknownKey(entry, kKnown);
   });

@@ -61,10 +61,15 @@ TEST_CASE(
   testsupport::TempDir dir;
   e2e::Simulator simulator(
       dir, {"--seed=4", "--stage-duration=100ms", "--aurora-jobs=3", "--fault-malformed=0.3"});
-  e2e::Exporter exporter(dir,
-                         e2e::WithState(e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"),
-                                                       simulator.Ids("custom_template")),
-                                        dir.File("state.db")));
+  // An ids file (with a line that is not an id) and a webhook token, for the discovery families.
+  testsupport::WriteFile(dir.File("aurora.ids"), "not an id\n");
+  e2e::Exporter exporter(
+      dir, e2e::WithState(e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"),
+                                         simulator.Ids("custom_template"),
+                                         "  ids_file: " + dir.File("aurora.ids") +
+                                             "\n  discover: true\n"
+                                             "webhook:\n  token: docs-test-token-0123456789\n"),
+                          dir.File("state.db")));
   testsupport::Exposition live;
   auto every_family_has_samples = [&] {
     live = exporter.Metrics();

@@ -1,0 +1,108 @@
+#include "webhook/receiver.h"
+
+#include "creatify/webhook.h"
+#include "log/log.h"
+
+namespace webhook {
+namespace {
+
+constexpr char kJson[] = "application/json";
+
+server::Response NotFound() { return server::Response{.status = 404, .body = "Not Found\n"}; }
+
+}  // namespace
+
+bool TokenEquals(std::string_view given, std::string_view expected) {
+  unsigned char differ = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
+    differ |= static_cast<unsigned char>(g ^ static_cast<unsigned char>(expected[i]));
+  }
+  return differ == 0;
+}
+
+void Receiver::Configure(Settings settings) {
+  if (!settings.token.empty()) {
+    for (const auto& kind : settings.kinds) {
+      for (std::string_view result :
+           {kAccepted, kDropped, kUnauthorized, kUnknownKind, kTooLarge, kBadRequest}) {
+        store_.CountWebhook(kind, result, 0);
+      }
+    }
+    store_.CountWebhook(kOtherKind, kUnauthorized, 0);
+    store_.CountWebhook(kOtherKind, kUnknownKind, 0);
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  settings_ = std::move(settings);
+}
+
+server::Response Receiver::Answer(std::string_view kind, std::string_view result, int status,
+                                  std::string body) {
+  store_.CountWebhook(kind, result);
+  // A refused call is shown within a second; an accepted one as soon as its job is read.
+  hints_.Nudge();
+  return server::Response{.status = status, .content_type = kJson, .body = std::move(body)};
+}
+
+server::Response Receiver::Handle(const server::Request& request) {
+  std::string token;
+  bool known_kind = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    token = settings_.token;
+  }
+  if (token.empty()) return NotFound();
+
+  // /webhook/{kind}/{token}
+  std::string_view rest = std::string_view(request.path).substr(sizeof(kPathPrefix) - 1);
+  const size_t slash = rest.find('/');
+  const std::string_view kind_word = rest.substr(0, slash);
+  const std::string_view given =
+      slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    known_kind = settings_.kinds.contains(kind_word);
+  }
+  const std::string_view kind = known_kind ? kind_word : std::string_view(kOtherKind);
+  // The token is checked first: without it, nobody learns which kinds exist.
+  if (!TokenEquals(given, token)) {
+    return Answer(kind, kUnauthorized, 401,
+                  R"({"error":"unauthorized"})"
+                  "\n");
+  }
+  if (!known_kind) {
+    return Answer(kind, kUnknownKind, 404,
+                  R"({"error":"unknown kind"})"
+                  "\n");
+  }
+  if (request.body_too_large) {
+    return Answer(kind, kTooLarge, 413,
+                  R"({"error":"body too large"})"
+                  "\n");
+  }
+  std::string why;
+  auto id = creatify::ParseWebhookBody(request.body, &why);
+  if (!id) {
+    return Answer(kind, kBadRequest, 400, R"({"error":")" + why + "\"}\n");
+  }
+  const state::AddResult added = store_.AddJob(kind, *id);
+  if (added == state::AddResult::kFull) {
+    logging::Warn("Webhook for a job that cannot be tracked: max_tracked_jobs is reached",
+                  {{"kind", std::string(kind)}, {"job_id", *id}});
+    return Answer(kind, kDropped, 202,
+                  R"({"status":"dropped"})"
+                  "\n");
+  }
+  if (added == state::AddResult::kNoKind) {
+    return Answer(kind, kUnknownKind, 404,
+                  R"({"error":"unknown kind"})"
+                  "\n");
+  }
+  // Read it now, unless it is known to be finished already.
+  if (!store_.IsFinished(kind, *id)) hints_.Add(std::string(kind), *id);
+  return Answer(kind, kAccepted, 202,
+                R"({"status":"accepted"})"
+                "\n");
+}
+
+}  // namespace webhook

@@ -1,0 +1,66 @@
+// The webhook receiver: POST /webhook/{kind}/{token}, the URL users pass as webhook_url when they
+// create jobs. A valid call answers 202 at once, tracks the job and queues it to be read now; the
+// body only names the job (it is never counted by itself), so Creatify calling several times for
+// one job moves no counter twice. Every call is counted by kind and result.
+//
+// Thread-safe: Handle runs on the server's threads; Configure (a reload) may run at any time.
+#pragma once
+
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "poller/hints.h"
+#include "poller/poller.h"
+#include "server/http_server.h"
+#include "state/store.h"
+
+namespace webhook {
+
+// The route's prefix: /webhook/{kind}/{token}.
+inline constexpr char kPathPrefix[] = "/webhook/";
+
+// The `result` label values of creatify_exporter_webhook_requests_total.
+inline constexpr std::string_view kAccepted = "accepted";          // 202: tracked, read now
+inline constexpr std::string_view kDropped = "dropped";            // 202: max_tracked_jobs reached
+inline constexpr std::string_view kUnauthorized = "unauthorized";  // 401
+inline constexpr std::string_view kUnknownKind = "unknown_kind";   // 404
+inline constexpr std::string_view kTooLarge = "too_large";         // 413
+inline constexpr std::string_view kBadRequest = "bad_request";     // 400
+// The `kind` label of a call whose kind is not an enabled kind (the path's word is never used
+// as a label value: anyone may send anything).
+inline constexpr std::string_view kOtherKind = "other";
+
+struct Settings {
+  // Empty: no webhook route (every call gets 404, and nothing is counted).
+  std::string token;
+  // The enabled kinds' labels.
+  std::set<std::string, std::less<>> kinds;
+};
+
+// Constant-time comparison: the time taken depends only on the lengths, not on where the two
+// strings differ.
+bool TokenEquals(std::string_view given, std::string_view expected);
+
+class Receiver {
+ public:
+  // `store` and `hints` must outlive the receiver.
+  Receiver(state::Store& store, poller::Hints& hints) : store_(store), hints_(hints) {}
+
+  // Takes effect for the next call. Sets the counters of every (enabled kind, result) to exist.
+  void Configure(Settings settings);
+
+  server::Response Handle(const server::Request& request);
+
+ private:
+  server::Response Answer(std::string_view kind, std::string_view result, int status,
+                          std::string body);
+
+  state::Store& store_;
+  poller::Hints& hints_;
+  mutable std::mutex mutex_;
+  Settings settings_;  // guarded by mutex_
+};
+
+}  // namespace webhook
