@@ -233,7 +233,7 @@ bool StartPoller(Context& ctx) {
     return false;
   }
   int kinds = 0;
-  for (const auto& kind : creatify::Kinds()) kinds += ctx.config.KindActive(kind.name) ? 1 : 0;
+  for (const auto& kind : ctx.config.kind_table) kinds += ctx.config.KindActive(kind.name) ? 1 : 0;
   logging::Info("Polling the Creatify API",
                 {{"base_url", ctx.config.base_url},
                  {"poll_interval_ms", std::to_string(ctx.config.poll_interval.count())},

@@ -18,24 +18,28 @@ constexpr std::size_t kMaxConfigBytes = 1 << 20;
 
 }  // namespace
 
+KindConfig DefaultKindConfig(const creatify::KindSpec& kind) {
+  KindConfig section;
+  section.enabled = kind.on_by_default;
+  if (kind.list) section.ordering = kDefaultOrdering;
+  return section;
+}
+
 std::map<std::string, KindConfig, std::less<>> DefaultKinds() {
   std::map<std::string, KindConfig, std::less<>> kinds;
-  for (const auto& kind : creatify::Kinds()) {
-    KindConfig section;
-    if (kind.list) section.ordering = kDefaultOrdering;
-    kinds.emplace(kind.name, std::move(section));
-  }
+  for (const auto& kind : creatify::BuiltinKinds())
+    kinds.emplace(kind.name, DefaultKindConfig(kind));
   return kinds;
 }
 
 bool Config::KindEnabled(std::string_view kind) const {
   auto it = kinds.find(kind);
-  return creatify::FindKind(kind) != nullptr && it != kinds.end() && it->second.enabled;
+  return creatify::FindKind(kind_table, kind) != nullptr && it != kinds.end() && it->second.enabled;
 }
 
 std::vector<std::string> Config::EnabledKinds() const {
   std::vector<std::string> enabled;
-  for (const auto& kind : creatify::Kinds()) {
+  for (const auto& kind : kind_table) {
     if (KindEnabled(kind.name)) enabled.emplace_back(kind.name);
   }
   return enabled;
@@ -44,12 +48,12 @@ std::vector<std::string> Config::EnabledKinds() const {
 bool Config::KindActive(std::string_view kind) const {
   if (!KindEnabled(kind)) return false;
   const KindConfig& section = kinds.find(kind)->second;
-  return creatify::FindKind(kind)->list || !section.ids.empty() || !section.ids_file.empty() ||
-         !webhook.token.empty();
+  return creatify::FindKind(kind_table, kind)->list || !section.ids.empty() ||
+         !section.ids_file.empty() || !webhook.token.empty();
 }
 
 bool Config::KindDiscovers(std::string_view kind) const {
-  if (!KindEnabled(kind) || !creatify::FindKind(kind)->list) return false;
+  if (!KindEnabled(kind) || !creatify::FindKind(kind_table, kind)->list) return false;
   const KindConfig& section = kinds.find(kind)->second;
   return section.discover.value_or(section.ids.empty() && section.ids_file.empty());
 }

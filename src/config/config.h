@@ -10,12 +10,15 @@
 #include <string_view>
 #include <vector>
 
+#include "creatify/kind.h"
+
 namespace config {
 
 // One section per job kind, keyed in Config::kinds by the kind's name (creatify::KindSpec::name),
-// read from the YAML key creatify::KindSpec::config_key.
+// read from the YAML key creatify::KindSpec::config_key (a custom kind: its `custom_kinds` entry).
 struct KindConfig {
-  // `enabled:` (default true). A kind without a list endpoint is only polled when it has ids.
+  // `enabled:` (default: true for the original three kinds and for a kind whose section is
+  // present). A kind without a list endpoint is only polled when it has ids.
   bool enabled = true;
   // `ids:` (default empty): job ids, each of letters, digits, '-' and '_' only, no duplicates.
   // For a list kind, empty means every job of the workspace.
@@ -41,7 +44,9 @@ struct WebhookConfig {
   bool operator==(const WebhookConfig&) const = default;
 };
 
-// The default section of every kind of creatify::Kinds(), keyed by the kind's name.
+// The section of `kind` when the config says nothing of it.
+KindConfig DefaultKindConfig(const creatify::KindSpec& kind);
+// The default section of every built-in kind, keyed by the kind's name.
 std::map<std::string, KindConfig, std::less<>> DefaultKinds();
 
 // A default-constructed Config holds every default; only the credentials are empty.
@@ -91,14 +96,17 @@ struct Config {
 
   WebhookConfig webhook;
 
-  // Every kind of creatify::Kinds() has an entry.
+  // The kinds this config knows: the built-in rows (with any `progress_scale` of their
+  // section), then the `custom_kinds` in config order. The order metrics are rendered in.
+  creatify::KindTable kind_table = creatify::BuiltinKinds();
+  // Every kind of kind_table has an entry.
   std::map<std::string, KindConfig, std::less<>> kinds = DefaultKinds();
 
   // The one definition of "this kind is on": its section is enabled. An enabled kind is
   // rendered (zeros included) whether or not it has anything to poll. False for a name that is
   // not a kind.
   bool KindEnabled(std::string_view kind) const;
-  // The enabled kinds' names, in creatify::Kinds() order: the kinds the store renders.
+  // The enabled kinds' names, in kind_table order: the kinds the store renders.
   std::vector<std::string> EnabledKinds() const;
   // True when the kind is polled at all: enabled, and with ids or a list endpoint.
   bool KindActive(std::string_view kind) const;

@@ -61,8 +61,9 @@ bool Parser::Parse(const YAML::Node& root, Config* config) {
                                          "terminal_retention",
                                          "max_tracked_jobs",
                                          "discovery_interval",
-                                         "webhook"};
-  for (const auto& kind : creatify::Kinds()) known.push_back(kind.config_key);
+                                         "webhook",
+                                         "custom_kinds"};
+  for (const auto& kind : creatify::BuiltinKinds()) known.push_back(kind.config_key);
 
   bool ok = ForEach(root, "", [&](const Entry& entry) {
     if (entry.key == "api") return ParseApi(entry, config);
@@ -84,9 +85,13 @@ bool Parser::Parse(const YAML::Node& root, Config* config) {
     if (entry.key == "max_tracked_jobs") {
       return ReadInt(entry, 1, kMaxTrackedJobs, &config->max_tracked_jobs);
     }
-    for (const auto& kind : creatify::Kinds()) {
-      if (entry.key == kind.config_key) {
-        return ParseKind(entry, kind, &config->kinds.find(kind.name)->second);
+    if (entry.key == "custom_kinds") return ParseCustomKinds(entry, config);
+    for (auto& kind : config->kind_table) {
+      if (!kind.config_key.empty() && entry.key == kind.config_key) {
+        KindConfig& section = config->kinds.find(kind.name)->second;
+        // A kind that is off by default is turned on by its section being there.
+        section.enabled = true;
+        return ParseKind(entry, &kind, &section);
       }
     }
     return UnknownKey(entry, known);
@@ -170,22 +175,33 @@ bool Parser::ParseState(const Entry& section, Config* config) {
   });
 }
 
-bool Parser::ParseKind(const Entry& section, const creatify::KindSpec& kind, KindConfig* out) {
-  if (!ExpectMap(section)) return false;
-  std::vector<std::string_view> known = {"enabled", "ids", "ids_file"};
+std::vector<std::string_view> Parser::KindKeys(const creatify::KindSpec& kind) {
+  std::vector<std::string_view> known = {"enabled", "ids", "ids_file", "progress_scale"};
   if (kind.list) {
     known.push_back("ordering");
     known.push_back("discover");
   }
+  return known;
+}
+
+bool Parser::ParseKind(const Entry& section, creatify::KindSpec* kind, KindConfig* out,
+                       const std::vector<std::string_view>& read_already) {
+  if (!ExpectMap(section)) return false;
+  std::vector<std::string_view> known = read_already;
+  for (std::string_view key : KindKeys(*kind)) known.push_back(key);
   return ForEach(section.value, section.path, [&](const Entry& entry) {
+    for (std::string_view key : read_already) {
+      if (entry.key == key) return true;
+    }
     if (entry.key == "enabled") return ReadBool(entry, &out->enabled);
     if (entry.key == "ids") return ReadIds(entry, &out->ids);
+    if (entry.key == "progress_scale") return ReadProgressScale(entry, &kind->progress_scale);
     if (entry.key == "ids_file") return ReadIdsFile(entry, &out->ids_file);
     if (entry.key == "discover") {
-      if (!kind.list) {
+      if (!kind->list) {
+        const std::string& what = kind->config_key.empty() ? kind->name : kind->config_key;
         return Fail(entry.key_mark, entry.path,
-                    "not allowed here: " + std::string(kind.config_key) +
-                        " has no list endpoint to discover jobs from");
+                    "not allowed here: " + what + " has no list endpoint to discover jobs from");
       }
       bool discover = false;
       if (!ReadBool(entry, &discover)) return false;
@@ -193,13 +209,26 @@ bool Parser::ParseKind(const Entry& section, const creatify::KindSpec& kind, Kin
       return true;
     }
     if (entry.key == "ordering") {
-      if (kind.list) return ReadOrdering(entry, &out->ordering);
+      if (kind->list) return ReadOrdering(entry, &out->ordering);
+      const std::string& what = kind->config_key.empty() ? kind->name : kind->config_key;
       return Fail(entry.key_mark, entry.path,
-                  "not allowed here: " + std::string(kind.config_key) +
-                      " jobs are read one by one by id, not listed");
+                  "not allowed here: " + what + " jobs are read one by one by id, not listed");
     }
     return UnknownKey(entry, known);
   });
+}
+
+bool Parser::ReadProgressScale(const Entry& entry, creatify::ProgressScale* out) {
+  std::string word;
+  if (!ReadString(entry, &word)) return false;
+  auto scale = creatify::ParseProgressScale(word);
+  if (!scale) {
+    return Fail(ValueMark(entry), entry.path,
+                "invalid progress scale " + Quote(word) +
+                    " (expected fraction, for 0 to 1, or percent, for 0 to 100)");
+  }
+  *out = *scale;
+  return true;
 }
 
 bool Parser::ParseWebhook(const Entry& section, Config* config) {

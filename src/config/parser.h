@@ -25,7 +25,20 @@ class Parser : public YamlReader {
  private:
   bool ParseApi(const Entry& entry, Config* config);
   bool ParseState(const Entry& entry, Config* config);
-  bool ParseKind(const Entry& entry, const creatify::KindSpec& kind, KindConfig* out);
+  // A kind's section into *out; `progress_scale` changes *kind. Keys in `read_already` were
+  // read by the caller and are skipped.
+  bool ParseKind(const Entry& entry, creatify::KindSpec* kind, KindConfig* out,
+                 const std::vector<std::string_view>& read_already = {});
+  // The keys of a kind's section.
+  static std::vector<std::string_view> KindKeys(const creatify::KindSpec& kind);
+  // `custom_kinds:` (custom_kinds.cpp): appends to config->kind_table and config->kinds.
+  bool ParseCustomKinds(const Entry& entry, Config* config);
+  bool ParseCustomKind(const Entry& entry, Config* config);
+  bool ReadKindName(const Entry& entry, const Config& config, std::string* out);
+  bool ReadKindPath(const Entry& entry, const Config& config, std::string* out);
+  bool ReadStatusWords(const Entry& entry, creatify::StatusWords* out);
+  bool ReadInfoFields(const Entry& entry, std::vector<std::string>* out);
+  bool ReadProgressScale(const Entry& entry, creatify::ProgressScale* out);
   bool ParseWebhook(const Entry& entry, Config* config);
 
   // A file name from the config, relative to the config file's directory.

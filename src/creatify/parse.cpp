@@ -90,15 +90,18 @@ void ReadJobFields(const KindSpec& kind, const json& object, Job& job,
   if (const json* value = present("status")) {
     if (value->is_string()) {
       job.raw_status = value->get<std::string>();
-      job.status = ParseStatus(job.raw_status);
+      job.status = MapStatus(kind, job.raw_status);
     } else {
       invalid("status");
     }
   }
 
-  if (const json* value = present("progress")) {
+  // A kind without a progress scale has no progress field to read, whatever a body may hold.
+  const json* progress_value =
+      kind.progress_scale == ProgressScale::kNone ? nullptr : present("progress");
+  if (const json* value = progress_value) {
     std::optional<double> progress;
-    if (auto number = NumberOf(*value)) progress = NormaliseProgress(*number);
+    if (auto number = NumberOf(*value)) progress = NormaliseProgress(*number, kind.progress_scale);
     if (progress) {
       job.progress = progress;
     } else {
@@ -218,9 +221,9 @@ bool NestedDeeperThan(std::string_view body, int limit) {
   return false;
 }
 
-std::optional<double> NormaliseProgress(double value) {
-  if (std::isnan(value)) return std::nullopt;
-  if (value > 1) value /= 100;
+std::optional<double> NormaliseProgress(double value, ProgressScale scale) {
+  if (std::isnan(value) || scale == ProgressScale::kNone) return std::nullopt;
+  if (scale == ProgressScale::kPercent) value /= 100;
   if (value < 0) return 0.0;
   if (value > 1) return 1.0;
   return value;

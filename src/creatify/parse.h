@@ -60,7 +60,8 @@ bool NestedDeeperThan(std::string_view body, int limit);
 // UTC) to Unix seconds. nullopt when it does not parse.
 std::optional<double> ParseTimestamp(std::string_view text);
 
-// The API's progress (0..1 or a percentage above 1) to 0..1, clamped; nullopt for NaN.
-std::optional<double> NormaliseProgress(double value);
+// The API's progress on the kind's scale (0..1 or 0..100) to 0..1, clamped; nullopt for NaN
+// and for ProgressScale::kNone.
+std::optional<double> NormaliseProgress(double value, ProgressScale scale);
 
 }  // namespace creatify

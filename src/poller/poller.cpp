@@ -119,7 +119,7 @@ Poller::Poller(config::Config config, state::Store& store, Fetch fetch, Cancel c
       shard_(shard),
       pool_(std::max(0, config_.max_concurrency - 1)),
       hints_(hints) {
-  for (const auto& kind : creatify::Kinds()) {
+  for (const auto& kind : config_.kind_table) {
     if (!config_.KindEnabled(kind.name)) continue;
     const auto& section = config_.kinds.find(kind.name)->second;
     if (!section.ids_file.empty()) ids_files_[std::string(kind.name)].path = section.ids_file;
@@ -180,7 +180,7 @@ void Poller::RefreshIdsFiles(bool initial) {
 
 std::map<std::string, std::vector<std::string>> Poller::StaticIds() const {
   std::map<std::string, std::vector<std::string>> ids;
-  for (const auto& kind : creatify::Kinds()) {
+  for (const auto& kind : config_.kind_table) {
     if (!config_.KindEnabled(kind.name)) continue;
     ids[std::string(kind.name)] = config_.kinds.find(kind.name)->second.ids;
   }
@@ -232,7 +232,7 @@ std::vector<Poller::Task> Poller::PlanCycle(std::chrono::steady_clock::time_poin
   const auto static_ids = StaticIds();
   auto snapshot = store_.Current();
   int slot = 0;
-  for (const auto& kind : creatify::Kinds()) {
+  for (const auto& kind : config_.kind_table) {
     if (!config_.KindEnabled(kind.name)) continue;
     const auto& kind_config = config_.kinds.find(kind.name)->second;
     std::string ordering;
@@ -278,7 +278,7 @@ std::vector<Poller::Task> Poller::PlanCycle(std::chrono::steady_clock::time_poin
 std::vector<Poller::Task> Poller::PlanHints(const std::vector<Hints::Job>& jobs) const {
   std::vector<Task> tasks;
   int slot = 0;
-  for (const auto& kind : creatify::Kinds()) {
+  for (const auto& kind : config_.kind_table) {
     if (!config_.KindEnabled(kind.name)) continue;
     std::vector<std::string> ids;
     for (const auto& [job_kind, id] : jobs) {
@@ -397,7 +397,7 @@ state::PollCycle Poller::Assemble(const std::vector<Task>& tasks, std::vector<Ou
   state::PollCycle cycle;
   // Every kind the store renders has its KindPoll, in the order PlanCycle numbered them; an
   // enabled kind with nothing to ask for is up to date by definition.
-  for (const auto& kind : creatify::Kinds()) {
+  for (const auto& kind : config_.kind_table) {
     if (!config_.KindEnabled(kind.name)) continue;
     state::KindPoll poll;
     poll.kind = std::string(kind.name);

@@ -1,194 +1,178 @@
 #include "server/http_server.h"
 
-#include <httplib.h>
-#include <strings.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <chrono>
+#include <csignal>
 #include <cstring>
+#include <iterator>
+#include <system_error>
 #include <thread>
+#include <vector>
+
+#include "server/event_loop.h"
+#include "server/route_table.h"
+#include "server/tls.h"
 
 namespace server {
 
+namespace {
+
+// Event loops, each on a thread of its own: two share the work of a two-core machine, and keep
+// serving while one copies a large body.
+constexpr int kLoops = 2;
+
+}  // namespace
+
 struct HttpServer::Impl {
-  httplib::Server server;
+  RouteTable routes;
+  std::function<bool(std::string_view)> authorize;
+  std::unique_ptr<TlsContext> tls;
+  int listen_fd = -1;
+  // One per loop.
+  int wake_fds[kLoops] = {-1, -1};
   int port = 0;
   std::atomic<bool> stop_requested{false};
-  // True from the start of Serve until it returns.
-  std::atomic<bool> serving{false};
 };
 
-bool AcceptsGzip(std::string_view header) {
-  while (!header.empty()) {
-    size_t comma = header.find(',');
-    std::string_view item = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
-    size_t semicolon = item.find(';');
-    std::string_view coding = item.substr(0, semicolon);
-    auto trim = [](std::string_view text) {
-      while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-      while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-      return text;
-    };
-    coding = trim(coding);
-    if (coding.size() != 4 || strncasecmp(coding.data(), "gzip", 4) != 0) continue;
-    if (semicolon == std::string_view::npos) return true;
-    std::string_view params = trim(item.substr(semicolon + 1));
-    if (params.size() >= 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
-      std::string_view q = trim(params.substr(2));
-      // q=0, q=0.0, q=0.000: refused.
-      return q.find_first_not_of("0.") != std::string_view::npos;
-    }
-    return true;
-  }
-  return false;
-}
-
 HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
-  // Slow or idle clients must not pin worker threads for long.
-  impl_->server.set_read_timeout(std::chrono::seconds(10));
-  impl_->server.set_write_timeout(std::chrono::seconds(10));
-  impl_->server.set_keep_alive_timeout(5);
-  // httplib closes a kept-alive connection after 5 requests by default: a scraper would pay a
-  // new connection every fifth scrape. A connection holds a worker while it lives; an idle one
-  // is closed after the keep-alive timeout.
-  impl_->server.set_keep_alive_max_count(10000);
-  // One worker per open connection: enough for several scrapers and people at once.
-  impl_->server.new_task_queue = [] { return new httplib::ThreadPool(32); };
-  // Headers and body go out in separate writes: do not let Nagle's algorithm hold the body.
-  impl_->server.set_tcp_nodelay(true);
-  impl_->server.set_payload_max_length(64 * 1024);
-  // httplib's default sets SO_REUSEPORT, which lets a second exporter bind the same port and
-  // silently take half the scrapes. Plain SO_REUSEADDR still allows quick restarts.
-  impl_->server.set_socket_options([](int sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-  impl_->server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) {
-      res.set_content(res.status == 404 ? "Not Found\n" : "Error\n", "text/plain; charset=utf-8");
-    }
-  });
-  impl_->server.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        res.status = 500;
-        res.set_content("Internal Server Error\n", "text/plain; charset=utf-8");
-      });
+  for (int& fd : impl_->wake_fds) fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  Stop();
+  if (impl_->listen_fd >= 0) close(impl_->listen_fd);
+  for (int fd : impl_->wake_fds) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+void HttpServer::Get(const std::string& path, Handler handler) {
+  impl_->routes.AddGet(path, std::move(handler));
+}
+
+void HttpServer::Post(const std::string& path, size_t max_body_bytes, Handler handler) {
+  impl_->routes.AddPost(path, max_body_bytes, std::move(handler));
+}
+
+bool HttpServer::EnableTls(const TlsOptions& options, std::string* error) {
+  impl_->tls = TlsContext::Create(options, error);
+  return impl_->tls != nullptr;
+}
+
+void HttpServer::SetAuthorizer(std::function<bool(std::string_view authorization)> authorize) {
+  impl_->authorize = std::move(authorize);
+}
 
 namespace {
 
-// httplib treats a pattern as a regular expression: match the path literally.
-std::string LiteralPattern(const std::string& path) {
-  std::string pattern;
-  for (char c : path) {
-    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) pattern += '\\';
-    pattern += c;
+// A listening socket on the first address `host` resolves to; -1 and errno's message otherwise.
+int Listen(const std::string& host, int port, std::string* reason) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* addresses = nullptr;
+  int resolved = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &addresses);
+  if (resolved != 0) {
+    *reason = gai_strerror(resolved);
+    return -1;
   }
-  return pattern;
-}
-
-void SendResponse(Response response, httplib::Response& res) {
-  res.status = response.status;
-  // A body httplib would compress by itself is only ever one we compressed already: stream
-  // every body through a content provider, which httplib sends as it is.
-  if (!response.content_encoding.empty()) {
-    res.set_header("Content-Encoding", response.content_encoding);
+  int fd = -1;
+  for (addrinfo* address = addresses; address != nullptr; address = address->ai_next) {
+    fd = socket(address->ai_family, address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                address->ai_protocol);
+    if (fd < 0) {
+      *reason = std::strerror(errno);
+      continue;
+    }
+    // SO_REUSEADDR for quick restarts; never SO_REUSEPORT, which would let a second exporter
+    // bind the same port and silently take half the scrapes.
+    int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (bind(fd, address->ai_addr, address->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) break;
+    *reason = std::strerror(errno);
+    close(fd);
+    fd = -1;
   }
-  res.set_header("Vary", "Accept-Encoding");
-  if (!response.stream) {
-    auto body = std::make_shared<std::string>(std::move(response.body));
-    response.stream = StreamBody{
-        .size = body->size(), .write = [body](const std::function<bool(std::string_view)>& write) {
-          return write(*body);
-        }};
-  }
-  if (response.stream->size == 0) {
-    res.set_content("", response.content_type.c_str());
-    return;
-  }
-  res.set_content_provider(
-      response.stream->size, response.content_type.c_str(),
-      [stream = std::move(*response.stream)](size_t offset, size_t, httplib::DataSink& sink) {
-        // The whole body goes out in one call; httplib calls again only if it did not.
-        if (offset != 0) return false;
-        return stream.write([&sink](std::string_view piece) {
-          return sink.is_writable() && sink.write(piece.data(), piece.size());
-        });
-      });
+  freeaddrinfo(addresses);
+  return fd;
 }
 
 }  // namespace
 
-void HttpServer::Get(const std::string& path, Handler handler) {
-  impl_->server.Get(LiteralPattern(path), [handler = std::move(handler)](
-                                              const httplib::Request& req, httplib::Response& res) {
-    Request request;
-    request.method = req.method;
-    request.path = req.path;
-    request.accepts_gzip = AcceptsGzip(req.get_header_value("Accept-Encoding"));
-    SendResponse(handler(request), res);
-  });
-}
-
-void HttpServer::Post(const std::string& path, size_t max_body_bytes, Handler handler) {
-  std::string pattern = LiteralPattern(path);
-  if (!path.empty() && path.back() == '/') pattern += "[^?#]*";
-  impl_->server.Post(pattern, [handler = std::move(handler), max_body_bytes](
-                                  const httplib::Request& req, httplib::Response& res,
-                                  const httplib::ContentReader& content_reader) {
-    Request request;
-    request.method = req.method;
-    request.path = req.path;
-    request.accepts_gzip = AcceptsGzip(req.get_header_value("Accept-Encoding"));
-    content_reader([&request, max_body_bytes](const char* data, size_t length) {
-      if (request.body.size() + length > max_body_bytes) {
-        request.body_too_large = true;
-        request.body.clear();
-        return false;
-      }
-      request.body.append(data, length);
-      return true;
-    });
-    if (request.body_too_large) res.set_header("Connection", "close");
-    SendResponse(handler(request), res);
-  });
-}
-
 bool HttpServer::Bind(const std::string& host, int port, std::string* error) {
   const std::string bind_host = host.empty() ? "0.0.0.0" : host;
-  if (port == 0) {
-    impl_->port = impl_->server.bind_to_any_port(bind_host.c_str());
-  } else {
-    impl_->port = impl_->server.bind_to_port(bind_host.c_str(), port) ? port : -1;
-  }
-  if (impl_->port <= 0) {
-    *error =
-        "cannot listen on " + bind_host + ":" + std::to_string(port) + ": " + std::strerror(errno);
+  std::string reason = "cannot create an event notifier";
+  bool notifiers = std::all_of(std::begin(impl_->wake_fds), std::end(impl_->wake_fds),
+                               [](int fd) { return fd >= 0; });
+  int fd = notifiers ? Listen(bind_host, port, &reason) : -1;
+  if (fd < 0) {
+    *error = "cannot listen on " + bind_host + ":" + std::to_string(port) + ": " + reason;
     return false;
   }
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  impl_->port =
+      ntohs(address.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&address)->sin6_port
+                                          : reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+  if (impl_->listen_fd >= 0) close(impl_->listen_fd);
+  impl_->listen_fd = fd;
   return true;
 }
 
 int HttpServer::port() const { return impl_->port; }
 
 void HttpServer::Serve() {
-  impl_->serving.store(true);
-  if (!impl_->stop_requested.load()) impl_->server.listen_after_bind();
-  impl_->serving.store(false);
+  if (impl_->stop_requested.load() || impl_->listen_fd < 0) return;
+  // TLS writes go through OpenSSL's write(): a client gone away must not raise SIGPIPE. The
+  // loops' threads inherit the mask.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+  size_t limit = ConnectionLimit();
+  auto options = [&](int loop) {
+    return EventLoopOptions{
+        .listen_fd = impl_->listen_fd,
+        .wake_fd = impl_->wake_fds[loop],
+        .max_connections = limit / kLoops,
+        .routes = &impl_->routes,
+        .authorize = impl_->authorize,
+        .tls = impl_->tls.get(),
+    };
+  };
+  std::vector<std::thread> others;
+  for (int loop = 1; loop < kLoops; ++loop) {
+    try {
+      others.emplace_back(
+          [this, options = options(loop)] { RunEventLoop(options, impl_->stop_requested); });
+    } catch (const std::system_error&) {
+      // Fewer loops: the ones running serve everything.
+    }
+  }
+  EventLoopOptions first = options(0);
+  // With fewer loops, the first takes the whole limit.
+  first.max_connections = limit - first.max_connections * others.size();
+  RunEventLoop(first, impl_->stop_requested);
+  for (auto& thread : others) thread.join();
+  close(impl_->listen_fd);
+  impl_->listen_fd = -1;
 }
 
 void HttpServer::Stop() {
   impl_->stop_requested.store(true);
-  // httplib's stop() does nothing until its accept loop has started: repeat it until Serve has
-  // returned, so that a stop right after start-up cannot be lost.
-  while (impl_->serving.load()) {
-    impl_->server.stop();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  uint64_t one = 1;
+  for (int fd : impl_->wake_fds) {
+    if (fd >= 0) [[maybe_unused]]
+      ssize_t n = write(fd, &one, sizeof(one));
   }
 }
 

@@ -1,10 +1,20 @@
-// The exporter's HTTP server: GET (and HEAD) routes that return a whole body, and POST routes
-// with a bounded body. cpp-httplib stays behind this interface so that the server can be hardened
-// or replaced in one place. Handlers run on the
-// server's worker threads, concurrently: they must be thread-safe. A handler's body is sent as it
-// is; a handler that has a compressed form of its body says so in content_encoding.
+// The exporter's HTTP/1.1 server: GET (and HEAD) routes that return a whole body, and POST routes
+// with a bounded body, over plain TCP or TLS, behind an optional authorizer. Two event-loop
+// threads (Serve's and one more) read, parse and write every connection without blocking, so that
+// a slow or hostile client costs a file descriptor and a few KiB, never a thread:
+// - a request head (request line and headers) is at most 16 KiB and must arrive within 10 s of
+//   its first byte; a POST body within 10 s of its head; a TLS handshake within 10 s;
+// - a kept-alive connection is closed after 2 minutes without a request; a client that takes no
+//   bytes of its answer for 10 s is disconnected;
+// - at most 4096 connections (fewer when RLIMIT_NOFILE is lower); past that, the connection idle
+//   or trickling its head for longest is closed to make room, or the new one when none is.
+// GET handlers run on the event loops and must be quick (they return an already rendered body);
+// POST handlers and the authorizer run on small worker pools (two threads per loop). Handlers run
+// concurrently with each other: they must be thread-safe. A handler's body is sent as it is; a
+// handler that has a compressed form of its body says so in content_encoding.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,6 +43,9 @@ struct StreamBody {
   size_t size = 0;
   // Calls its argument with consecutive pieces of the body; false stops it.
   std::function<bool(const std::function<bool(std::string_view)>&)> write;
+  // The pieces stay valid for as long as this StreamBody (and so what `write` holds) lives: the
+  // server then sends them from that memory, without a copy. Otherwise they are copied as given.
+  bool pieces_outlive_write = false;
 };
 
 struct Response {
@@ -46,6 +59,18 @@ struct Response {
 };
 
 using Handler = std::function<Response(const Request&)>;
+
+struct TlsOptions {
+  std::string cert_file;
+  std::string key_file;
+  // exporter-toolkit's client_auth_type: "" (= NoClientCert), "NoClientCert", "RequestClientCert",
+  // "RequireAnyClientCert", "VerifyClientCertIfGiven", "RequireAndVerifyClientCert".
+  std::string client_auth_type;
+  std::string client_ca_file;
+  // "TLS10", "TLS11", "TLS12", "TLS13"; empty min_version: TLS12; empty max_version: no maximum.
+  std::string min_version;
+  std::string max_version;
+};
 
 // Whether an Accept-Encoding header value allows gzip.
 bool AcceptsGzip(std::string_view accept_encoding);
@@ -61,21 +86,37 @@ class HttpServer {
   void Get(const std::string& path, Handler handler);
 
   // Registers a handler for POST of exactly `path`, or of every path under it when `path` ends
-  // with '/'. Other methods on a registered path get 405 without their body being read; an
-  // unregistered path gets 404. Call before Bind.
+  // with '/'. Other methods on a registered path get 405 (with Allow) without their body being
+  // read, and the connection is closed; an unregistered path gets 404. Call before Bind.
   void Post(const std::string& path, size_t max_body_bytes, Handler handler);
 
+  // Serves HTTPS only; a plain-HTTP request gets no answer but a closed connection (or a 400).
+  // Loads and checks the files now: false and *error (naming the file, never its contents) when
+  // they cannot be used. Call before Bind.
+  bool EnableTls(const TlsOptions& options, std::string* error);
+
+  // Every request, on every route (health endpoints included), must be authorized: `authorize` gets
+  // the Authorization header's value ("" when absent) and returns true to let it through; otherwise
+  // the server answers 401 with `WWW-Authenticate: Basic realm="creatify-exporter"` without calling
+  // the route (and without reading a POST body). May run on several threads at once, and may be
+  // slow (bcrypt takes ~50-100 ms): it must not block the event loop — run it on a worker. Call
+  // before Bind.
+  void SetAuthorizer(std::function<bool(std::string_view authorization)> authorize);
+
   // Binds host:port (port 0: any free port). Empty host: every interface. False and *error on
-  // failure.
+  // failure ("cannot listen on HOST:PORT: Address already in use" when another process has it:
+  // the port is never shared).
   bool Bind(const std::string& host, int port, std::string* error);
 
   // The bound port, after Bind.
   int port() const;
 
-  // Serves until Stop. Call after a successful Bind.
+  // Serves until Stop, on the calling thread and one more. Call after a successful Bind.
   void Serve();
 
-  // Makes Serve return; safe from any thread, and before Serve has started.
+  // Makes Serve stop accepting, finish the answers under way for at most 2 s, close every
+  // connection and return, whatever the clients do. Returns at once; safe from any thread, and
+  // before Serve has started (Serve then returns at once).
   void Stop();
 
  private:

@@ -59,9 +59,12 @@ void AddRoutes(HttpServer& server, const RouteOptions& options, const state::Sto
       response.content_encoding = "gzip";
       response.stream =
           StreamBody{.size = exposition->gzip().size(),
-                     .write = [exposition](const std::function<bool(std::string_view)>& write) {
-                       return write(exposition->gzip());
-                     }};
+                     .write =
+                         [exposition](const std::function<bool(std::string_view)>& write) {
+                           return write(exposition->gzip());
+                         },
+                     // The exposition, held by `write`, keeps its gzip form alive.
+                     .pieces_outlive_write = true};
     } else {
       response.stream =
           StreamBody{.size = exposition->size(),

@@ -56,15 +56,77 @@ Setter IntFlag(int Flags::*field, int low, int high) {
   };
 }
 
-Setter JobCount(std::size_t kind) {
-  return [=](std::string_view text, Flags& flags) -> std::optional<std::string> {
+std::optional<std::string> SetJobCount(std::string_view kind, std::string_view text, Flags& flags) {
+  auto value = ParseInt<int>(text);
+  if (!value || *value < 0 || *value > kMaxJobs) {
+    return "expected an integer from 0 to " + std::to_string(kMaxJobs);
+  }
+  flags.model.initial_jobs[std::string(kind)] = *value;
+  return std::nullopt;
+}
+
+Setter JobCount(std::string_view kind) {
+  return [=](std::string_view text, Flags& flags) { return SetJobCount(kind, text, flags); };
+}
+
+Setter MaxJobs() {
+  return [](std::string_view text, Flags& flags) -> std::optional<std::string> {
     auto value = ParseInt<int>(text);
     if (!value || *value < 0 || *value > kMaxJobs) {
       return "expected an integer from 0 to " + std::to_string(kMaxJobs);
     }
-    flags.model.initial_jobs[kind] = *value;
+    flags.model.max_jobs = *value;
     return std::nullopt;
   };
+}
+
+// KIND=VALUE; the kind is checked once every flag is read (a custom kind may come later).
+std::optional<std::pair<std::string_view, std::string_view>> SplitKindValue(std::string_view text) {
+  std::size_t equals = text.find('=');
+  if (equals == std::string_view::npos || equals == 0) return std::nullopt;
+  return std::pair{text.substr(0, equals), text.substr(equals + 1)};
+}
+
+std::optional<std::string> SetSpawnInterval(std::string_view kind, std::string_view text,
+                                            Flags& flags) {
+  auto value = ParseDuration(text);
+  if (!value) return "expected a duration such as 500ms, 10s or 1m30s";
+  flags.model.spawn_interval[std::string(kind)] = *value;
+  return std::nullopt;
+}
+
+// NAME:PATH:list|single:fraction|percent.
+std::optional<std::string> AddCustomKind(std::string_view text, Flags& flags) {
+  std::vector<std::string_view> parts;
+  for (std::size_t colon; (colon = text.find(':')) != std::string_view::npos;) {
+    parts.push_back(text.substr(0, colon));
+    text.remove_prefix(colon + 1);
+  }
+  parts.push_back(text);
+  const char* kForm = "expected NAME:PATH:list|single:fraction|percent";
+  if (parts.size() != 4 || parts[0].empty() || parts[1].empty()) return kForm;
+  KindRow row{.name = std::string(parts[0]),
+              .path = parts[1].starts_with('/') ? std::string(parts[1])
+                                                : "/api/" + std::string(parts[1]) + "/",
+              .shape = Shape::kGeneric,
+              .vocabulary = Vocabulary::kCustom};
+  if (!row.path.starts_with("/api/") || !row.path.ends_with('/')) {
+    return "the path must be a segment or start with /api/ and end with /";
+  }
+  if (parts[2] != "list" && parts[2] != "single") return kForm;
+  row.list = parts[2] == "list";
+  if (parts[3] == "fraction") {
+    row.progress = ProgressStyle::kRatioNumber;
+  } else if (parts[3] == "percent") {
+    row.progress = ProgressStyle::kPercentNumber;
+  } else {
+    return kForm;
+  }
+  for (const auto& kind : flags.model.kinds) {
+    if (kind.name == row.name || kind.path == row.path) return "a kind of that name or path exists";
+  }
+  flags.model.kinds.push_back(std::move(row));
+  return std::nullopt;
 }
 
 Setter Probability(double* (*field)(Flags&)) {
@@ -123,21 +185,35 @@ const std::vector<FlagSpec>& Specs() {
          flags.model.seed = *value;
          return std::nullopt;
        }},
-      {"ads-clone-jobs", "N", "5", "Ad clone jobs created at start.", JobCount(kAdsClone)},
+      {"ads-clone-jobs", "N", "5", "Ad clone jobs created at start.", JobCount("ads_clone")},
       {"custom-template-jobs", "N", "5", "Custom template jobs created at start.",
-       JobCount(kCustomTemplate)},
-      {"aurora-jobs", "N", "5", "Aurora jobs created at start.", JobCount(kAurora)},
-      {"aurora-spawn-interval", "DURATION", "0", "Create a new aurora job this often; 0 never.",
-       DurationFlag([](Flags& f) { return &f.model.aurora_spawn_interval; }, Millis(0))},
-      {"max-aurora-jobs", "N", "1000", "Stop creating aurora jobs at this many.",
+       JobCount("custom_template")},
+      {"aurora-jobs", "N", "5", "Aurora jobs created at start.", JobCount("aurora")},
+      {"jobs", "KIND=N", "",
+       "Jobs of KIND (its kind label, e.g. lipsync or product_to_video) created at start; "
+       "repeat for more kinds. Kinds not named have none, but for the three above (5 each).",
        [](std::string_view text, Flags& flags) -> std::optional<std::string> {
-         auto value = ParseInt<int>(text);
-         if (!value || *value < 0 || *value > kMaxJobs) {
-           return "expected an integer from 0 to " + std::to_string(kMaxJobs);
-         }
-         flags.model.max_aurora_jobs = *value;
-         return std::nullopt;
+         auto pair = SplitKindValue(text);
+         if (!pair) return "expected KIND=N";
+         return SetJobCount(pair->first, pair->second, flags);
        }},
+      {"spawn-interval", "KIND=DURATION", "",
+       "Create a new job of KIND this often (0 never); repeat for more kinds.",
+       [](std::string_view text, Flags& flags) -> std::optional<std::string> {
+         auto pair = SplitKindValue(text);
+         if (!pair) return "expected KIND=DURATION";
+         return SetSpawnInterval(pair->first, pair->second, flags);
+       }},
+      {"aurora-spawn-interval", "DURATION", "0", "Same as --spawn-interval=aurora=DURATION.",
+       [](std::string_view text, Flags& flags) { return SetSpawnInterval("aurora", text, flags); }},
+      {"max-jobs", "N", "1000", "Stop creating jobs of a kind at this many.", MaxJobs()},
+      {"max-aurora-jobs", "N", "1000", "Same as --max-jobs.", MaxJobs()},
+      {"custom-kind", "NAME:PATH:list|single:fraction|percent", "",
+       "Also serve a kind the exporter does not know, at /api/PATH/ (or a full /api/.../ path), "
+       "with the words created, waiting, processing, error, completed and refused for pending, "
+       "in_queue, running, failed, done and rejected, and a progress number on that scale; "
+       "repeat for more kinds.",
+       AddCustomKind},
       {"stage-duration", "DURATION", "10s",
        "Mean time a job spends pending, in_queue and running (each times 0.5 to 1.5).",
        DurationFlag([](Flags& f) { return &f.model.job.stage_duration; }, Millis(0))},
@@ -184,6 +260,41 @@ const std::vector<FlagSpec>& Specs() {
        NonEmpty([](Flags& f) { return &f.tls_cert_file; })},
       {"tls-key-file", "PATH", "", "The PEM private key of --tls-cert-file.",
        NonEmpty([](Flags& f) { return &f.tls_key_file; })},
+      {"webhook-url", "URL", "",
+       "Call this URL when a job finishes, like a job's webhook_url; {kind} becomes the job's "
+       "kind, e.g. http://127.0.0.1:10487/webhook/{kind}/TOKEN.",
+       [](std::string_view text, Flags& flags) -> std::optional<std::string> {
+         std::string origin;
+         std::string path;
+         if (!SplitHttpUrl(std::string(text), &origin, &path)) return "expected an http:// URL";
+         flags.webhooks.url = std::string(text);
+         return std::nullopt;
+       }},
+      {"webhook-kinds", "KINDS", "",
+       "The kinds whose jobs have the webhook_url, comma-separated (empty: every kind).",
+       [](std::string_view text, Flags& flags) -> std::optional<std::string> {
+         flags.webhooks.kinds.clear();
+         while (!text.empty()) {
+           const size_t comma = text.find(',');
+           std::string_view name = text.substr(0, comma);
+           if (!FindKind(flags.model.kinds, name))
+             return "unknown kind \"" + std::string(name) + "\"";
+           flags.webhooks.kinds.emplace(name);
+           text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+         }
+         return std::nullopt;
+       }},
+      {"webhook-delay", "DURATION", "0", "Time between a job's end and its webhook call.",
+       DurationFlag([](Flags& f) { return &f.webhooks.delay; }, Millis(0))},
+      {"webhook-calls", "N", "1", "Webhook calls per finished job (more than 1: duplicates).",
+       [](std::string_view text, Flags& flags) -> std::optional<std::string> {
+         auto value = ParseInt<int>(text);
+         if (!value || *value < 1 || *value > 10) return "expected an integer from 1 to 10";
+         flags.webhooks.calls = *value;
+         return std::nullopt;
+       }},
+      {"exporter-webhook-token", "TOKEN", "", "webhook.token of the written config.",
+       NonEmpty([](Flags& f) { return &f.exporter_webhook_token; })},
       {"latency", "DURATION", "0", "Delay added to every API response.",
        DurationFlag([](Flags& f) { return &f.latency; }, Millis(0))},
       {"write-exporter-config", "PATH", "",
@@ -302,6 +413,20 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
     }
   }
   const Options& model = flags.model;
+  for (const auto& [kind, count] : model.initial_jobs) {
+    if (!FindKind(model.kinds, kind)) {
+      *error = "invalid value \"" + kind + "=" + std::to_string(count) +
+               "\" for --jobs: unknown kind " + kind;
+      return std::nullopt;
+    }
+  }
+  for (const auto& [kind, interval] : model.spawn_interval) {
+    if (!FindKind(model.kinds, kind)) {
+      *error = "invalid value \"" + kind + "=" + text::FormatDuration(interval) +
+               "\" for --spawn-interval: unknown kind " + kind;
+      return std::nullopt;
+    }
+  }
   if (model.job.failure_ratio + model.job.rejection_ratio > 1.0 + 1e-9) {
     *error = "--failure-ratio plus --rejection-ratio must be at most 1";
     return std::nullopt;
@@ -320,9 +445,11 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
 std::string HelpText() {
   std::string text =
       "Usage: creatify-simulator [flags]\n\n"
-      "A fake Creatify API: serves ads_clone, custom_template_jobs, aurora and\n"
-      "remaining_credits with jobs that move pending -> in_queue -> running -> done, failed\n"
-      "or rejected over time, optional faults, and its ground truth at GET /sim/state.\n"
+      "A fake Creatify API: serves every job kind (ads_clone, custom_template_jobs, aurora,\n"
+      "lipsyncs, lipsyncs_v2, ai_shorts, ai_editing, link_to_videos, text_to_speech,\n"
+      "product_to_videos, and any --custom-kind) and remaining_credits, with jobs that move\n"
+      "pending -> in_queue -> running -> done, failed or rejected over time (each kind in its\n"
+      "own words), optional faults, and its ground truth at GET /sim/state.\n"
       "POST /sim/fault?mode=... switches a fault on for every later API request until the next\n"
       "one (mode=none ends it): status (&status=N[&retry_after=S]), body (the POST's body,\n"
       "&status, &content_type), hang ([&delay_ms=N]), reset, truncate, endless, oversize;\n"
@@ -358,6 +485,15 @@ std::string HelpText() {
     text += "\n";
   }
   return text;
+}
+
+bool SplitHttpUrl(const std::string& url, std::string* origin, std::string* path) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.rfind(kScheme, 0) != 0) return false;
+  const size_t slash = url.find('/', kScheme.size());
+  *origin = url.substr(0, slash);
+  *path = slash == std::string::npos ? "/" : url.substr(slash);
+  return origin->size() > kScheme.size();
 }
 
 }  // namespace simulator

@@ -9,6 +9,7 @@
 
 #include "log/log.h"
 #include "simulator/model.h"
+#include "simulator/webhooks.h"
 
 namespace simulator {
 
@@ -28,6 +29,9 @@ struct Flags {
   // Serve TLS with this certificate chain and key (PEM); both or neither.
   std::string tls_cert_file;
   std::string tls_key_file;
+  WebhookOptions webhooks;
+  // webhook.token of the written config; empty: no webhook section.
+  std::string exporter_webhook_token;
   int threads = 64;
   logging::Level log_level = logging::Level::kInfo;
   logging::Format log_format = logging::Format::kLogfmt;
@@ -44,6 +48,9 @@ std::string HelpText();
 
 // "0", or a duration as text::ParseDuration reads it ("1m30s").
 std::optional<Millis> ParseDuration(std::string_view text);
+
+// "http://host:port/path" split for an HTTP client; false when the URL is not http://.
+bool SplitHttpUrl(const std::string& url, std::string* origin, std::string* path);
 
 // The base URL the exporter should use for a simulator bound to `host`:`port`.
 std::string DefaultBaseUrl(std::string_view host, int port);

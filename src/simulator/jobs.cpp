@@ -26,17 +26,21 @@ constexpr std::array<std::string_view, 3> kModelVersions = {"standard", "aurora_
                                                             "aurora_v1_fast"};
 constexpr std::array<std::string_view, 3> kAspectRatios = {"9x16", "16x9", "1x1"};
 constexpr std::array<std::string_view, 6> kLanguages = {"en", "es", "de", "fr", "ja", "pt"};
+constexpr std::array<std::string_view, 3> kStyles = {"4K realistic", "anime", "cinematic"};
+constexpr std::array<std::string_view, 3> kEditingStyles = {"film", "vlog", "commercial"};
+constexpr std::array<std::string_view, 2> kProductTypes = {"product_anyshot", "product_avatar"};
 constexpr std::array<std::string_view, 4> kFailedReasons = {
     "Face not detected in the avatar image", "Audio track is longer than 5 minutes",
     "Rendering timed out", "Internal error, please retry"};
 
-double Credits(const Job& job) {
+double Credits(const Job& job, const KindRow& row) {
   auto blocks = [&](int seconds) { return (job.video_seconds + seconds - 1) / seconds; };
-  switch (job.kind) {
-    case kAdsClone:
-      // A number with decimals, as the ads_clone schema allows.
-      return static_cast<double>(job.video_seconds / 4) + 0.5;
-    case kCustomTemplate:
+  if (!row.integer_credits) {
+    // A number with decimals, as the ads_clone schema allows.
+    return static_cast<double>(job.video_seconds / 4) + 0.5;
+  }
+  switch (row.shape) {
+    case Shape::kCustomTemplate:
       // The prices the API documents per model version.
       if (job.model_version == "aurora_v1") return 20.0 * blocks(15);
       if (job.model_version == "aurora_v1_fast") return 10.0 * blocks(15);
@@ -48,30 +52,68 @@ double Credits(const Job& job) {
 
 }  // namespace
 
-const std::array<KindRow, kKindCount>& Kinds() {
-  static constexpr std::array<KindRow, kKindCount> kKinds = {{
+const KindTable& BuiltinKinds() {
+  static const KindTable kKinds = {
       {.name = "ads_clone",
        .path = "/api/ads_clone/",
        .list = false,
        .progress = ProgressStyle::kNone,
-       .integer_credits = false},
+       .integer_credits = false,
+       .shape = Shape::kAdsClone},
       {.name = "custom_template",
        .path = "/api/custom_template_jobs/",
        .list = true,
        .progress = ProgressStyle::kPercentString,
-       .integer_credits = true},
+       .shape = Shape::kCustomTemplate},
       {.name = "aurora",
        .path = "/api/aurora/",
        .list = true,
        .progress = ProgressStyle::kRatioNumber,
-       .integer_credits = true},
-  }};
+       .shape = Shape::kAurora},
+      {.name = "lipsync",
+       .path = "/api/lipsyncs/",
+       .list = true,
+       .progress = ProgressStyle::kPercentString,
+       .shape = Shape::kLipsync},
+      {.name = "lipsync_v2",
+       .path = "/api/lipsyncs_v2/",
+       .list = true,
+       .progress = ProgressStyle::kPercentString,
+       .shape = Shape::kLipsyncV2},
+      {.name = "ai_short",
+       .path = "/api/ai_shorts/",
+       .list = true,
+       .progress = ProgressStyle::kRatioNumber,
+       .shape = Shape::kAiShort},
+      {.name = "ai_editing",
+       .path = "/api/ai_editing/",
+       .list = true,
+       .progress = ProgressStyle::kRatioNumber,
+       .shape = Shape::kAiEditing},
+      {.name = "link_to_video",
+       .path = "/api/link_to_videos/",
+       .list = true,
+       .progress = ProgressStyle::kPercentString,
+       .shape = Shape::kLinkToVideo},
+      {.name = "text_to_speech",
+       .path = "/api/text_to_speech/",
+       .list = true,
+       .progress = ProgressStyle::kNone,
+       .integer_credits = false,
+       .shape = Shape::kTextToSpeech},
+      {.name = "product_to_video",
+       .path = "/api/product_to_videos/",
+       .list = true,
+       .progress = ProgressStyle::kNone,
+       .shape = Shape::kProductToVideo,
+       .vocabulary = Vocabulary::kProductSteps},
+  };
   return kKinds;
 }
 
-std::optional<std::size_t> FindKind(std::string_view name) {
-  for (std::size_t i = 0; i < kKindCount; ++i) {
-    if (Kinds()[i].name == name) return i;
+std::optional<std::size_t> FindKind(const KindTable& kinds, std::string_view name) {
+  for (std::size_t i = 0; i < kinds.size(); ++i) {
+    if (kinds[i].name == name) return i;
   }
   return std::nullopt;
 }
@@ -98,8 +140,8 @@ bool IsTerminal(Phase phase) {
   return phase == Phase::kDone || phase == Phase::kFailed || phase == Phase::kRejected;
 }
 
-Job MakeJob(std::uint64_t seed, std::size_t kind, std::size_t index, Time created_at,
-            const JobParams& params) {
+Job MakeJob(std::uint64_t seed, std::size_t kind, const KindRow& row, std::size_t index,
+            Time created_at, const JobParams& params) {
   std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
                     static_cast<std::uint32_t>(kind), static_cast<std::uint32_t>(index),
                     static_cast<std::uint32_t>(index >> 32)};
@@ -140,7 +182,14 @@ Job MakeJob(std::uint64_t seed, std::size_t kind, std::size_t index, Time create
   job.failed_reason = kFailedReasons[Pick(rng, kFailedReasons.size())];
   job.product = kProducts[Pick(rng, kProducts.size())];
   job.is_hidden = Pick(rng, 10) == 0;
-  job.credits = Credits(job);
+  // Drawn after everything above, so that the jobs of the original kinds stay as they were.
+  job.style = kStyles[Pick(rng, kStyles.size())];
+  job.editing_style = kEditingStyles[Pick(rng, kEditingStyles.size())];
+  job.product_type = kProductTypes[Pick(rng, kProductTypes.size())];
+  if (row.vocabulary == Vocabulary::kProductSteps && job.outcome == Phase::kRejected) {
+    job.outcome = Phase::kFailed;
+  }
+  job.credits = Credits(job, row);
   return job;
 }
 
@@ -160,6 +209,43 @@ JobState StateAt(const Job& job, std::optional<Time> clock_start, Time now) {
             .progress = std::clamp(fraction, 0.0, 1.0) * job.final_progress};
   }
   return {.phase = job.outcome, .updated_at = ended, .progress = job.final_progress};
+}
+
+std::string_view StatusWord(const KindRow& row, const JobState& state) {
+  switch (row.vocabulary) {
+    case Vocabulary::kStandard:
+      break;
+    case Vocabulary::kProductSteps:
+      switch (state.phase) {
+        case Phase::kPending:
+          return "initializing";
+        case Phase::kInQueue:
+          return "image_generating";
+        case Phase::kRunning:
+          // The image is ready for the first part of the run, then the video is made.
+          return state.progress < 0.3 ? "image_generated" : "video_generating";
+        case Phase::kDone:
+          return "video_generated";
+        case Phase::kFailed:
+        case Phase::kRejected:
+          return "failed";
+      }
+      break;
+    case Vocabulary::kCustom: {
+      static constexpr std::array<std::string_view, 6> kWords = {
+          "created", "waiting", "processing", "error", "completed", "refused"};
+      return kWords[static_cast<std::size_t>(state.phase)];
+    }
+  }
+  return PhaseName(state.phase);
+}
+
+Phase ReportedPhase(const KindRow& row, Phase phase) {
+  if (row.vocabulary == Vocabulary::kProductSteps) {
+    if (phase == Phase::kInQueue) return Phase::kRunning;
+    if (phase == Phase::kRejected) return Phase::kFailed;
+  }
+  return phase;
 }
 
 std::string UuidFromBits(std::uint64_t high, std::uint64_t low) {

@@ -22,6 +22,7 @@
 #include "simulator/faults.h"
 #include "simulator/flags.h"
 #include "simulator/model.h"
+#include "simulator/webhooks.h"
 #include "version.h"
 
 namespace simulator {
@@ -128,8 +129,14 @@ bool AnswerFault(FaultSwitch& faults, const Fault& fault, httplib::Response& res
 }
 
 void Handle(Model& model, FaultSwitch& faults, const Flags& flags, StopSignal& stop,
-            const httplib::Request& req, httplib::Response& res) {
+            WebhookCaller& webhooks, const httplib::Request& req, httplib::Response& res) {
   try {
+    if (req.path == "/sim/webhook-url" && req.method == "POST") {
+      const bool ok = webhooks.SetUrl(req.body);
+      res.status = ok ? 200 : 400;
+      res.set_content(ok ? "ok\n" : "expected an http:// URL\n", "text/plain");
+      return;
+    }
     if (req.path == "/sim/fault") return HandleFaultControl(faults, req, res);
     std::optional<Fault> fault;
     if (req.path.rfind("/api/", 0) == 0) fault = faults.Match(req.path);
@@ -195,6 +202,7 @@ int Run(const Flags& flags) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   Model model(flags.model, Now());
+  WebhookCaller webhooks(model, flags.webhooks);
   StopSignal stop;
   FaultSwitch faults;
   std::unique_ptr<httplib::Server> server_holder = MakeServer(flags);
@@ -217,7 +225,7 @@ int Run(const Flags& flags) {
   // (httplib's default closes it after 5); each holds a thread while it lives, so it does end.
   server.set_keep_alive_max_count(100);
   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
-    Handle(model, faults, flags, stop, req, res);
+    Handle(model, faults, flags, stop, webhooks, req, res);
   };
   server.Get(".*", handler);
   server.Post(".*", handler);
@@ -242,6 +250,9 @@ int Run(const Flags& flags) {
     std::string yaml =
         ExporterConfigYaml(base_url, flags.exporter_poll_interval, model.Ids(kAdsClone, now),
                            model.Ids(kCustomTemplate, now), flags.exporter_state_path);
+    if (!flags.exporter_webhook_token.empty()) {
+      yaml += "webhook:\n  token: \"" + flags.exporter_webhook_token + "\"\n";
+    }
     std::string error;
     if (!WriteFileAtomically(flags.exporter_config_path, yaml, &error)) {
       logging::Error("Cannot write the exporter config",

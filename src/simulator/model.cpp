@@ -79,8 +79,21 @@ Json OrNull(bool present, const std::string& value) {
   return present ? Json(value) : Json(nullptr);
 }
 
-Json JobJson(const Job& job, const JobState& state) {
-  const KindRow& row = Kinds()[job.kind];
+Json Progress(const KindRow& row, double progress) {
+  switch (row.progress) {
+    case ProgressStyle::kPercentString:
+      return FixedOne(progress * 100.0);
+    case ProgressStyle::kRatioNumber:
+      return std::round(progress * 100.0) / 100.0;
+    case ProgressStyle::kPercentNumber:
+      return std::round(progress * 1000.0) / 10.0;
+    case ProgressStyle::kNone:
+      break;
+  }
+  return nullptr;
+}
+
+Json JobJson(const KindRow& row, const Job& job, const JobState& state) {
   bool done = state.phase == Phase::kDone;
   bool started = state.phase != Phase::kPending;
   double credits = done ? job.credits : 0.0;
@@ -92,12 +105,86 @@ Json JobJson(const Job& job, const JobState& state) {
   Json editor_url = OrNull(done, "https://app.example.com/editor/" + job.id + "/");
   Json duration = done ? Json(job.video_seconds) : Json(nullptr);
   Json failed_reason = OrNull(state.phase == Phase::kFailed, job.failed_reason);
-  Json status = PhaseName(state.phase);
+  Json status = StatusWord(row, state);
   std::string created_at = FormatTime(job.created_at);
   std::string updated_at = FormatTime(state.updated_at);
 
-  switch (job.kind) {
-    case kAdsClone:
+  Json aspect_ratio = job.aspect_ratio;
+  Json language = job.language ? Json(*job.language) : Json(nullptr);
+  Json output = OrNull(done, std::string(kMediaBase) + "videos/" + job.id + ".mp4");
+  // The fields of the kinds added later: every one has these, in this order, then its own.
+  auto common = [&] {
+    Json out{
+        {"id", job.id},         {"created_at", created_at},       {"updated_at", updated_at},
+        {"status", status},     {"failed_reason", failed_reason}, {"credits_used", credits_used},
+        {"duration", duration}, {"media_job", media_job},         {"webhook_url", nullptr}};
+    if (row.progress != ProgressStyle::kNone) out["progress"] = Progress(row, state.progress);
+    return out;
+  };
+  Json out;
+  switch (row.shape) {
+    case Shape::kLipsync:
+      out = common();
+      out["aspect_ratio"] = aspect_ratio;
+      out["audio_url"] = std::string(kMediaBase) + "lipsyncs/" + job.id + "/audio.mp3";
+      out["is_hidden"] = job.is_hidden;
+      out["output"] = output;
+      out["preview"] = preview;
+      return out;
+    case Shape::kLipsyncV2:
+      out = common();
+      out["name"] = name;
+      out["output"] = output;
+      out["preview"] = preview;
+      return out;
+    case Shape::kAiShort:
+    case Shape::kAiEditing:
+      out = common();
+      out["name"] = name;
+      out["aspect_ratio"] = aspect_ratio;
+      if (row.shape == Shape::kAiShort) {
+        out["style"] = job.style;
+      } else {
+        out["editing_style"] = job.editing_style;
+        out["video_url"] = job.reference_video;
+      }
+      out["video_output"] = video_output;
+      out["preview"] = preview;
+      out["is_hidden"] = job.is_hidden;
+      return out;
+    case Shape::kLinkToVideo:
+      out = common();
+      out["name"] = name;
+      out["language"] = language;
+      out["aspect_ratio"] = aspect_ratio;
+      out["link"] = job.link;
+      out["is_hidden"] = job.is_hidden;
+      out["video_output"] = video_output;
+      out["editor_url"] = editor_url;
+      return out;
+    case Shape::kTextToSpeech:
+      out = common();
+      out["script"] = "Meet the new " + job.product + ".";
+      out["accent"] = job.link;
+      out["output"] = OrNull(done, std::string(kMediaBase) + "audio/" + job.id + ".mp3");
+      out["is_hidden"] = job.is_hidden;
+      return out;
+    case Shape::kProductToVideo:
+      out = common();
+      out["type"] = job.product_type;
+      out["product_url"] = job.reference_video;
+      out["aspect_ratio"] = aspect_ratio;
+      out["generated_photo_url"] =
+          OrNull(state.phase != Phase::kPending && state.phase != Phase::kInQueue,
+                 std::string(kMediaBase) + "photos/" + job.id + ".png");
+      out["generated_video_url"] = video_output;
+      return out;
+    case Shape::kGeneric:
+      out = common();
+      out["name"] = name;
+      out["video_output"] = video_output;
+      return out;
+    case Shape::kAdsClone:
       return Json{{"id", job.id},
                   {"created_at", created_at},
                   {"updated_at", updated_at},
@@ -110,7 +197,7 @@ Json JobJson(const Job& job, const JobState& state) {
                   {"credits_used", credits_used},
                   {"media_job", media_job},
                   {"status", status}};
-    case kCustomTemplate:
+    case Shape::kCustomTemplate:
       return Json{{"id", job.id},
                   {"created_at", created_at},
                   {"updated_at", updated_at},
@@ -125,28 +212,29 @@ Json JobJson(const Job& job, const JobState& state) {
                   {"credits_used", credits_used},
                   {"duration", duration},
                   {"status", status},
-                  {"progress", FixedOne(state.progress * 100.0)},
+                  {"progress", Progress(row, state.progress)},
                   {"webhook_url", nullptr},
                   {"model_version", job.model_version}};
-    default:
-      return Json{{"id", job.id},
-                  {"created_at", created_at},
-                  {"updated_at", updated_at},
-                  {"name", name},
-                  {"audio", std::string(kMediaBase) + "aurora/" + job.id + "/audio.mp3"},
-                  {"image", std::string(kMediaBase) + "aurora/" + job.id + "/avatar.png"},
-                  {"video_output", video_output},
-                  {"credits_used", credits_used},
-                  {"duration", duration},
-                  {"progress", std::round(state.progress * 100.0) / 100.0},
-                  {"failed_reason", failed_reason},
-                  {"media_job", media_job},
-                  {"status", status},
-                  {"is_hidden", job.is_hidden},
-                  {"webhook_url", nullptr},
-                  {"preview", preview},
-                  {"editor_url", editor_url}};
+    case Shape::kAurora:
+      break;
   }
+  return Json{{"id", job.id},
+              {"created_at", created_at},
+              {"updated_at", updated_at},
+              {"name", name},
+              {"audio", std::string(kMediaBase) + "aurora/" + job.id + "/audio.mp3"},
+              {"image", std::string(kMediaBase) + "aurora/" + job.id + "/avatar.png"},
+              {"video_output", video_output},
+              {"credits_used", credits_used},
+              {"duration", duration},
+              {"progress", Progress(row, state.progress)},
+              {"failed_reason", failed_reason},
+              {"media_job", media_job},
+              {"status", status},
+              {"is_hidden", job.is_hidden},
+              {"webhook_url", nullptr},
+              {"preview", preview},
+              {"editor_url", editor_url}};
 }
 
 // Splits "a, b,,c" into {"a", "b", "c"}.
@@ -172,12 +260,12 @@ struct Route {
   std::optional<std::string_view> id;
 };
 
-Route RouteApi(std::string_view path) {
+Route RouteApi(const KindTable& kinds, std::string_view path) {
   if (path == "/api/remaining_credits/") {
     return {.endpoint = kRemainingCredits, .valid = true, .kind = std::nullopt, .id = std::nullopt};
   }
-  for (std::size_t kind = 0; kind < kKindCount; ++kind) {
-    const KindRow& row = Kinds()[kind];
+  for (std::size_t kind = 0; kind < kinds.size(); ++kind) {
+    const KindRow& row = kinds[kind];
     if (!path.starts_with(row.path)) continue;
     Route route{.endpoint = row.name, .valid = false, .kind = kind, .id = std::nullopt};
     std::string_view rest = path.substr(row.path.size());
@@ -218,14 +306,14 @@ Response TooManyRequests(int retry_after) {
 }
 
 // Gives one field of `item` a value of the wrong type.
-void BreakField(Json& item, std::size_t kind, std::mt19937_64& rng) {
+void BreakField(Json& item, const KindRow& row, std::mt19937_64& rng) {
   std::vector<std::pair<std::string_view, Json>> choices = {
       {"credits_used", "n/a"},
       {"status", 3},
       {"updated_at", true},
       {"created_at", Json::array({2024, 1, 1})},
   };
-  if (kind != kAdsClone) choices.emplace_back("progress", Json::object());
+  if (row.progress != ProgressStyle::kNone) choices.emplace_back("progress", Json::object());
   auto& [field, value] = choices[Pick(rng, choices.size())];
   item[std::string(field)] = value;
 }
@@ -257,35 +345,50 @@ Model::Model(Options options, Time start)
                     static_cast<std::uint32_t>(options_.seed >> 32), 0xfa17u};
   fault_rng_.seed(seq);
   if (!options_.hold) released_at_ = start;
-  for (std::size_t kind = 0; kind < kKindCount; ++kind) {
-    int count = std::max(0, options_.initial_jobs[kind]);
+  const std::size_t kinds = options_.kinds.size();
+  jobs_.resize(kinds);
+  counts_.invalid_items_sent.assign(kinds, 0);
+  counts_.invalid_fields_sent.assign(kinds, 0);
+  for (std::size_t kind = 0; kind < kinds; ++kind) {
+    int count = InitialJobs(kind);
     for (int i = 0; i < count; ++i) {
       // One second apart, the newest at start, so that ordering by created_at is visible.
       Time created = start - std::chrono::seconds(count - 1 - i);
-      jobs_[kind].push_back(
-          MakeJob(options_.seed, kind, jobs_[kind].size(), created, options_.job));
-      by_id_.emplace(jobs_[kind].back().id, std::make_pair(kind, jobs_[kind].size() - 1));
+      AddJobLocked(kind, created);
     }
   }
-  for (const auto& row : Kinds()) counts_.by_endpoint_code[std::string(row.name)];
+  for (const auto& row : options_.kinds) counts_.by_endpoint_code[row.name];
   counts_.by_endpoint_code[std::string(kRemainingCredits)];
   for (auto fault : kFaultKinds) counts_.faults[std::string(fault)] = 0;
 }
 
+int Model::InitialJobs(std::size_t kind) const {
+  auto it = options_.initial_jobs.find(options_.kinds[kind].name);
+  return it == options_.initial_jobs.end() ? 0 : std::max(0, it->second);
+}
+
+void Model::AddJobLocked(std::size_t kind, Time created) {
+  auto& jobs = jobs_[kind];
+  jobs.push_back(
+      MakeJob(options_.seed, kind, options_.kinds[kind], jobs.size(), created, options_.job));
+  by_id_.emplace(jobs.back().id, std::make_pair(kind, jobs.size() - 1));
+}
+
 Time Model::AdvanceLocked(Time now) {
   now_ = std::max(now, now_);
-  Millis interval = options_.aurora_spawn_interval;
-  if (!released_at_ || interval <= Millis(0)) return now_;
-  auto& aurora = jobs_[kAurora];
-  std::size_t initial = static_cast<std::size_t>(std::max(0, options_.initial_jobs[kAurora]));
-  auto due = static_cast<std::size_t>((now_ - *released_at_) / interval);
-  std::size_t target =
-      std::min(static_cast<std::size_t>(std::max(0, options_.max_aurora_jobs)), initial + due);
-  while (aurora.size() < target) {
-    auto spawned = static_cast<Millis::rep>(aurora.size() - initial + 1);
-    Time created = *released_at_ + interval * spawned;
-    aurora.push_back(MakeJob(options_.seed, kAurora, aurora.size(), created, options_.job));
-    by_id_.emplace(aurora.back().id, std::make_pair(kAurora, aurora.size() - 1));
+  if (!released_at_) return now_;
+  for (const auto& [name, interval] : options_.spawn_interval) {
+    auto kind = FindKind(options_.kinds, name);
+    if (!kind || interval <= Millis(0)) continue;
+    auto& jobs = jobs_[*kind];
+    std::size_t initial = static_cast<std::size_t>(InitialJobs(*kind));
+    auto due = static_cast<std::size_t>((now_ - *released_at_) / interval);
+    std::size_t target =
+        std::min(static_cast<std::size_t>(std::max(0, options_.max_jobs)), initial + due);
+    while (jobs.size() < target) {
+      auto spawned = static_cast<Millis::rep>(jobs.size() - initial + 1);
+      AddJobLocked(*kind, *released_at_ + interval * spawned);
+    }
   }
   return now_;
 }
@@ -342,7 +445,7 @@ Response Model::Answer(std::string_view method, std::string_view path, const Pai
 
 Response Model::AnswerApiLocked(std::string_view method, std::string_view path, const Pairs& query,
                                 const Pairs& headers, Time now, std::string* endpoint) {
-  Route route = RouteApi(path);
+  Route route = RouteApi(options_.kinds, path);
   *endpoint = route.endpoint;
   // As in Django, an unknown URL is a 404 before any authentication.
   if (!route.valid) return Detail(404, "Not found.");
@@ -387,7 +490,7 @@ Response Model::AnswerApiLocked(std::string_view method, std::string_view path, 
       body = Json{{"detail", "Not found."}};
     } else {
       const Job& job = jobs_[found->second.first][found->second.second];
-      body = JobJson(job, StateAt(job, ClockStartLocked(job), now));
+      body = JobJson(options_.kinds[job.kind], job, StateAt(job, ClockStartLocked(job), now));
     }
   } else {
     std::optional<std::unordered_set<std::string_view>> wanted;
@@ -420,7 +523,9 @@ Response Model::AnswerApiLocked(std::string_view method, std::string_view path, 
       return descending ? tb < ta : ta < tb;
     });
     body = Json::array();
-    for (const auto& [job, state] : rows) body.push_back(JobJson(*job, state));
+    for (const auto& [job, state] : rows) {
+      body.push_back(JobJson(options_.kinds[job->kind], *job, state));
+    }
   }
 
   if (!malformed || status != 200) return JsonResponse(status, body);
@@ -462,7 +567,7 @@ Response Model::AnswerApiLocked(std::string_view method, std::string_view path, 
     body["remaining_credits"] = "n/a";
   } else {
     Json& item = body.is_array() ? body[Pick(fault_rng_, body.size())] : body;
-    BreakField(item, *route.kind, fault_rng_);
+    BreakField(item, options_.kinds[*route.kind], fault_rng_);
     ++counts_.invalid_fields_sent[*route.kind];
   }
   return JsonResponse(200, body);
@@ -483,14 +588,28 @@ std::vector<std::string> Model::Ids(std::size_t kind, Time now) {
   std::lock_guard<std::mutex> lock(mu_);
   AdvanceLocked(now);
   std::vector<std::string> ids;
-  if (kind >= kKindCount) return ids;
+  if (kind >= jobs_.size()) return ids;
   for (const auto& job : jobs_[kind]) ids.push_back(job.id);
   return ids;
 }
 
+std::vector<Model::Finished> Model::FinishedJobs(Time now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  now = AdvanceLocked(now);
+  std::vector<Finished> finished;
+  for (std::size_t kind = 0; kind < jobs_.size(); ++kind) {
+    for (const auto& job : jobs_[kind]) {
+      const JobState state = StateAt(job, ClockStartLocked(job), now);
+      if (IsTerminal(state.phase)) finished.push_back({kind, job.id, state.phase});
+    }
+  }
+  return finished;
+}
+
 std::string Model::StateJsonLocked(Time now) const {
   Json kinds = Json::object();
-  for (std::size_t kind = 0; kind < kKindCount; ++kind) {
+  for (std::size_t kind = 0; kind < jobs_.size(); ++kind) {
+    const KindRow& row = options_.kinds[kind];
     Json status = Json::object();
     Json completed = Json::object();
     Json credits = Json::object();
@@ -505,6 +624,8 @@ std::string Model::StateJsonLocked(Time now) const {
     Json ids = Json::array();
     for (const auto& job : jobs_[kind]) {
       JobState state = StateAt(job, ClockStartLocked(job), now);
+      // What the exporter should report once it has mapped the kind's word.
+      state.phase = ReportedPhase(row, state.phase);
       std::string phase(PhaseName(state.phase));
       status[phase] = status[phase].get<long>() + 1;
       if (IsTerminal(state.phase)) {
@@ -518,15 +639,14 @@ std::string Model::StateJsonLocked(Time now) const {
       ids.push_back(job.id);
     }
     credits["total"] = credits_total;
-    kinds[std::string(Kinds()[kind].name)] =
-        Json{{"jobs", jobs_[kind].size()},
-             {"status", status},
-             {"completed", completed},
-             {"credits_used", credits},
-             {"processing_seconds_sum", processing},
-             {"invalid_items_sent", counts_.invalid_items_sent[kind]},
-             {"invalid_fields_sent", counts_.invalid_fields_sent[kind]},
-             {"ids", ids}};
+    kinds[row.name] = Json{{"jobs", jobs_[kind].size()},
+                           {"status", status},
+                           {"completed", completed},
+                           {"credits_used", credits},
+                           {"processing_seconds_sum", processing},
+                           {"invalid_items_sent", counts_.invalid_items_sent[kind]},
+                           {"invalid_fields_sent", counts_.invalid_fields_sent[kind]},
+                           {"ids", ids}};
   }
 
   long total = 0;

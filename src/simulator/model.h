@@ -22,11 +22,15 @@ namespace simulator {
 
 struct Options {
   std::uint64_t seed = 1;
-  // Jobs of each kind created at start, indexed by kAdsClone, kCustomTemplate, kAurora.
-  std::array<int, kKindCount> initial_jobs = {5, 5, 5};
-  // A new aurora job every this long (0: never), while there are fewer than max_aurora_jobs.
-  Millis aurora_spawn_interval{0};
-  int max_aurora_jobs = 1000;
+  // The kinds served: the built-in ones, then any custom kinds.
+  KindTable kinds = BuiltinKinds();
+  // Jobs of each kind created at start, by kind name; a kind not named has none.
+  std::map<std::string, int, std::less<>> initial_jobs = {
+      {"ads_clone", 5}, {"custom_template", 5}, {"aurora", 5}};
+  // A new job of the kind every this long, by kind name (absent or 0: never), while the kind
+  // has fewer than max_jobs.
+  std::map<std::string, Millis, std::less<>> spawn_interval;
+  int max_jobs = 1000;
   JobParams job;
   double initial_credits = 10000;
   // Jobs stay pending until Release (POST /sim/release).
@@ -59,8 +63,8 @@ class Model {
   Model(Options options, Time start);
 
   // Routes:
-  //   GET /api/ads_clone/{id}/, /api/custom_template_jobs/{id}/, /api/aurora/{id}/
-  //   GET /api/custom_template_jobs/, /api/aurora/ (?ids=a,b at most 100, ?ordering=[-]field)
+  //   GET {path}{id}/ for every kind of options.kinds
+  //   GET {path} for the kinds with a list (?ids=a,b at most 100, ?ordering=[-]field)
   //   GET /api/remaining_credits/
   //   GET /sim/state, POST /sim/release (no authentication, never faulted or counted)
   // An /api/ request is routed, then authenticated (401 without credentials, 403 with wrong
@@ -75,19 +79,30 @@ class Model {
   // Starts the clocks of held jobs at `now`; later calls change nothing.
   void Release(Time now);
 
-  // The ids of the kind's jobs at `now`, in creation order.
+  // The ids of the kind's jobs (its index in options.kinds) at `now`, in creation order.
   std::vector<std::string> Ids(std::size_t kind, Time now);
+
+  // The jobs that are terminal at `now`, every kind, in creation order (for webhook calls).
+  struct Finished {
+    std::size_t kind = 0;
+    std::string id;
+    Phase phase = Phase::kDone;
+  };
+  std::vector<Finished> FinishedJobs(Time now);
 
  private:
   struct Counts {
     std::map<std::string, std::map<int, long>, std::less<>> by_endpoint_code;
     std::map<std::string, long, std::less<>> faults;
-    std::array<long, kKindCount> invalid_items_sent{};
-    std::array<long, kKindCount> invalid_fields_sent{};
+    std::vector<long> invalid_items_sent;
+    std::vector<long> invalid_fields_sent;
   };
 
-  // Moves the model's clock to max(now, last time seen) and creates the aurora jobs due by then.
+  // Moves the model's clock to max(now, last time seen) and creates the jobs due by then.
   Time AdvanceLocked(Time now);
+  // options.initial_jobs of the kind.
+  int InitialJobs(std::size_t kind) const;
+  void AddJobLocked(std::size_t kind, Time created);
   std::optional<Time> ClockStartLocked(const Job& job) const;
   double RemainingCreditsLocked(Time now) const;
   Response AnswerApiLocked(std::string_view method, std::string_view path, const Pairs& query,
@@ -100,7 +115,7 @@ class Model {
   std::mutex mu_;
   Time now_;                                                                    // guarded by mu_
   std::optional<Time> released_at_;                                             // guarded by mu_
-  std::array<std::vector<Job>, kKindCount> jobs_;                               // guarded by mu_
+  std::vector<std::vector<Job>> jobs_;                                          // guarded by mu_
   std::unordered_map<std::string, std::pair<std::size_t, std::size_t>> by_id_;  // guarded by mu_
   std::mt19937_64 fault_rng_;                                                   // guarded by mu_
   Counts counts_;                                                               // guarded by mu_

@@ -109,7 +109,7 @@ struct Snapshot {
   // (readiness).
   bool polled = false;
   bool up = false;
-  // The active kinds, in creatify::Kinds() order.
+  // The active kinds, in config::Config::kind_table order.
   std::vector<KindSnapshot> kinds;
   std::optional<double> remaining_credits;
   // (endpoint, code) -> requests.

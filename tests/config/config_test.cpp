@@ -64,12 +64,16 @@ TEST_CASE("a default Config holds the documented defaults") {
   CHECK(c.forget_after == milliseconds(7LL * 24 * 3600 * 1000));
   CHECK(c.api_id.empty());
   CHECK(c.api_key.empty());
-  REQUIRE(c.kinds.size() == creatify::Kinds().size());
-  for (const auto& kind : creatify::Kinds()) {
+  CHECK(c.kind_table == creatify::BuiltinKinds());
+  REQUIRE(c.kinds.size() == creatify::BuiltinKinds().size());
+  for (const auto& kind : creatify::BuiltinKinds()) {
     CAPTURE(kind.name);
     auto it = c.kinds.find(kind.name);
     REQUIRE(it != c.kinds.end());
-    CHECK(it->second.enabled);
+    // The original three kinds are on without a section; the others wait for theirs.
+    const bool original =
+        kind.name == "ads_clone" || kind.name == "custom_template" || kind.name == "aurora";
+    CHECK(it->second.enabled == original);
     CHECK(it->second.ids.empty());
     CHECK(it->second.ordering == (kind.list ? "-created_at" : ""));
   }
@@ -143,7 +147,7 @@ aurora:
 TEST_CASE("kind sections are found through the kind table") {
   config_test::SetDefaultEnv();
   TempDir dir;
-  for (const auto& kind : creatify::Kinds()) {
+  for (const auto& kind : creatify::BuiltinKinds()) {
     CAPTURE(kind.config_key);
     Config c = MustLoad(dir, std::string(kind.config_key) + ":\n  ids: [x1]\n  enabled: false\n");
     for (const auto& [name, section] : c.kinds) {
@@ -380,8 +384,90 @@ TEST_CASE("the example config shows every key, including the commented-out crede
     CAPTURE(key);
     CHECK(text.find(key) != std::string::npos);
   }
-  for (const auto& kind : creatify::Kinds()) {
+  // A kind that is off by default is shown commented out: its section turns it on.
+  for (const auto& kind : creatify::BuiltinKinds()) {
     CAPTURE(kind.config_key);
-    CHECK(text.find("\n" + std::string(kind.config_key) + ":\n") != std::string::npos);
+    const std::string section = (kind.on_by_default ? "\n" : "\n# ") + kind.config_key + ":\n";
+    CHECK(text.find(section) != std::string::npos);
   }
+  for (const char* key : {"# custom_kinds:", "#     statuses:", "#     progress_scale:",
+                          "#     info_fields:", "#   progress_scale:"}) {
+    CAPTURE(key);
+    CHECK(text.find(key) != std::string::npos);
+  }
+}
+
+TEST_CASE("a new kind is off until its section is there, and an empty section turns it on") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  Config none = MustLoad(dir, "poll_interval: 1s\n");
+  CHECK(none.EnabledKinds() == std::vector<std::string>{"ads_clone", "custom_template", "aurora"});
+  Config some = MustLoad(dir,
+                         "lipsyncs:\nproduct_to_videos:\n  ids: [p1]\nai_shorts:\n"
+                         "  enabled: false\n");
+  CHECK(some.EnabledKinds() == std::vector<std::string>{"ads_clone", "custom_template", "aurora",
+                                                        "lipsync", "product_to_video"});
+  CHECK(some.KindActive("lipsync"));
+  CHECK(some.kinds.at("product_to_video").ids == std::vector<std::string>{"p1"});
+  CHECK(some.kinds.at("lipsync").ordering == "-created_at");
+}
+
+TEST_CASE("progress_scale overrides a kind's row in the config's kind table") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  Config c = MustLoad(dir,
+                      "aurora:\n  progress_scale: percent\nlipsyncs:\n  progress_scale: fraction\n"
+                      "ads_clone:\n  progress_scale: percent\n");
+  CHECK(creatify::FindKind(c.kind_table, "aurora")->progress_scale ==
+        creatify::ProgressScale::kPercent);
+  CHECK(creatify::FindKind(c.kind_table, "lipsync")->progress_scale ==
+        creatify::ProgressScale::kFraction);
+  CHECK(creatify::FindKind(c.kind_table, "ads_clone")->progress_scale ==
+        creatify::ProgressScale::kPercent);
+  CHECK(creatify::FindKind(c.kind_table, "custom_template")->progress_scale ==
+        creatify::ProgressScale::kPercent);
+  CHECK(creatify::FindKind(creatify::BuiltinKinds(), "aurora")->progress_scale ==
+        creatify::ProgressScale::kFraction);
+}
+
+TEST_CASE("custom_kinds become rows after the built-in ones, in config order, with sections") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  Config c = MustLoad(dir,
+                      "custom_kinds:\n"
+                      "  - name: video_translation\n"
+                      "    path: video_translations\n"
+                      "    list: true\n"
+                      "    statuses: {queued: in_queue, translating: running, finished: done,\n"
+                      "               error: failed}\n"
+                      "    progress_scale: percent\n"
+                      "    info_fields: [name, target_language]\n"
+                      "  - name: dubbing\n"
+                      "    path: /api/v2/dubbings/\n"
+                      "    statuses: {ok: done}\n"
+                      "    ids: [d1, d2]\n"
+                      "    enabled: false\n");
+  REQUIRE(c.kind_table.size() == creatify::BuiltinKinds().size() + 2);
+  const creatify::KindSpec& a = c.kind_table[creatify::BuiltinKinds().size()];
+  CHECK(a.name == "video_translation");
+  CHECK(a.config_key.empty());
+  CHECK(a.path == "/api/video_translations/");
+  CHECK(a.list);
+  CHECK(a.max_ids_per_request == 100);
+  CHECK(a.statuses == creatify::StatusWords{{"queued", creatify::Status::kInQueue},
+                                            {"translating", creatify::Status::kRunning},
+                                            {"finished", creatify::Status::kDone},
+                                            {"error", creatify::Status::kFailed}});
+  CHECK(creatify::MapStatus(a, "done") == creatify::Status::kUnknown);
+  CHECK(a.progress_scale == creatify::ProgressScale::kPercent);
+  CHECK(a.info_fields == std::vector<std::string>{"name", "target_language"});
+  CHECK(c.kinds.at("video_translation") == KindConfig{true, {}, "-created_at"});
+  const creatify::KindSpec& b = c.kind_table.back();
+  CHECK(b.path == "/api/v2/dubbings/");
+  CHECK_FALSE(b.list);
+  CHECK(b.max_ids_per_request == 0);
+  CHECK(b.progress_scale == creatify::ProgressScale::kNone);
+  CHECK(c.kinds.at("dubbing") == KindConfig{false, {"d1", "d2"}, ""});
+  CHECK(c.EnabledKinds() ==
+        std::vector<std::string>{"ads_clone", "custom_template", "aurora", "video_translation"});
 }

@@ -125,6 +125,14 @@ TEST_CASE("the invalid configs cover every required mistake") {
            "missing_api_key",
            "credential_file_missing",
            "yaml_syntax_error",
+           "progress_scale_unknown",
+           "custom_kinds_as_map",
+           "custom_kind_missing_statuses",
+           "custom_kind_name_builtin",
+           "custom_kind_name_duplicate",
+           "custom_kind_path_builtin",
+           "custom_kind_status_unknown",
+           "custom_kind_info_field_reserved",
        }) {
     CAPTURE(required);
     CHECK(names.count(required) == 1);

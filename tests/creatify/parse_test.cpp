@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -28,7 +29,7 @@ std::string ReadFixture(const std::string& name) {
 }
 
 const KindSpec& Kind(std::string_view name) {
-  const KindSpec* kind = FindKind(name);
+  const KindSpec* kind = FindKind(BuiltinKinds(), name);
   REQUIRE(kind != nullptr);
   return *kind;
 }
@@ -37,7 +38,7 @@ const KindSpec& Kind(std::string_view name) {
 json GoodJob() {
   return json{{"id", "job-1"},
               {"status", "running"},
-              {"progress", 0.5},
+              {"progress", 50},
               {"duration", 15},
               {"credits_used", 20},
               {"created_at", "2023-11-07T05:31:56Z"},
@@ -302,18 +303,36 @@ TEST_CASE("ParseJobObject: the job is filed under the id it was asked for") {
   }
 }
 
-TEST_CASE("progress: number or numeric string, fraction or percentage, clamped") {
-  const std::vector<std::pair<json, double>> cases = {
-      {0, 0.0},     {0.25, 0.25},      {1, 1.0},         {1.0, 1.0},   {45, 0.45},
-      {100, 1.0},   {150, 1.0},        {-5, 0.0},        {-0.2, 0.0},  {"45", 0.45},
-      {"0.5", 0.5}, {" 12.5 ", 0.125}, {"\t100\n", 1.0}, {"1e1", 0.1}, {"250", 1.0},
-      {"-3", 0.0},  {1.5, 0.015},      {"0.999", 0.999}, {".5", 0.5},  {"1", 1.0},
+TEST_CASE("progress: number or numeric string, on the kind's scale, clamped") {
+  // custom_template declares percent, ai_short fraction.
+  const std::vector<std::tuple<std::string, json, double>> cases = {
+      {"custom_template", 0, 0.0},
+      {"custom_template", 45, 0.45},
+      {"custom_template", 100, 1.0},
+      {"custom_template", 150, 1.0},
+      {"custom_template", -5, 0.0},
+      {"custom_template", "45", 0.45},
+      {"custom_template", " 12.5 ", 0.125},
+      {"custom_template", "\t100\n", 1.0},
+      {"custom_template", "1e1", 0.1},
+      {"custom_template", 0.8, 0.008},
+      {"custom_template", "1", 0.01},
+      {"custom_template", 1.5, 0.015},
+      {"ai_short", 0, 0.0},
+      {"ai_short", 0.25, 0.25},
+      {"ai_short", 1, 1.0},
+      {"ai_short", 45, 1.0},
+      {"ai_short", -0.2, 0.0},
+      {"ai_short", "0.5", 0.5},
+      {"ai_short", ".5", 0.5},
+      {"ai_short", "0.999", 0.999},
   };
-  for (const auto& [value, expected] : cases) {
+  for (const auto& [kind, value, expected] : cases) {
+    CAPTURE(kind);
     CAPTURE(value.dump());
     json object = GoodJob();
     object["progress"] = value;
-    const ParseResult r = ParseOne(object);
+    const ParseResult r = ParseJobObject(Kind(kind), object.dump(), "job-1");
     REQUIRE(r.jobs.size() == 1);
     REQUIRE(r.jobs[0].progress.has_value());
     CHECK(*r.jobs[0].progress == doctest::Approx(expected));
@@ -321,15 +340,131 @@ TEST_CASE("progress: number or numeric string, fraction or percentage, clamped")
   }
 }
 
-TEST_CASE("NormaliseProgress") {
-  CHECK(NormaliseProgress(0.3) == doctest::Approx(0.3));
-  CHECK(NormaliseProgress(30) == doctest::Approx(0.3));
-  CHECK(NormaliseProgress(1) == 1.0);
-  CHECK(NormaliseProgress(1000) == 1.0);
-  CHECK(NormaliseProgress(-1) == 0.0);
-  CHECK(NormaliseProgress(std::numeric_limits<double>::infinity()) == 1.0);
-  CHECK(NormaliseProgress(-std::numeric_limits<double>::infinity()) == 0.0);
-  CHECK_FALSE(NormaliseProgress(std::nan("")).has_value());
+TEST_CASE("a kind without progress ignores a progress field, whatever its value") {
+  for (const std::string kind : {"ads_clone", "text_to_speech", "product_to_video"}) {
+    CAPTURE(kind);
+    json object = GoodJob();
+    object["progress"] = "not a number";
+    const ParseResult r = ParseJobObject(Kind(kind), object.dump(), "job-1");
+    REQUIRE(r.jobs.size() == 1);
+    CHECK_FALSE(r.jobs[0].progress.has_value());
+    CHECK(r.invalid_fields.empty());
+  }
+}
+
+TEST_CASE("status words map through the kind row, and other words are unknown") {
+  const std::vector<std::tuple<std::string, std::string, Status>> cases = {
+      {"ai_short", "pending", Status::kPending},
+      {"ai_short", "in_queue", Status::kInQueue},
+      {"lipsync", "running", Status::kRunning},
+      {"lipsync_v2", "failed", Status::kFailed},
+      {"link_to_video", "done", Status::kDone},
+      {"text_to_speech", "rejected", Status::kRejected},
+      {"aurora", "initializing", Status::kUnknown},
+      {"product_to_video", "initializing", Status::kPending},
+      {"product_to_video", "image_generating", Status::kRunning},
+      {"product_to_video", "image_generated", Status::kRunning},
+      {"product_to_video", "video_generating", Status::kRunning},
+      {"product_to_video", "video_generated", Status::kDone},
+      {"product_to_video", "failed", Status::kFailed},
+      {"product_to_video", "done", Status::kUnknown},
+      {"product_to_video", "running", Status::kUnknown},
+      {"product_to_video", "Video_Generated", Status::kUnknown},
+  };
+  for (const auto& [kind, word, expected] : cases) {
+    CAPTURE(kind);
+    CAPTURE(word);
+    json object = GoodJob();
+    object["status"] = word;
+    const ParseResult r = ParseJobObject(Kind(kind), object.dump(), "job-1");
+    REQUIRE(r.jobs.size() == 1);
+    CHECK(r.jobs[0].status == expected);
+    CHECK(r.jobs[0].raw_status == word);
+  }
+}
+
+TEST_CASE("every built-in row: path, list, scale and labels as the README's kind table says") {
+  struct Row {
+    std::string name, section, path;
+    bool list;
+    creatify::ProgressScale scale;
+    std::vector<std::string> info;
+  };
+  using creatify::ProgressScale;
+  const std::vector<Row> rows = {
+      {"ads_clone",
+       "ads_clone",
+       "/api/ads_clone/",
+       false,
+       ProgressScale::kNone,
+       {"aspect_ratio", "language"}},
+      {"custom_template",
+       "custom_template_jobs",
+       "/api/custom_template_jobs/",
+       false,
+       ProgressScale::kPercent,
+       {"name", "model_version"}},
+      {"aurora", "aurora", "/api/aurora/", true, ProgressScale::kFraction, {"name"}},
+      {"lipsync", "lipsyncs", "/api/lipsyncs/", true, ProgressScale::kPercent, {"aspect_ratio"}},
+      {"lipsync_v2", "lipsyncs_v2", "/api/lipsyncs_v2/", true, ProgressScale::kPercent, {"name"}},
+      {"ai_short",
+       "ai_shorts",
+       "/api/ai_shorts/",
+       true,
+       ProgressScale::kFraction,
+       {"name", "aspect_ratio", "style"}},
+      {"ai_editing",
+       "ai_editing",
+       "/api/ai_editing/",
+       true,
+       ProgressScale::kFraction,
+       {"name", "aspect_ratio", "editing_style"}},
+      {"link_to_video",
+       "link_to_videos",
+       "/api/link_to_videos/",
+       true,
+       ProgressScale::kPercent,
+       {"name", "aspect_ratio", "language"}},
+      {"text_to_speech", "text_to_speech", "/api/text_to_speech/", true, ProgressScale::kNone, {}},
+      {"product_to_video",
+       "product_to_videos",
+       "/api/product_to_videos/",
+       true,
+       ProgressScale::kNone,
+       {"type", "aspect_ratio"}},
+  };
+  REQUIRE(BuiltinKinds().size() == rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const KindSpec& kind = BuiltinKinds()[i];
+    CAPTURE(kind.name);
+    CHECK(kind.name == rows[i].name);
+    CHECK(kind.config_key == rows[i].section);
+    CHECK(kind.path == rows[i].path);
+    CHECK(kind.list == rows[i].list);
+    CHECK(kind.max_ids_per_request == (kind.list ? 100 : 0));
+    CHECK(kind.progress_scale == rows[i].scale);
+    CHECK(kind.info_fields == rows[i].info);
+    CHECK(kind.on_by_default == (i < 3));
+  }
+}
+
+TEST_CASE("NormaliseProgress reads the declared scale, never guesses it from the value") {
+  using creatify::ProgressScale;
+  CHECK(NormaliseProgress(0.3, ProgressScale::kFraction) == doctest::Approx(0.3));
+  CHECK(NormaliseProgress(30, ProgressScale::kPercent) == doctest::Approx(0.3));
+  // The old guess read 0.8 on a percent kind as 80 %.
+  CHECK(NormaliseProgress(0.8, ProgressScale::kPercent) == doctest::Approx(0.008));
+  CHECK(NormaliseProgress(30, ProgressScale::kFraction) == 1.0);
+  CHECK(NormaliseProgress(100, ProgressScale::kPercent) == 1.0);
+  CHECK(NormaliseProgress(1000, ProgressScale::kPercent) == 1.0);
+  CHECK(NormaliseProgress(-1, ProgressScale::kFraction) == 0.0);
+  CHECK(NormaliseProgress(-1, ProgressScale::kPercent) == 0.0);
+  CHECK(NormaliseProgress(std::numeric_limits<double>::infinity(), ProgressScale::kFraction) ==
+        1.0);
+  CHECK(NormaliseProgress(-std::numeric_limits<double>::infinity(), ProgressScale::kPercent) ==
+        0.0);
+  CHECK_FALSE(NormaliseProgress(std::nan(""), ProgressScale::kFraction).has_value());
+  CHECK_FALSE(NormaliseProgress(0.5, ProgressScale::kNone).has_value());
 }
 
 TEST_CASE("numbers as strings for duration and credits") {

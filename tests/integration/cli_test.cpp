@@ -3,9 +3,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
+#include <memory>
+#include <vector>
 
 #include "integration/harness.h"
+#include "support/raw_client.h"
 
 using testsupport::RunCommand;
 
@@ -76,8 +80,33 @@ TEST_CASE("a port that is taken is a fatal start-up error") {
   CHECK(Run("--config.file=" + dir.File("second.yaml") +
                 " --web.listen-address=127.0.0.1:" + std::to_string(first.port),
             &output) == 1);
-  CHECK(output.find("cannot listen on 127.0.0.1:" + std::to_string(first.port)) !=
-        std::string::npos);
+  CHECK(output.find("cannot listen on 127.0.0.1:" + std::to_string(first.port) +
+                    ": Address already in use") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM ends the exporter within 5 s while slow and non-reading clients hold it") {
+  testsupport::TempDir dir;
+  e2e::Exporter exporter(dir, "api:\n  base_url: http://127.0.0.1:1\npoll_interval: 1h\n");
+  const int port = exporter.port;
+  REQUIRE(testsupport::WaitFor([&] { return testsupport::HttpGet(port, "/-/ready").status == 200; },
+                               std::chrono::seconds(10)));
+  std::vector<std::unique_ptr<rawclient::Connection>> clients;
+  for (int i = 0; i < 20; ++i) {
+    // Half a request head, never finished.
+    clients.push_back(std::make_unique<rawclient::Connection>(port));
+    REQUIRE(clients.back()->Send("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Sl"));
+    // Many answers asked for, none read.
+    clients.push_back(std::make_unique<rawclient::Connection>(port, 4096));
+    std::string requests;
+    for (int r = 0; r < 200; ++r) requests += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    REQUIRE(clients.back()->Send(requests));
+  }
+  auto start = std::chrono::steady_clock::now();
+  CHECK(testsupport::HttpGet(port, "/metrics").status == 200);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+  start = std::chrono::steady_clock::now();
+  CHECK(exporter.process->Stop(SIGTERM, std::chrono::seconds(10)) == 0);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
 }
 
 TEST_CASE("SIGTERM stops the exporter cleanly, and JSON logs are one object per line") {

@@ -5,7 +5,9 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include <sstream>
 
+#include "creatify/kind.h"
 #include "integration/harness.h"
 
 namespace {
@@ -112,5 +114,34 @@ TEST_CASE(
       CHECK_MESSAGE(row.labels.contains(label), name, ": label ", label,
                     " is on /metrics but not in the README");
     }
+  }
+}
+
+TEST_CASE(
+    "the README's kind table has a row for every built-in kind, and its keys are documented") {
+  std::ifstream in(std::string(CREATIFY_SOURCE_DIR) + "/README.md");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string readme = buffer.str();
+  for (const auto& kind : creatify::BuiltinKinds()) {
+    CAPTURE(kind.name);
+    const std::string row = "| `" + kind.name + "` | `" + kind.config_key + "` | `" + kind.path +
+                            "` | " + (kind.list ? "yes" : "no") + " | ";
+    CHECK(readme.find(row) != std::string::npos);
+    const std::string scale = std::string(creatify::ProgressScaleName(kind.progress_scale));
+    CHECK(readme.find(row +
+                      (kind.statuses == creatify::StandardStatusWords() ? "standard | " : "")) !=
+          std::string::npos);
+    std::string labels;
+    for (const auto& field : kind.info_fields)
+      labels += (labels.empty() ? "`" : ", `") + field + "`";
+    if (labels.empty()) labels = "(none)";
+    CHECK(readme.find(" | " + scale + " | " + labels + " |\n") != std::string::npos);
+    CHECK(readme.find("`" + kind.config_key + "`") != std::string::npos);
+  }
+  for (const char* key : {"| `custom_kinds` |", "`<kind section>.progress_scale`", "### Job kinds",
+                          "### Custom kinds"}) {
+    CAPTURE(key);
+    CHECK(readme.find(key) != std::string::npos);
   }
 }

@@ -87,7 +87,7 @@ struct FakeApi {
 
 std::vector<std::string> ActiveKinds(const config::Config& config) {
   std::vector<std::string> kinds;
-  for (const auto& kind : creatify::Kinds()) {
+  for (const auto& kind : config.kind_table) {
     if (config.KindActive(kind.name)) kinds.emplace_back(kind.name);
   }
   return kinds;
@@ -126,7 +126,7 @@ TEST_CASE("the whole aurora list is asked once per cycle with its ordering") {
   config.kinds["aurora"].enabled = true;
   FakeApi api;
   api.answers["/api/aurora/?ordering=-created_at"] =
-      Json(R"([{"id":"x","status":"running","progress":"50"},{"id":"y","status":"pending"}, 7])");
+      Json(R"([{"id":"x","status":"running","progress":"0.5"},{"id":"y","status":"pending"}, 7])");
   api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
   state::Store store(ActiveKinds(config), 0);
   poller::Poller poller(config, store, api.Fetch());

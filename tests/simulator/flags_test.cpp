@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
 #include <sstream>
 
 namespace simulator {
@@ -30,9 +31,12 @@ TEST_CASE("defaults") {
   CHECK(flags.model.api_id == "demo-id");
   CHECK(flags.model.api_key == "demo-key");
   CHECK(flags.model.seed == 1);
-  CHECK(flags.model.initial_jobs == std::array<int, kKindCount>{5, 5, 5});
-  CHECK(flags.model.aurora_spawn_interval == Millis(0));
-  CHECK(flags.model.max_aurora_jobs == 1000);
+  using Counts = std::map<std::string, int, std::less<>>;
+  CHECK(flags.model.initial_jobs ==
+        Counts{{"ads_clone", 5}, {"custom_template", 5}, {"aurora", 5}});
+  CHECK(flags.model.spawn_interval.empty());
+  CHECK(flags.model.max_jobs == 1000);
+  CHECK(flags.model.kinds == BuiltinKinds());
   CHECK(flags.model.job.stage_duration == Millis(10'000));
   CHECK(flags.model.job.failure_ratio == 0.15);
   CHECK(flags.model.job.rejection_ratio == 0.05);
@@ -85,9 +89,11 @@ TEST_CASE("values after = or as the next argument and switches alone") {
   CHECK(flags.model.api_id == "id");
   CHECK(flags.model.api_key == "key");
   CHECK(flags.model.seed == 42);
-  CHECK(flags.model.initial_jobs == std::array<int, kKindCount>{0, 7, 3000});
-  CHECK(flags.model.aurora_spawn_interval == Millis(90'000));
-  CHECK(flags.model.max_aurora_jobs == 5000);
+  using Counts = std::map<std::string, int, std::less<>>;
+  CHECK(flags.model.initial_jobs ==
+        Counts{{"ads_clone", 0}, {"custom_template", 7}, {"aurora", 3000}});
+  CHECK(flags.model.spawn_interval.at("aurora") == Millis(90'000));
+  CHECK(flags.model.max_jobs == 5000);
   CHECK(flags.model.job.stage_duration == Millis(250));
   CHECK(flags.model.initial_credits == 12.5);
   CHECK(flags.model.hold);
@@ -198,5 +204,55 @@ TEST_CASE("DefaultBaseUrl reaches a wildcard address through loopback") {
   CHECK(DefaultBaseUrl("sim.local", 2) == "http://sim.local:2");
 }
 
+TEST_CASE("every kind: jobs at start and new jobs over time, by kind label") {
+  Flags flags =
+      Parse({"--jobs=lipsync=3", "--jobs", "product_to_video=2", "--ads-clone-jobs=0",
+             "--spawn-interval=ai_short=2s", "--spawn-interval=aurora=0", "--max-jobs=40"});
+  CHECK(flags.model.initial_jobs.at("lipsync") == 3);
+  CHECK(flags.model.initial_jobs.at("product_to_video") == 2);
+  CHECK(flags.model.initial_jobs.at("ads_clone") == 0);
+  CHECK(flags.model.spawn_interval.at("ai_short") == Millis(2'000));
+  CHECK(flags.model.spawn_interval.at("aurora") == Millis(0));
+  CHECK(flags.model.max_jobs == 40);
+}
+
+TEST_CASE("a custom kind: its row from the flag, and its jobs by its name") {
+  Flags flags = Parse({"--custom-kind=video_translation:video_translations:list:percent",
+                       "--custom-kind=dubbing:/api/v2/dubbings/:single:fraction",
+                       "--jobs=video_translation=4"});
+  REQUIRE(flags.model.kinds.size() == BuiltinKinds().size() + 2);
+  const KindRow& a = flags.model.kinds[BuiltinKinds().size()];
+  CHECK(a.name == "video_translation");
+  CHECK(a.path == "/api/video_translations/");
+  CHECK(a.list);
+  CHECK(a.progress == ProgressStyle::kPercentNumber);
+  CHECK(a.vocabulary == Vocabulary::kCustom);
+  const KindRow& b = flags.model.kinds.back();
+  CHECK(b.path == "/api/v2/dubbings/");
+  CHECK_FALSE(b.list);
+  CHECK(b.progress == ProgressStyle::kRatioNumber);
+  CHECK(flags.model.initial_jobs.at("video_translation") == 4);
+}
+
+TEST_CASE("kind flags that do not fit are refused, naming the flag") {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--jobs=nonsense=3"},
+           {"--jobs=lipsync"},
+           {"--jobs=lipsync=-1"},
+           {"--spawn-interval=lipsync=soon"},
+           {"--spawn-interval=nonsense=1s"},
+           {"--custom-kind=x:y:list"},
+           {"--custom-kind=x:y:maybe:percent"},
+           {"--custom-kind=x:y:list:per_mille"},
+           {"--custom-kind=x:/v1/y/:list:percent"},
+           {"--custom-kind=aurora:y:list:percent"},
+           {"--custom-kind=x:aurora:list:percent"},
+       }) {
+    CAPTURE(args[0]);
+    std::string error;
+    CHECK_FALSE(ParseFlags(args, &error).has_value());
+    CHECK(error.find(args[0].substr(2, args[0].find('=') - 2)) != std::string::npos);
+  }
+}
 }  // namespace
 }  // namespace simulator

@@ -52,7 +52,7 @@ std::string Header(const Response& response, const std::string& name) {
 
 Options OneOfEach() {
   Options options;
-  options.initial_jobs = {1, 1, 1};
+  options.initial_jobs = {{"ads_clone", 1}, {"custom_template", 1}, {"aurora", 1}};
   return options;
 }
 
@@ -134,7 +134,7 @@ TEST_CASE("each job goes pending, in_queue, running, then a terminal status, onc
 
 TEST_CASE("stage lengths are the stage duration times 0.5 to 1.5") {
   Options options;
-  options.initial_jobs = {0, 0, 200};
+  options.initial_jobs = {{"ads_clone", 0}, {"custom_template", 0}, {"aurora", 200}};
   options.job.stage_duration = seconds(10);
   Model model(options, kStart);
   // At 5 s - 1 ms no stage can have ended.
@@ -225,7 +225,7 @@ TEST_CASE("the same seed gives the same jobs and answers, another seed other ids
           Get(b, "/api/custom_template_jobs/", t).body);
   }
   CHECK(a.StateJson(kStart + seconds(40)) == b.StateJson(kStart + seconds(40)));
-  for (std::size_t kind = 0; kind < kKindCount; ++kind) {
+  for (std::size_t kind : {kAdsClone, kCustomTemplate, kAurora}) {
     std::vector<std::string> ids_a = a.Ids(kind, kStart);
     std::vector<std::string> ids_c = c.Ids(kind, kStart);
     CHECK(ids_a.size() == 5);
@@ -237,7 +237,7 @@ TEST_CASE("the same seed gives the same jobs and answers, another seed other ids
 TEST_CASE("hold keeps every job pending until release, the clocks start at the release") {
   Options options;
   options.hold = true;
-  options.aurora_spawn_interval = seconds(1);
+  options.spawn_interval["aurora"] = seconds(1);
   Model model(options, kStart);
   Time later = kStart + std::chrono::hours(1);
   Json state = State(model, later);
@@ -292,7 +292,7 @@ TEST_CASE("terminal mix follows the ratios") {
     CAPTURE(c.failure);
     CAPTURE(c.rejection);
     Options options;
-    options.initial_jobs = {1000, 1000, 1000};
+    options.initial_jobs = {{"ads_clone", 1000}, {"custom_template", 1000}, {"aurora", 1000}};
     options.job.failure_ratio = c.failure;
     options.job.rejection_ratio = c.rejection;
     Model model(options, kStart);
@@ -312,7 +312,7 @@ TEST_CASE("terminal mix follows the ratios") {
 
 TEST_CASE("credits: done jobs only, and remaining credits agree with /sim/state") {
   Options options;
-  options.initial_jobs = {40, 40, 40};
+  options.initial_jobs = {{"ads_clone", 40}, {"custom_template", 40}, {"aurora", 40}};
   options.initial_credits = 5000;
   Model model(options, kStart);
   for (int s : {0, 12, 20, 25, 30, 60}) {
@@ -348,7 +348,7 @@ TEST_CASE("credits: done jobs only, and remaining credits agree with /sim/state"
 
 TEST_CASE("/sim/state counts jobs per status and terminal status") {
   Options options;
-  options.initial_jobs = {30, 30, 30};
+  options.initial_jobs = {{"ads_clone", 30}, {"custom_template", 30}, {"aurora", 30}};
   Model model(options, kStart);
   Time t = kStart + seconds(22);
   std::map<std::string, std::map<std::string, int>> counted;
@@ -416,7 +416,7 @@ TEST_CASE("authentication failures, 404s and 405 look like Django REST Framework
 
 TEST_CASE("?ids= filters the list, with at most 100 ids") {
   Options options;
-  options.initial_jobs = {0, 10, 10};
+  options.initial_jobs = {{"ads_clone", 0}, {"custom_template", 10}, {"aurora", 10}};
   Model model(options, kStart);
   std::vector<std::string> ids = model.Ids(kAurora, kStart);
   Json some = GetJson(model, "/api/aurora/", kStart,
@@ -443,7 +443,7 @@ TEST_CASE("?ids= filters the list, with at most 100 ids") {
 
 TEST_CASE("?ordering= sorts by created_at or updated_at, newest first by default") {
   Options options;
-  options.initial_jobs = {0, 0, 20};
+  options.initial_jobs = {{"ads_clone", 0}, {"custom_template", 0}, {"aurora", 20}};
   Model model(options, kStart);
   Time t = kStart + seconds(17);
   auto order = [&](const Pairs& query, const char* field) {
@@ -467,8 +467,8 @@ TEST_CASE("?ordering= sorts by created_at or updated_at, newest first by default
 
 TEST_CASE("aurora jobs are added every spawn interval, up to the maximum") {
   Options options;
-  options.aurora_spawn_interval = seconds(10);
-  options.max_aurora_jobs = 8;
+  options.spawn_interval["aurora"] = seconds(10);
+  options.max_jobs = 8;
   Model model(options, kStart);
   CHECK(model.Ids(kAurora, kStart + Millis(9'999)).size() == 5);
   CHECK(model.Ids(kAurora, kStart + seconds(25)).size() == 7);
@@ -525,7 +525,7 @@ TEST_CASE("fault 5xx: 500, 502 and 503 with HTML bodies") {
 
 TEST_CASE("fault malformed: HTML, truncated JSON, bad list items, a wrong-typed field") {
   Options options;
-  options.initial_jobs = {1, 4, 4};
+  options.initial_jobs = {{"ads_clone", 1}, {"custom_template", 4}, {"aurora", 4}};
   options.fault_malformed = 1;
   Model model(options, kStart);
   Time t = kStart + seconds(20);

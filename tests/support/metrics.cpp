@@ -113,11 +113,12 @@ HttpResult HttpGet(int port, const std::string& path,
   return result;
 }
 
-HttpResult HttpPost(int port, const std::string& path, const std::string& body) {
+HttpResult HttpPost(int port, const std::string& path, const std::string& body,
+                    const std::string& content_type) {
   httplib::Client client("127.0.0.1", port);
   client.set_connection_timeout(std::chrono::seconds(5));
   HttpResult result;
-  if (auto res = client.Post(path, body, "application/octet-stream")) {
+  if (auto res = client.Post(path, body, content_type.c_str())) {
     result.status = res->status;
     result.body = res->body;
   }

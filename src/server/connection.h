@@ -1,0 +1,121 @@
+// One client connection of the event loop: reads and parses its requests, routes them, and writes
+// the answers, without ever blocking. Lives on the event-loop thread only (not thread-safe); work
+// handed to a worker comes back through ServerContext::post, keyed by the connection's id, so that
+// a connection closed meanwhile simply drops it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "server/http_server.h"
+#include "server/request_parser.h"
+#include "server/response_writer.h"
+#include "server/route_table.h"
+#include "server/transport.h"
+#include "server/worker_pool.h"
+
+namespace server {
+
+using Clock = std::chrono::steady_clock;
+
+// The limits of a connection's phases.
+inline constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+// From a request's first byte to the end of its head (and from accept to the first byte).
+inline constexpr auto kHeadTimeout = std::chrono::seconds(10);
+// From the end of a POST's head to the end of its body.
+inline constexpr auto kBodyTimeout = std::chrono::seconds(10);
+// Between two requests on a kept-alive connection.
+inline constexpr auto kIdleTimeout = std::chrono::seconds(120);
+// Without a byte of the answer taken by the client.
+inline constexpr auto kWriteTimeout = std::chrono::seconds(10);
+
+class Connection;
+
+// What connections share: owned by the event loop, which outlives them.
+struct ServerContext {
+  const RouteTable* routes = nullptr;
+  // Empty: every request is let through.
+  std::function<bool(std::string_view)> authorize;
+  WorkerPool* pool = nullptr;
+  // Runs `apply` on the event loop with connection `id`, if it is still open. Thread-safe.
+  std::function<void(uint64_t id, std::function<void(Connection&)> apply)> post;
+  // Scratch space for reads (the loop's, shared by its connections).
+  char* read_buffer = nullptr;
+  size_t read_buffer_size = 0;
+};
+
+class Connection {
+ public:
+  // Takes `fd`, closed on destruction.
+  Connection(uint64_t id, int fd, std::unique_ptr<Transport> transport, ServerContext& context,
+             Clock::time_point now);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  uint64_t id() const { return id_; }
+  int fd() const { return fd_; }
+
+  // Makes all the progress the socket allows; false when the connection is to be closed now.
+  bool Drive(Clock::time_point now);
+
+  // The time after which the connection is closed, whatever its phase.
+  Clock::time_point deadline() const { return deadline_; }
+  // Waiting for a request (idle, or its head trickling in), or in its TLS handshake: no answer is
+  // owed, so it may be closed to make room for a new connection.
+  bool evictable() const;
+  // Since when it has been in that phase (the oldest is evicted first).
+  Clock::time_point phase_start() const { return phase_start_; }
+
+  // The server stops: an answer under way is finished and the connection closed after it. False
+  // when the connection can be closed now.
+  bool BeginStop();
+
+ private:
+  enum class Phase { kHandshake, kReadHead, kReadBody, kWorking, kWriting };
+  enum class Step { kProgress, kWait, kClose };
+
+  Step ReadHead(Clock::time_point now);
+  Step ReadBody(Clock::time_point now);
+  // Reads more into in_, at most `limit` bytes.
+  Step Fill(size_t limit, Clock::time_point now);
+  // Writes queued answers: kProgress once all are written.
+  Step Flush(Clock::time_point now);
+  void OnHead(Clock::time_point now);
+  void OnAuthorized(int verdict, Clock::time_point now);
+  void Route(Clock::time_point now);
+  void StartBody(const PostRoute& route, Clock::time_point now);
+  void RunPostHandler();
+  void Respond(Response response, Clock::time_point now, bool close = false,
+               std::string extra_headers = "");
+  void SetPhase(Phase phase, Clock::time_point now, Clock::duration timeout);
+
+  uint64_t id_;
+  int fd_;
+  std::unique_ptr<Transport> transport_;
+  ServerContext& context_;
+  Phase phase_ = Phase::kHandshake;
+  Clock::time_point phase_start_;
+  Clock::time_point deadline_;
+  bool served_one_ = false;
+  bool peer_closed_ = false;
+  bool close_after_write_ = false;
+  bool stopping_ = false;
+
+  // Received bytes not parsed yet (a head, a body, pipelined requests).
+  std::string in_;
+  size_t scanned_ = 0;
+  RequestHead head_;
+  Request request_;
+  const PostRoute* post_route_ = nullptr;
+  uint64_t body_left_ = 0;
+  std::optional<ChunkedDecoder> chunked_;
+  std::deque<OutgoingResponse> out_;
+};
+
+}  // namespace server

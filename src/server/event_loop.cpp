@@ -1,0 +1,233 @@
+#include "server/event_loop.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "server/connection.h"
+
+namespace server {
+namespace {
+
+// How long answers under way may take to finish once the server stops.
+constexpr auto kStopGrace = std::chrono::seconds(2);
+// How often deadlines are checked.
+constexpr auto kSweepInterval = std::chrono::milliseconds(250);
+constexpr size_t kMaxConnections = 4096;
+// Workers of each loop for the authorizer and POST handlers.
+constexpr int kWorkers = 2;
+constexpr uint64_t kListenTag = 0;
+constexpr uint64_t kWakeTag = 1;
+
+}  // namespace
+
+size_t ConnectionLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return kMaxConnections;
+  }
+  size_t available = limit.rlim_cur > 128 ? static_cast<size_t>(limit.rlim_cur) - 64 : 64;
+  return std::min(kMaxConnections, available);
+}
+
+namespace {
+
+class EventLoop {
+ public:
+  explicit EventLoop(const EventLoopOptions& options)
+      : options_(options), listen_fd_(options.listen_fd), limit_(options.max_connections) {
+    read_buffer_.resize(64 * 1024);
+    context_.routes = options.routes;
+    context_.authorize = options.authorize;
+    context_.read_buffer = read_buffer_.data();
+    context_.read_buffer_size = read_buffer_.size();
+    context_.post = [this](uint64_t id, std::function<void(Connection&)> apply) {
+      {
+        std::lock_guard lock(completions_mutex_);
+        completions_.emplace_back(id, std::move(apply));
+      }
+      uint64_t one = 1;
+      [[maybe_unused]] ssize_t n = write(options_.wake_fd, &one, sizeof(one));
+    };
+    // A spare descriptor: when the process runs out, it is freed to accept and close a client
+    // rather than leave it spinning in the backlog.
+    spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+
+  ~EventLoop() {
+    connections_.clear();
+    // Workers finish what they run; their answers are dropped with the queue below.
+    pool_.reset();
+    if (epoll_fd_ >= 0) close(epoll_fd_);
+    if (spare_fd_ >= 0) close(spare_fd_);
+  }
+
+  void Run(const std::atomic<bool>& stop) {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) return;
+    pool_ = std::make_unique<WorkerPool>(kWorkers);
+    context_.pool = pool_.get();
+    // Exclusive: a new connection wakes one of the loops, not all.
+    Watch(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, kListenTag);
+    Watch(options_.wake_fd, EPOLLIN, kWakeTag);
+    Clock::time_point next_sweep = Clock::now() + kSweepInterval;
+    std::optional<Clock::time_point> stop_deadline;
+    epoll_event events[256];
+    for (;;) {
+      int timeout_ms = stop_deadline ? 50 : static_cast<int>(kSweepInterval.count());
+      int count = epoll_wait(epoll_fd_, events, 256, timeout_ms);
+      if (count < 0 && errno != EINTR) break;
+      Clock::time_point now = Clock::now();
+      for (int i = 0; i < count; ++i) {
+        uint64_t tag = events[i].data.u64;
+        if (tag == kListenTag) {
+          Accept(now);
+        } else if (tag == kWakeTag) {
+          uint64_t value = 0;
+          [[maybe_unused]] ssize_t n = read(options_.wake_fd, &value, sizeof(value));
+          ApplyCompletions(now);
+        } else {
+          OnEvent(tag, events[i].events, now);
+        }
+      }
+      if (stop.load() && !stop_deadline) {
+        stop_deadline = now + kStopGrace;
+        BeginStop();
+      }
+      if (now >= next_sweep) {
+        CloseExpired(now);
+        next_sweep = now + kSweepInterval;
+      }
+      if (stop_deadline && (connections_.empty() || now >= *stop_deadline)) break;
+    }
+  }
+
+ private:
+  void Watch(int fd, uint32_t events, uint64_t tag) {
+    epoll_event event{};
+    event.events = events;
+    event.data.u64 = tag;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
+  }
+
+  void Accept(Clock::time_point now) {
+    // A bounded batch, so that a flood of connections does not starve the others.
+    for (int i = 0; i < 64 && listen_fd_ >= 0; ++i) {
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if ((errno == EMFILE || errno == ENFILE) && spare_fd_ >= 0) {
+          close(spare_fd_);
+          int refused = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+          if (refused >= 0) close(refused);
+          spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        }
+        return;
+      }
+      if (connections_.size() >= limit_ && !EvictOne()) {
+        close(fd);
+        continue;
+      }
+      int yes = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+      auto transport = options_.tls ? options_.tls->NewTransport(fd) : NewPlainTransport(fd);
+      if (!transport) {
+        close(fd);
+        continue;
+      }
+      uint64_t id = next_id_++;
+      auto connection = std::make_unique<Connection>(id, fd, std::move(transport), context_, now);
+      Connection& added = *connection;
+      connections_.emplace(id, std::move(connection));
+      // Edge-triggered: a connection reads and writes until the socket says EAGAIN.
+      Watch(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, id);
+      if (!added.Drive(now)) connections_.erase(id);
+    }
+  }
+
+  // Closes the connection that has waited longest for a request (idle, or trickling its head).
+  bool EvictOne() {
+    auto oldest = connections_.end();
+    for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+      if (!it->second->evictable()) continue;
+      if (oldest == connections_.end() ||
+          it->second->phase_start() < oldest->second->phase_start()) {
+        oldest = it;
+      }
+    }
+    if (oldest == connections_.end()) return false;
+    connections_.erase(oldest);
+    return true;
+  }
+
+  void OnEvent(uint64_t id, uint32_t events, Clock::time_point now) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    if ((events & (EPOLLERR | EPOLLHUP)) != 0 || !it->second->Drive(now)) connections_.erase(it);
+  }
+
+  void ApplyCompletions(Clock::time_point now) {
+    std::vector<std::pair<uint64_t, std::function<void(Connection&)>>> ready;
+    {
+      std::lock_guard lock(completions_mutex_);
+      ready.swap(completions_);
+    }
+    for (auto& [id, apply] : ready) {
+      auto it = connections_.find(id);
+      if (it == connections_.end()) continue;
+      apply(*it->second);
+      if (!it->second->Drive(now)) connections_.erase(it);
+    }
+  }
+
+  void BeginStop() {
+    if (listen_fd_ >= 0) {
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+      listen_fd_ = -1;
+    }
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      it = it->second->BeginStop() ? std::next(it) : connections_.erase(it);
+    }
+  }
+
+  void CloseExpired(Clock::time_point now) {
+    std::erase_if(connections_,
+                  [now](const auto& entry) { return entry.second->deadline() <= now; });
+  }
+
+  EventLoopOptions options_;
+  int listen_fd_;
+  size_t limit_;
+  int epoll_fd_ = -1;
+  int spare_fd_ = -1;
+  uint64_t next_id_ = 2;
+  std::vector<char> read_buffer_;
+  ServerContext context_;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  std::mutex completions_mutex_;
+  // guarded by completions_mutex_
+  std::vector<std::pair<uint64_t, std::function<void(Connection&)>>> completions_;
+  // Declared last: destroyed (its threads joined) before what its jobs use.
+  std::unique_ptr<WorkerPool> pool_;
+};
+
+}  // namespace
+
+void RunEventLoop(const EventLoopOptions& options, const std::atomic<bool>& stop) {
+  EventLoop loop(options);
+  loop.Run(stop);
+}
+
+}  // namespace server

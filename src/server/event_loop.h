@@ -1,0 +1,37 @@
+// The server's event loops: each accepts connections on the shared listening socket and drives
+// its own with epoll until told to stop. A loop runs on one thread; only its wake_fd is written
+// from others.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <string_view>
+
+#include "server/route_table.h"
+#include "server/tls.h"
+
+namespace server {
+
+struct EventLoopOptions {
+  // Non-blocking listening socket, shared by the loops (and closed by their owner).
+  int listen_fd = -1;
+  // An eventfd of this loop's own, that wakes it (Stop, and answers from its workers).
+  int wake_fd = -1;
+  // This loop's share of the connection limit.
+  size_t max_connections = 0;
+  const RouteTable* routes = nullptr;
+  std::function<bool(std::string_view)> authorize;
+  // nullptr: plain HTTP.
+  TlsContext* tls = nullptr;
+};
+
+// Connections the process can hold: 4096, or fewer when file descriptors are short (some are kept
+// for the rest of the process: the state file, the API client, logs).
+size_t ConnectionLimit();
+
+// Serves until `stop` is set (and wake_fd written), then finishes the answers under way for at
+// most 2 s and closes its connections.
+void RunEventLoop(const EventLoopOptions& options, const std::atomic<bool>& stop);
+
+}  // namespace server

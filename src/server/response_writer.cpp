@@ -1,0 +1,203 @@
+#include "server/response_writer.h"
+
+#include <algorithm>
+#include <string_view>
+
+namespace server {
+namespace {
+
+constexpr size_t kCopyBlock = 64 * 1024;
+// Blocks kept for the next answers: 8 MiB, the copies of a few large bodies.
+constexpr size_t kSpareBlocks = 128;
+
+// Answers live on the event-loop thread: its blocks are its own.
+std::vector<std::string>& SpareBlocks() {
+  thread_local std::vector<std::string> spare;
+  return spare;
+}
+
+std::string TakeBlock() {
+  auto& spare = SpareBlocks();
+  std::string block;
+  if (!spare.empty()) {
+    block = std::move(spare.back());
+    spare.pop_back();
+    block.clear();
+  } else {
+    block.reserve(kCopyBlock);
+  }
+  return block;
+}
+
+const char* Reason(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+iovec Piece(std::string_view text) { return {const_cast<char*>(text.data()), text.size()}; }
+
+}  // namespace
+
+Response ErrorResponse(int status) {
+  return Response{.status = status, .body = std::string(Reason(status)) + "\n"};
+}
+
+OutgoingResponse::OutgoingResponse(Response response, const Options& options)
+    : response_(std::move(response)) {
+  if (response_.stream && !options.head_only) {
+    const StreamBody& stream = *response_.stream;
+    bool ok = false;
+    size_t total = 0;
+    try {
+      if (stream.pieces_outlive_write) {
+        ok = stream.write([&](std::string_view piece) {
+          if (!piece.empty()) pieces_.push_back(Piece(piece));
+          total += piece.size();
+          return true;
+        });
+      } else {
+        // Copied into blocks that are reused from one answer to the next: a fresh buffer per
+        // answer would be mapped, faulted in and unmapped each time, at several times the cost
+        // of the copy.
+        ok = stream.write([&](std::string_view piece) {
+          while (!piece.empty()) {
+            if (copies_.empty() || copies_.back().size() == kCopyBlock) {
+              copies_.push_back(TakeBlock());
+            }
+            std::string& block = copies_.back();
+            size_t take = std::min(piece.size(), kCopyBlock - block.size());
+            block.append(piece.substr(0, take));
+            piece.remove_prefix(take);
+            total += take;
+          }
+          return true;
+        });
+      }
+    } catch (...) {
+      ok = false;
+    }
+    if (!ok || total != stream.size) {
+      pieces_.clear();
+      copies_.clear();
+      response_ = ErrorResponse(500);
+    }
+    for (const auto& block : copies_) pieces_.push_back(Piece(block));
+  }
+  if (!response_.stream && !options.head_only && !response_.body.empty()) {
+    pieces_.push_back(Piece(response_.body));
+  }
+  Render(options);
+}
+
+OutgoingResponse::~OutgoingResponse() {
+  auto& spare = SpareBlocks();
+  for (auto& block : copies_) {
+    if (spare.size() < kSpareBlocks) spare.push_back(std::move(block));
+  }
+}
+
+OutgoingResponse::OutgoingResponse(Continue) : head_("HTTP/1.1 100 Continue\r\n\r\n") {
+  pieces_.push_back(Piece(head_));
+}
+
+void OutgoingResponse::Render(const Options& options) {
+  bool no_body = response_.status == 204 || response_.status == 304;
+  size_t length = response_.stream ? response_.stream->size : response_.body.size();
+  head_.reserve(256 + options.extra_headers.size());
+  head_ += "HTTP/1.1 ";
+  head_ += std::to_string(response_.status);
+  head_ += ' ';
+  head_ += Reason(response_.status);
+  head_ += "\r\nContent-Type: ";
+  head_ += response_.content_type;
+  if (!no_body) {
+    head_ += "\r\nContent-Length: ";
+    head_ += std::to_string(length);
+  }
+  if (!response_.content_encoding.empty()) {
+    head_ += "\r\nContent-Encoding: ";
+    head_ += response_.content_encoding;
+  }
+  head_ += "\r\nVary: Accept-Encoding\r\n";
+  if (options.close) {
+    head_ += "Connection: close\r\n";
+  } else if (options.keep_alive_1_0) {
+    head_ += "Connection: keep-alive\r\n";
+  }
+  head_ += options.extra_headers;
+  head_ += "\r\n";
+  if (no_body) pieces_.clear();
+  pieces_.insert(pieces_.begin(), Piece(head_));
+}
+
+int OutgoingResponse::Pending(iovec* out, int max) const {
+  int count = 0;
+  for (size_t i = index_; i < pieces_.size() && count < max; ++i, ++count) {
+    out[count] = pieces_[i];
+    if (i == index_) {
+      out[count].iov_base = static_cast<char*>(out[count].iov_base) + offset_;
+      out[count].iov_len -= offset_;
+    }
+  }
+  return count;
+}
+
+bool OutgoingResponse::Advance(size_t bytes) {
+  while (bytes > 0 && index_ < pieces_.size()) {
+    size_t left = pieces_[index_].iov_len - offset_;
+    if (bytes < left) {
+      offset_ += bytes;
+      return false;
+    }
+    bytes -= left;
+    ++index_;
+    offset_ = 0;
+  }
+  return index_ >= pieces_.size();
+}
+
+}  // namespace server

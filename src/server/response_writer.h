@@ -1,0 +1,60 @@
+// An answer ready to be written: its head serialized, its body as pieces of memory the answer
+// owns or shares. Built and destroyed on the event-loop thread only (it reuses that thread's
+// copy buffers).
+#pragma once
+
+#include <sys/uio.h>
+
+#include <string>
+#include <vector>
+
+#include "server/http_server.h"
+
+namespace server {
+
+class OutgoingResponse {
+ public:
+  struct Options {
+    // HEAD: the head only, with the body's Content-Length.
+    bool head_only = false;
+    // Connection: close (the connection ends after this answer).
+    bool close = false;
+    // HTTP/1.0 client that asked for keep-alive: say it is kept.
+    bool keep_alive_1_0 = false;
+    // Extra header lines, each ending in "\r\n" (Allow, WWW-Authenticate).
+    std::string extra_headers;
+  };
+
+  // Takes `response` and renders its head; a stream body is gathered now (its pieces shared when
+  // they outlive the write, copied otherwise). A body that fails or does not match its declared
+  // size becomes a 500.
+  OutgoingResponse(Response response, const Options& options);
+  // An interim "100 Continue".
+  struct Continue {};
+  explicit OutgoingResponse(Continue);
+  ~OutgoingResponse();
+  // Its pieces point into itself: it stays where it was built.
+  OutgoingResponse(const OutgoingResponse&) = delete;
+  OutgoingResponse& operator=(const OutgoingResponse&) = delete;
+
+  // The pieces still to write, at most `max` of them, into `out`; returns how many.
+  int Pending(iovec* out, int max) const;
+  // Marks `bytes` more as written; true once everything is.
+  bool Advance(size_t bytes);
+
+ private:
+  void Render(const Options& options);
+
+  Response response_;
+  std::string head_;
+  // The body when it is copied from a stream, in blocks of 64 KiB.
+  std::vector<std::string> copies_;
+  std::vector<iovec> pieces_;
+  size_t index_ = 0;
+  size_t offset_ = 0;
+};
+
+// A plain-text answer for an error status: "<Reason>\n".
+Response ErrorResponse(int status);
+
+}  // namespace server
