@@ -2,10 +2,14 @@
 #include <malloc.h>
 #include <pthread.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <system_error>
 
 #include "app/context.h"
 #include "creatify/kind.h"
@@ -265,8 +269,15 @@ void CreatePoller(Context& ctx) {
 }
 
 bool StartPoller(Context& ctx) {
-  CreatePoller(ctx);
-  ctx.poller->Start();
+  // The poller's threads (its loop, its pool of workers, its hint reader) start here, never in a
+  // cycle, so that a thread that cannot be started is a start-up error with one clear line.
+  try {
+    CreatePoller(ctx);
+    ctx.poller->Start();
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "creatify-exporter: cannot start the polling threads: %s\n", e.what());
+    return false;
+  }
   int kinds = 0;
   for (const auto& kind : ctx.config.kind_table) kinds += ctx.config.KindActive(kind.name) ? 1 : 0;
   logging::Info("Polling the Creatify API",
@@ -282,9 +293,29 @@ bool StartServing(Context& ctx) {
 }
 
 void WaitForStopSignal(Context& ctx) {
+  // Ready within api.timeout of the start even when the API hangs: by then the first request
+  // has been given all the time it may take, and an outage shows as creatify_up 0.
+  const auto ready_by = std::chrono::steady_clock::now() + ctx.config.timeout;
+  bool marked_ready = false;
   for (;;) {
     int signal = 0;
-    sigwait(&ctx.stop_signals, &signal);
+    if (marked_ready) {
+      sigwait(&ctx.stop_signals, &signal);
+    } else {
+      const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+          ready_by - std::chrono::steady_clock::now());
+      const timespec wait{
+          .tv_sec = static_cast<time_t>(std::max<long long>(0, left.count()) / 1'000'000'000),
+          .tv_nsec = static_cast<long>(std::max<long long>(0, left.count()) % 1'000'000'000)};
+      signal = sigtimedwait(&ctx.stop_signals, nullptr, &wait);
+      if (signal < 0) {
+        if (errno == EAGAIN) {
+          if (ctx.store) ctx.store->MarkPollAttempted();
+          marked_ready = true;
+        }
+        continue;
+      }
+    }
     if (signal == SIGHUP) {
       Reload(ctx);
       continue;

@@ -69,6 +69,10 @@ struct Config {
   // `api.max_body_bytes`: the largest response read (1KiB to 1GiB); a larger one is refused
   // without being read whole.
   int max_body_bytes = 64 << 20;
+  // `api.ca_file`: a PEM bundle of the CAs trusted for an https base_url (relative to the config
+  // file's folder); empty: the system's CAs. Checked at load to be readable and to hold a
+  // certificate.
+  std::string ca_file;
 
   // `poll_interval`: 100ms to 24h.
   std::chrono::milliseconds poll_interval{std::chrono::seconds(30)};

@@ -1,10 +1,13 @@
 #include "config/parser.h"
 
+#include <cctype>
+#include <cstring>
+#include <filesystem>
 #include <map>
-#include <regex>
 
 #include "config/credentials.h"
 #include "config/ids_file.h"
+#include "config/read_file.h"
 #include "creatify/base_url.h"
 
 namespace config {
@@ -25,6 +28,24 @@ constexpr int kMaxTrackedJobs = 10'000'000;
 constexpr milliseconds kMinKeep{1000};
 constexpr milliseconds kMaxKeep{100LL * 365 * 24 * 60 * 60 * 1000};
 constexpr std::size_t kMinWebhookTokenLength = 16;
+
+// Django REST framework's ordering: field names, each optionally descending, comma-separated
+// (-?[A-Za-z0-9_]+(,-?[A-Za-z0-9_]+)*), checked in one pass: std::regex recurses per character.
+bool IsOrdering(std::string_view text) {
+  std::size_t pos = 0;
+  for (;;) {
+    if (pos < text.size() && text[pos] == '-') ++pos;
+    const std::size_t start = pos;
+    while (pos < text.size() &&
+           (std::isalnum(static_cast<unsigned char>(text[pos])) != 0 || text[pos] == '_')) {
+      ++pos;
+    }
+    if (pos == start) return false;
+    if (pos == text.size()) return true;
+    if (text[pos] != ',') return false;
+    ++pos;
+  }
+}
 
 }  // namespace
 
@@ -82,7 +103,8 @@ bool Parser::ParseApi(const Entry& api, Config* config) {
   credentials_.api_mark = api.key_mark;
   if (!ExpectMap(api)) return false;
   static const std::vector<std::string_view> kKnown = {
-      "base_url", "api_id_file", "api_key_file", "timeout", "max_concurrency", "max_body_bytes"};
+      "base_url",        "api_id_file",    "api_key_file", "timeout",
+      "max_concurrency", "max_body_bytes", "ca_file"};
   return ForEach(api.value, api.path, [&](const Entry& entry) {
     if (entry.key == "base_url") return ReadBaseUrl(entry, &config->base_url);
     if (entry.key == "timeout") {
@@ -94,6 +116,7 @@ bool Parser::ParseApi(const Entry& api, Config* config) {
     if (entry.key == "max_body_bytes") {
       return ReadInt(entry, kMinBodyBytes, kMaxBodyBytes, &config->max_body_bytes);
     }
+    if (entry.key == "ca_file") return ReadCaFile(entry, &config->ca_file);
     if (entry.key == "api_id_file" || entry.key == "api_key_file") {
       std::string resolved;
       if (!ReadFilePath(entry, &resolved)) return false;
@@ -104,6 +127,33 @@ bool Parser::ParseApi(const Entry& api, Config* config) {
     }
     return UnknownKey(entry, kKnown);
   });
+}
+
+bool Parser::ReadCaFile(const Entry& entry, std::string* out) {
+  std::string name;
+  if (!ReadString(entry, &name)) return false;
+  if (name.empty()) return Fail(ValueMark(entry), entry.path, "empty file name");
+  const std::string path = ResolveAgainstConfig(name);
+  // A CA bundle of every public CA is about 200 KB.
+  constexpr std::size_t kMaxCaBytes = 4 << 20;
+  std::string pem;
+  int err = 0;
+  switch (ReadFile(path, kMaxCaBytes, &pem, &err)) {
+    case ReadResult::kOk:
+      break;
+    case ReadResult::kError:
+      return Fail(ValueMark(entry), entry.path,
+                  "cannot read " + QuotePath(path) + ": " + std::strerror(err));
+    case ReadResult::kTooLarge:
+      return Fail(ValueMark(entry), entry.path,
+                  QuotePath(path) + " is larger than " + std::to_string(kMaxCaBytes) + " bytes");
+  }
+  if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return Fail(ValueMark(entry), entry.path,
+                QuotePath(path) + " holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+  }
+  *out = std::move(path);
+  return true;
 }
 
 bool Parser::ParseState(const Entry& section, Config* config) {
@@ -282,9 +332,7 @@ bool Parser::ReadIds(const Entry& entry, std::vector<std::string>* out) {
 bool Parser::ReadOrdering(const Entry& entry, std::string* out) {
   std::string text;
   if (!ReadString(entry, &text)) return false;
-  // Django REST framework's ordering: field names, each optionally descending, comma-separated.
-  static const std::regex kOrdering(R"(-?[A-Za-z0-9_]+(,-?[A-Za-z0-9_]+)*)");
-  if (!std::regex_match(text, kOrdering)) {
+  if (!IsOrdering(text)) {
     return Fail(ValueMark(entry), entry.path,
                 "invalid ordering " + Quote(text) +
                     " (expected a field name, optionally after \"-\" for descending, e.g. "

@@ -45,6 +45,7 @@ class Parser : public YamlReader {
   bool ReadIdsFile(const Entry& entry, std::string* out);
   bool ReadOrdering(const Entry& entry, std::string* out);
   bool ReadBaseUrl(const Entry& entry, std::string* out);
+  bool ReadCaFile(const Entry& entry, std::string* out);
 
   EnvLookup env_;
   CredentialSources credentials_;

@@ -1,7 +1,8 @@
 #include "config/yaml_reader.h"
 
+#include <cctype>
 #include <filesystem>
-#include <regex>
+#include <string_view>
 
 #include "text/duration.h"
 #include "text/strings.h"
@@ -10,6 +11,61 @@ namespace config {
 namespace {
 
 using std::chrono::milliseconds;
+
+// Checks below are written out rather than as std::regex: libstdc++'s regex matcher recurses
+// once per character, and a long scalar (200 KB) overflows the stack.
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The characters of `text` from `pos` on that `accept` takes; at least one.
+template <typename Accept>
+bool SkipRun(std::string_view text, std::size_t& pos, Accept accept) {
+  const std::size_t start = pos;
+  while (pos < text.size() && accept(text[pos])) ++pos;
+  return pos > start;
+}
+
+// YAML 1.2 core schema integer: [-+]?[0-9]+
+bool IsYamlInteger(std::string_view text) {
+  std::size_t pos = 0;
+  if (pos < text.size() && (text[pos] == '-' || text[pos] == '+')) ++pos;
+  return SkipRun(text, pos, IsDigit) && pos == text.size();
+}
+
+// YAML 1.2 core schema int and float:
+//   [-+]?[0-9]+ | 0o[0-7]+ | 0x[0-9a-fA-F]+
+//   [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? | [-+]?\.(inf|Inf|INF) | \.(nan|NaN|NAN)
+bool IsYamlNumber(std::string_view text) {
+  if (text == ".nan" || text == ".NaN" || text == ".NAN") return true;
+  std::size_t pos = 0;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'o' || text[1] == 'x')) {
+    pos = 2;
+    const bool octal = text[1] == 'o';
+    return SkipRun(text, pos,
+                   [octal](char c) {
+                     return octal ? (c >= '0' && c <= '7')
+                                  : std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                   }) &&
+           pos == text.size();
+  }
+  if (pos < text.size() && (text[pos] == '-' || text[pos] == '+')) ++pos;
+  const std::string_view rest = text.substr(pos);
+  if (rest == ".inf" || rest == ".Inf" || rest == ".INF") return true;
+  const bool integer_part = SkipRun(text, pos, IsDigit);
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    const bool fraction = SkipRun(text, pos, IsDigit);
+    if (!integer_part && !fraction) return false;
+  } else if (!integer_part) {
+    return false;
+  }
+  if (pos < text.size() && (text[pos] == 'e' || text[pos] == 'E')) {
+    ++pos;
+    if (pos < text.size() && (text[pos] == '-' || text[pos] == '+')) ++pos;
+    if (!SkipRun(text, pos, IsDigit)) return false;
+  }
+  return pos == text.size();
+}
 
 // What a scalar means, following the YAML 1.2 core schema for numbers and yaml-cpp for booleans
 // (which also reads yes/no/on/off). Only plain (unquoted, untagged) scalars can be anything but
@@ -22,10 +78,7 @@ ScalarKind Resolve(const YAML::Node& node) {
   if (!IsPlain(node)) return ScalarKind::kString;
   bool b = false;
   if (YAML::convert<bool>::decode(node, b)) return ScalarKind::kBool;
-  static const std::regex kNumber(
-      R"([-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)"
-      R"(|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))");
-  if (std::regex_match(node.Scalar(), kNumber)) return ScalarKind::kNumber;
+  if (IsYamlNumber(node.Scalar())) return ScalarKind::kNumber;
   return ScalarKind::kString;
 }
 
@@ -71,7 +124,10 @@ std::string Describe(const YAML::Node& node) {
   }
   switch (Resolve(node)) {
     case ScalarKind::kNumber:
-      return "the number " + node.Scalar();
+      // A number of thousands of digits is not repeated whole.
+      return "the number " + (node.Scalar().size() > kMaxQuoted
+                                  ? node.Scalar().substr(0, kMaxQuoted) + "..."
+                                  : node.Scalar());
     case ScalarKind::kBool:
       return "the boolean " + node.Scalar();
     case ScalarKind::kString:
@@ -163,9 +219,7 @@ bool YamlReader::ReadBool(const Entry& entry, bool* out) {
 bool YamlReader::ReadInt(const Entry& entry, int min, int max, int* out) {
   std::string expected =
       "expected an integer from " + std::to_string(min) + " to " + std::to_string(max);
-  static const std::regex kInteger(R"([-+]?[0-9]+)");
-  if (!entry.value.IsScalar() || !IsPlain(entry.value) ||
-      !std::regex_match(entry.value.Scalar(), kInteger)) {
+  if (!entry.value.IsScalar() || !IsPlain(entry.value) || !IsYamlInteger(entry.value.Scalar())) {
     return Fail(ValueMark(entry), entry.path, expected + ", got " + Describe(entry.value));
   }
   const std::string& text = entry.value.Scalar();
@@ -173,9 +227,11 @@ bool YamlReader::ReadInt(const Entry& entry, int min, int max, int* out) {
   std::size_t digits = text.size() - (text[0] == '-' || text[0] == '+' ? 1 : 0);
   long long value = digits > 18 ? std::numeric_limits<long long>::max() : std::stoll(text);
   if (value < min || value > max) {
+    // A number of thousands of digits is not repeated whole.
+    const std::string shown = text.size() > kMaxQuoted ? text.substr(0, kMaxQuoted) + "..." : text;
     return Fail(
         ValueMark(entry), entry.path,
-        text + " is out of range (" + std::to_string(min) + " to " + std::to_string(max) + ")");
+        shown + " is out of range (" + std::to_string(min) + " to " + std::to_string(max) + ")");
   }
   *out = static_cast<int>(value);
   return true;

@@ -1,6 +1,7 @@
 #include "creatify/client.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -19,9 +21,6 @@
 
 namespace creatify {
 namespace {
-
-// An API answer larger than this is not a job list anyone meant to send; stop reading rather
-// than let one bad response take the exporter's memory.
 
 // The value of a short run of digits (callers check AllDigits and the length first).
 int SmallNumber(std::string_view digits) {
@@ -137,6 +136,13 @@ struct Client::Impl {
   // Set when the httplib client could not be made; reported on every request.
   std::string setup_error;
 
+  std::mutex cancel_mutex;
+  bool cancelled = false;  // guarded by cancel_mutex
+  // The socket of the connection being made, from the moment it exists until the request ends:
+  // httplib's stop() cannot reach a socket that is still connecting, shutdown() can. Guarded by
+  // cancel_mutex.
+  int connecting_socket = -1;
+
   Response Get(const std::string& path_and_query);
 };
 
@@ -164,7 +170,14 @@ Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>()) {
     http->set_write_timeout(impl_->options.timeout);
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
     http->enable_server_certificate_verification(true);
+    if (!impl_->options.ca_file.empty()) http->set_ca_cert_path(impl_->options.ca_file);
 #endif
+    // Called on every new socket before it connects (httplib sets no client options of its own).
+    http->set_socket_options([impl = impl_.get()](int socket) {
+      std::lock_guard<std::mutex> lock(impl->cancel_mutex);
+      impl->connecting_socket = socket;
+      if (impl->cancelled) shutdown(socket, SHUT_RDWR);
+    });
     impl_->http = std::move(http);
   } catch (const std::exception& e) {
     impl_->setup_error = std::string("cannot create HTTP client: ") + e.what();
@@ -176,6 +189,12 @@ Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>()) {
 Client::~Client() = default;
 
 void Client::Cancel() {
+  std::lock_guard<std::mutex> lock(impl_->cancel_mutex);
+  impl_->cancelled = true;
+  // On Linux, shutdown() of a socket in the middle of a non-blocking connect aborts the connect
+  // and wakes the poll() that waits for it. The socket is only known between the option
+  // callback and the end of Get, under this lock, and Get clears it before it returns.
+  if (impl_->connecting_socket >= 0) shutdown(impl_->connecting_socket, SHUT_RDWR);
   if (impl_->http) impl_->http->stop();
 }
 
@@ -204,6 +223,14 @@ Response Client::Impl::Get(const std::string& path_and_query) {
     out.code = "error";
     out.error = setup_error;
     return out;
+  }
+  {
+    std::lock_guard<std::mutex> lock(cancel_mutex);
+    if (cancelled) {
+      out.code = "error";
+      out.error = "cancelled: the exporter is stopping";
+      return out;
+    }
   }
 
   httplib::Headers headers = {
@@ -247,6 +274,12 @@ Response Client::Impl::Get(const std::string& path_and_query) {
   const auto start = std::chrono::steady_clock::now();
   httplib::Result result =
       http->Get(base.path_prefix + path_and_query, headers, on_response, on_data);
+  bool was_cancelled = false;
+  {
+    std::lock_guard<std::mutex> lock(cancel_mutex);
+    connecting_socket = -1;
+    was_cancelled = cancelled;
+  }
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -266,8 +299,9 @@ Response Client::Impl::Get(const std::string& path_and_query) {
     return out;
   }
   const double timeout = std::chrono::duration<double>(options.timeout).count();
-  out.code = ErrorCode(result.error(), elapsed, timeout);
-  out.error = httplib::to_string(result.error());
+  out.code = was_cancelled ? "error" : ErrorCode(result.error(), elapsed, timeout);
+  out.error =
+      was_cancelled ? "cancelled: the exporter is stopping" : httplib::to_string(result.error());
   return out;
 }
 

@@ -23,6 +23,8 @@ struct ClientOptions {
   // The largest body read; a larger one is refused as soon as it is known to be larger (from
   // its Content-Length, or while it is read), with code "error".
   std::size_t max_body_bytes = std::size_t{64} << 20;
+  // A PEM bundle of the CAs that may sign an https base_url's certificate; empty: the system's.
+  std::string ca_file;
 };
 
 struct Response {
@@ -51,8 +53,10 @@ class Client {
   // GET base_url's prefix + path_and_query, with X-API-ID, X-API-KEY and Accept: application/json.
   Response Get(const std::string& path_and_query);
 
-  // Aborts the request in flight, if any, so that shut-down does not wait for its timeout. The
-  // one thread-safe method: call it from any thread while Get runs on another.
+  // Aborts the request in flight, if any, even one still connecting, so that shut-down does not
+  // wait for its timeout; every later Get fails at once with code "error" (the cancel is final,
+  // so one that comes just before a request starts is not lost). The one thread-safe method:
+  // call it from any thread while Get runs on another.
   void Cancel();
 
  private:

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <system_error>
+#include <unordered_set>
 
 #include "text/strings.h"
 
@@ -52,8 +53,17 @@ std::string Excerpt(std::string_view body) {
   return out;
 }
 
+std::string TooDeepError() {
+  return "not an API answer: arrays and objects nested deeper than " +
+         std::to_string(kMaxNestingDepth);
+}
+
 // Parses without exceptions; on failure fills `error` and returns a discarded value.
 json ParseBody(std::string_view body, std::string* error) {
+  if (NestedDeeperThan(body, kMaxNestingDepth)) {
+    *error = TooDeepError();
+    return json(json::value_t::discarded);
+  }
   json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
     if (text::Trim(body).empty()) {
@@ -99,25 +109,25 @@ void ReadJobFields(const KindSpec& kind, const json& object, Job& job,
     }
   }
 
-  auto read_amount = [&](const char* name, std::optional<double>& out) {
+  auto read_amount = [&](const char* name, double max, std::optional<double>& out) {
     const json* value = present(name);
     if (value == nullptr) return;
     const auto number = NumberOf(*value);
-    if (number && *number >= 0) {
+    if (number && *number >= 0 && *number <= max) {
       out = number;
     } else {
       invalid(name);
     }
   };
-  read_amount("duration", job.video_duration_seconds);
-  read_amount("credits_used", job.credits_used);
+  read_amount("duration", kMaxDurationSeconds, job.video_duration_seconds);
+  read_amount("credits_used", kMaxCreditsPerJob, job.credits_used);
 
   auto read_time = [&](const char* name, std::optional<double>& out) {
     const json* value = present(name);
     if (value == nullptr) return;
     std::optional<double> seconds;
     if (value->is_string()) seconds = ParseTimestamp(value->get_ref<const std::string&>());
-    if (seconds) {
+    if (seconds && *seconds >= kMinTimestamp && *seconds < kMaxTimestamp) {
       out = seconds;
     } else {
       invalid(name);
@@ -186,6 +196,30 @@ bool Expect(std::string_view text, std::size_t& pos, char c) {
 }
 
 }  // namespace
+
+bool NestedDeeperThan(std::string_view body, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : body) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
 
 std::optional<double> NormaliseProgress(double value, ProgressScale scale) {
   if (std::isnan(value) || scale == ProgressScale::kNone) return std::nullopt;
@@ -284,6 +318,9 @@ ParseResult ParseJobList(const KindSpec& kind, std::string_view body) {
   // then dropped, and the fields no job uses are never built, so the document is never held
   // whole (a full DOM of such a listing costs three times the time and ten times the memory).
   bool array = false;
+  // A second item with an id already read is skipped and counted: which of the two is right
+  // cannot be told, and the first is as good as any.
+  std::unordered_set<std::string> seen_ids;
   auto wanted = [&kind](const std::string& key) {
     static constexpr std::string_view kFields[] = {
         "id", "status", "progress", "duration", "credits_used", "created_at", "updated_at"};
@@ -302,7 +339,9 @@ ParseResult ParseJobList(const KindSpec& kind, std::string_view body) {
       return wanted(parsed.get_ref<const std::string&>());
     }
     if (depth == 1 && event == json::parse_event_t::object_end) {
-      if (std::optional<std::string> id = UsableId(parsed)) {
+      std::optional<std::string> id = UsableId(parsed);
+      if (id && !seen_ids.insert(*id).second) id.reset();
+      if (id) {
         Job job;
         job.id = std::move(*id);
         ReadJobFields(kind, parsed, job, job.invalid_fields);
@@ -316,6 +355,10 @@ ParseResult ParseJobList(const KindSpec& kind, std::string_view body) {
     }
     return true;
   };
+  if (NestedDeeperThan(body, kMaxNestingDepth)) {
+    result.error = TooDeepError();
+    return result;
+  }
   json doc = json::parse(body.begin(), body.end(), item, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
     result.jobs.clear();
@@ -346,6 +389,8 @@ std::optional<double> ParseRemainingCredits(std::string_view body, std::string* 
     message = "no remaining_credits in the response";
   } else if (auto number = NumberOf(*it); !number) {
     message = std::string("remaining_credits is not a number: ") + it->type_name();
+  } else if (std::abs(*number) > kMaxRemainingCredits) {
+    message = "remaining_credits out of range";
   } else {
     credits = number;
   }

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cmath>
+#include <random>
 #include <unordered_set>
 #include <vector>
 
@@ -68,6 +70,12 @@ struct Poller::Outcome {
   std::string error;
 };
 
+double BackoffSeconds(double poll_interval_seconds, int attempt, double random01) {
+  const double exponential = poll_interval_seconds * std::pow(2.0, std::clamp(attempt, 1, 60));
+  const double capped = std::min(exponential, std::max(kMaxBackoffSeconds, poll_interval_seconds));
+  return std::max(poll_interval_seconds, capped * (0.5 + 0.5 * std::clamp(random01, 0.0, 1.0)));
+}
+
 HttpFetch MakeHttpFetch(const config::Config& config, const std::string& user_agent) {
   auto clients = std::make_shared<std::vector<std::unique_ptr<creatify::Client>>>();
   for (int i = 0; i <= config.max_concurrency; ++i) {
@@ -78,6 +86,7 @@ HttpFetch MakeHttpFetch(const config::Config& config, const std::string& user_ag
         .timeout = config.timeout,
         .user_agent = user_agent,
         .max_body_bytes = static_cast<std::size_t>(config.max_body_bytes),
+        .ca_file = config.ca_file,
     }));
   }
   return {
@@ -327,6 +336,7 @@ CycleReport Poller::RunCycle() {
   std::atomic<int> transport_errors_in_a_row{0};
   std::mutex retry_mutex;
   std::optional<double> retry_after;
+  std::atomic<bool> got_429{false};
 
   auto work = [&](int worker) {
     for (;;) {
@@ -347,8 +357,11 @@ CycleReport Poller::RunCycle() {
       if (out.response.status == 401 || out.response.status == 403) rate_limited.store(true);
       if (out.response.status == 429) {
         rate_limited.store(true);
+        got_429.store(true);
+      }
+      if (out.response.status == 429 && out.response.retry_after_seconds) {
         std::lock_guard<std::mutex> lock(retry_mutex);
-        double wait = out.response.retry_after_seconds.value_or(0);
+        double wait = *out.response.retry_after_seconds;
         if (!(wait >= 0)) wait = 0;  // also NaN
         wait =
             std::min(wait, std::max(kMaxRetryAfterSeconds,
@@ -367,6 +380,7 @@ CycleReport Poller::RunCycle() {
   store_.Apply(cycle);
 
   report.up = cycle.up;
+  report.rate_limited = got_429.load();
   report.retry_after_seconds = retry_after;
   if (logging::Enabled(logging::Level::kDebug)) {
     logging::Debug("Poll cycle finished",
@@ -446,6 +460,12 @@ int Poller::ReadHints() {
 
 int Poller::ReadJobs(const std::vector<Hints::Job>& jobs) {
   const auto started = std::chrono::steady_clock::now();
+  {
+    // After a 429 the API is not asked before the time it named, not even for an announced job:
+    // the jobs stay tracked, and the first cycle after the wait reads them.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (started < not_before_) return 0;
+  }
   std::vector<Task> tasks = PlanHints(jobs);
   std::vector<Outcome> outcomes(tasks.size());
   for (size_t i = 0; i < tasks.size(); ++i) {
@@ -490,9 +510,10 @@ void Poller::LogOutcome(const Task& task, const Outcome& outcome) {
     }
     return;
   }
-  std::string error = outcome.code + ": " + outcome.error;
-  if (last != last_error_.end() && last->second == error) return;
-  last_error_[target] = error;
+  // A change is a change of code: the same failure with another body excerpt or size (a
+  // truncated answer of a job that moved on) is the same news.
+  if (last != last_error_.end() && last->second == outcome.code) return;
+  last_error_[target] = outcome.code;
   logging::Warn("Creatify API request failed; serving the last known data",
                 {{"endpoint", endpoint},
                  {"job_id", task.job_id},
@@ -560,14 +581,26 @@ void Poller::Loop() {
     // resident memory follows what the store holds rather than the largest listing ever read.
     malloc_trim(0);
     auto next = started + config_.poll_interval;
-    if (report.retry_after_seconds) {
-      auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          std::chrono::duration<double>(*report.retry_after_seconds));
-      next = std::max(next, std::chrono::steady_clock::now() + wait);
-      logging::Debug("Creatify API is rate limiting; waiting before the next poll",
-                     {{"retry_after_seconds", std::to_string(*report.retry_after_seconds)}});
+    std::optional<double> wait_seconds = report.retry_after_seconds;
+    if (report.rate_limited && !wait_seconds) {
+      static thread_local std::minstd_rand random(std::random_device{}());
+      wait_seconds =
+          BackoffSeconds(std::chrono::duration<double>(config_.poll_interval).count(),
+                         ++backoff_attempts_, std::uniform_real_distribution<double>(0, 1)(random));
+    } else if (!report.rate_limited) {
+      backoff_attempts_ = 0;
     }
     std::unique_lock<std::mutex> lock(mutex_);
+    if (wait_seconds) {
+      // From the end of the cycle: the 429 came at most then.
+      auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(*wait_seconds));
+      not_before_ = std::chrono::steady_clock::now() + wait;
+      next = std::max(next, not_before_);
+      logging::Debug("Creatify API is rate limiting; waiting before the next poll",
+                     {{"wait_seconds", std::to_string(*wait_seconds)},
+                      {"retry_after", report.retry_after_seconds ? "1" : "0"}});
+    }
     if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
   }
 }

@@ -67,11 +67,22 @@ struct Shard {
 // The most jobs the hint reader reads in one go.
 inline constexpr size_t kMaxHintsPerRead = 100;
 
+// The longest wait after a 429 without Retry-After, however many came in a row.
+inline constexpr double kMaxBackoffSeconds = 300;
+
+// The wait before the next cycle after the `attempt`-th cycle in a row (1, 2, ...) that a 429
+// without Retry-After ended: exponential from the poll interval (interval * 2^attempt, at most
+// kMaxBackoffSeconds, never less than the interval), times a jitter factor from `random01` in
+// [0, 1) mapped to [0.5, 1) so that replicas do not return in step. Pure.
+double BackoffSeconds(double poll_interval_seconds, int attempt, double random01);
+
 // What a cycle did, for tests and logs.
 struct CycleReport {
   int requests = 0;
   bool up = false;
-  // Set when the API answered 429: wait at least this long before the next cycle.
+  // Set when the API answered 429.
+  bool rate_limited = false;
+  // Set when a 429 said how long to wait (Retry-After): no request before that.
   std::optional<double> retry_after_seconds;
 };
 
@@ -141,8 +152,8 @@ class Poller {
 
   // Guards the logging state below (the loop and the hint reader both log).
   std::mutex log_mutex_;
-  // The last error logged per request target (an endpoint and a job id or a list query), so
-  // that an error is logged once per change, not once per attempt.
+  // The code of the last error logged per request target (an endpoint and a job id or a list
+  // query), so that an error is logged once per change, not once per attempt.
   std::map<std::string, std::string> last_error_;
   std::set<std::string> logged_not_found_;
   // When each discovering kind was last listed completely.
@@ -154,6 +165,10 @@ class Poller {
   std::atomic<bool> stop_hints_{false};
   std::thread thread_;
   std::thread hint_thread_;
+  // Cycles in a row ended by a 429 without Retry-After (the loop's thread only).
+  int backoff_attempts_ = 0;
+  // No request before this, after a 429 (guarded by mutex_): the hint reader waits for it too.
+  std::chrono::steady_clock::time_point not_before_{};
 };
 
 }  // namespace poller

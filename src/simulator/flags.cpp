@@ -255,6 +255,11 @@ const std::vector<FlagSpec>& Specs() {
          flags.model.retry_after_seconds = *value;
          return std::nullopt;
        }},
+      {"tls-cert-file", "PATH", "",
+       "Serve HTTPS with this PEM certificate (chain); needs --tls-key-file.",
+       NonEmpty([](Flags& f) { return &f.tls_cert_file; })},
+      {"tls-key-file", "PATH", "", "The PEM private key of --tls-cert-file.",
+       NonEmpty([](Flags& f) { return &f.tls_key_file; })},
       {"webhook-url", "URL", "",
        "Call this URL when a job finishes, like a job's webhook_url; {kind} becomes the job's "
        "kind, e.g. http://127.0.0.1:10487/webhook/{kind}/TOKEN.",
@@ -425,6 +430,10 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
     *error = "--failure-ratio plus --rejection-ratio must be at most 1";
     return std::nullopt;
   }
+  if (flags.tls_cert_file.empty() != flags.tls_key_file.empty()) {
+    *error = "--tls-cert-file and --tls-key-file go together";
+    return std::nullopt;
+  }
   if (model.fault_429 + model.fault_5xx + model.fault_malformed > 1.0 + 1e-9) {
     *error = "--fault-429 plus --fault-5xx plus --fault-malformed must be at most 1";
     return std::nullopt;
@@ -439,7 +448,11 @@ std::string HelpText() {
       "lipsyncs, lipsyncs_v2, ai_shorts, ai_editing, link_to_videos, text_to_speech,\n"
       "product_to_videos, and any --custom-kind) and remaining_credits, with jobs that move\n"
       "pending -> in_queue -> running -> done, failed or rejected over time (each kind in its\n"
-      "own words), optional faults, and its ground truth at GET /sim/state.\n\n"
+      "own words), optional faults, and its ground truth at GET /sim/state.\n"
+      "POST /sim/fault?mode=... switches a fault on for every later API request until the next\n"
+      "one (mode=none ends it): status (&status=N[&retry_after=S]), body (the POST's body,\n"
+      "&status, &content_type), hang ([&delay_ms=N]), reset, truncate, endless, oversize;\n"
+      "&path=P limits it to paths containing P. GET /sim/fault shows it and its hits.\n\n"
       "Flags (--name=value or --name value):\n";
   for (const auto& spec : Specs()) {
     std::string left = "  --" + std::string(spec.name);

@@ -26,6 +26,9 @@ struct Flags {
   std::string exporter_base_url;
   // state.path of the written config; unset: the key is left out ("" turns persistence off).
   std::optional<std::string> exporter_state_path;
+  // Serve TLS with this certificate chain and key (PEM); both or neither.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   WebhookOptions webhooks;
   // webhook.token of the written config; empty: no webhook section.
   std::string exporter_webhook_token;

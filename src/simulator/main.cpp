@@ -4,18 +4,22 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "log/log.h"
+#include "simulator/faults.h"
 #include "simulator/flags.h"
 #include "simulator/model.h"
 #include "simulator/webhooks.h"
@@ -74,8 +78,58 @@ bool WriteFileAtomically(const std::string& path, const std::string& text, std::
   return true;
 }
 
-void Handle(Model& model, const Flags& flags, StopSignal& stop, WebhookCaller& webhooks,
-            const httplib::Request& req, httplib::Response& res) {
+// Answers POST /sim/fault (set a fault) and GET /sim/fault (the current one and its hits).
+void HandleFaultControl(FaultSwitch& faults, const httplib::Request& req, httplib::Response& res) {
+  if (req.method == "POST") {
+    Pairs query(req.params.begin(), req.params.end());
+    const std::string error = faults.Set(query, req.body);
+    res.status = error.empty() ? 200 : 400;
+    res.set_content(error.empty() ? "ok\n" : error + "\n", "text/plain");
+    if (error.empty()) logging::Info("Fault set", {{"query", req.target}});
+    return;
+  }
+  res.set_content(faults.StateJson(), "application/json");
+}
+
+// Answers an /api/ request under a fault that replaces the model's answer; false when the fault
+// only alters that answer (or holds it), which the caller then computes.
+bool AnswerFault(FaultSwitch& faults, const Fault& fault, httplib::Response& res) {
+  static const std::string kFiller(64 * 1024, ' ');
+  switch (fault.mode) {
+    case FaultMode::kStatus:
+      res.status = fault.status;
+      if (fault.retry_after) res.set_header("Retry-After", std::to_string(*fault.retry_after));
+      res.set_content(R"({"detail":"simulated fault"})", "application/json");
+      return true;
+    case FaultMode::kBody:
+      res.status = fault.status;
+      res.set_content(fault.body, fault.content_type.c_str());
+      return true;
+    case FaultMode::kHang:
+      faults.Hold(fault);
+      return false;
+    case FaultMode::kEndless:
+      res.set_chunked_content_provider("application/json",
+                                       [&faults, fault](std::size_t, httplib::DataSink& sink) {
+                                         if (!faults.Current(fault)) return false;
+                                         return sink.write(kFiller.data(), kFiller.size());
+                                       });
+      return true;
+    case FaultMode::kOversize:
+      res.set_content_provider(
+          std::size_t{1} << 40, "application/json",
+          [&faults, fault](std::size_t, std::size_t length, httplib::DataSink& sink) {
+            if (!faults.Current(fault)) return false;
+            return sink.write(kFiller.data(), std::min(length, kFiller.size()));
+          });
+      return true;
+    default:
+      return false;
+  }
+}
+
+void Handle(Model& model, FaultSwitch& faults, const Flags& flags, StopSignal& stop,
+            WebhookCaller& webhooks, const httplib::Request& req, httplib::Response& res) {
   try {
     if (req.path == "/sim/webhook-url" && req.method == "POST") {
       const bool ok = webhooks.SetUrl(req.body);
@@ -83,6 +137,11 @@ void Handle(Model& model, const Flags& flags, StopSignal& stop, WebhookCaller& w
       res.set_content(ok ? "ok\n" : "expected an http:// URL\n", "text/plain");
       return;
     }
+    if (req.path == "/sim/fault") return HandleFaultControl(faults, req, res);
+    std::optional<Fault> fault;
+    if (req.path.rfind("/api/", 0) == 0) fault = faults.Match(req.path);
+    if (fault && AnswerFault(faults, *fault, res)) return;
+
     Pairs query(req.params.begin(), req.params.end());
     Pairs headers(req.headers.begin(), req.headers.end());
     Response answer = model.Answer(req.method, req.path, query, headers, Now());
@@ -96,7 +155,21 @@ void Handle(Model& model, const Flags& flags, StopSignal& stop, WebhookCaller& w
         res.set_header(name.c_str(), value);
       }
     }
-    res.set_content(answer.body, content_type.c_str());
+    if (fault && fault->mode == FaultMode::kTruncate) answer.body.resize(answer.body.size() / 2);
+    if (fault && fault->mode == FaultMode::kReset) {
+      // The full length is announced, half the body is sent, and the connection is closed.
+      const std::size_t size = answer.body.size();
+      res.set_content_provider(
+          size, content_type.c_str(),
+          [body = std::move(answer.body)](std::size_t offset, std::size_t length,
+                                          httplib::DataSink& sink) {
+            const std::size_t half = body.size() / 2;
+            if (offset >= half) return false;
+            return sink.write(body.data() + offset, std::min(length, half - offset));
+          });
+    } else {
+      res.set_content(answer.body, content_type.c_str());
+    }
     if (logging::Enabled(logging::Level::kDebug)) {
       logging::Debug(
           "Request",
@@ -106,6 +179,15 @@ void Handle(Model& model, const Flags& flags, StopSignal& stop, WebhookCaller& w
     res.status = 500;
     res.set_content(std::string("simulator error: ") + e.what(), "text/plain");
   }
+}
+
+// The plain server, or one that speaks TLS with --tls-cert-file and --tls-key-file.
+std::unique_ptr<httplib::Server> MakeServer(const Flags& flags) {
+  if (flags.tls_cert_file.empty()) return std::make_unique<httplib::Server>();
+  auto server =
+      std::make_unique<httplib::SSLServer>(flags.tls_cert_file.c_str(), flags.tls_key_file.c_str());
+  if (!server->is_valid()) return nullptr;
+  return server;
 }
 
 int Run(const Flags& flags) {
@@ -122,7 +204,14 @@ int Run(const Flags& flags) {
   Model model(flags.model, Now());
   WebhookCaller webhooks(model, flags.webhooks);
   StopSignal stop;
-  httplib::Server server;
+  FaultSwitch faults;
+  std::unique_ptr<httplib::Server> server_holder = MakeServer(flags);
+  if (!server_holder) {
+    logging::Error("Cannot load the TLS certificate and key",
+                   {{"cert", flags.tls_cert_file}, {"key", flags.tls_key_file}});
+    return 1;
+  }
+  httplib::Server& server = *server_holder;
   int threads = flags.threads;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // httplib's default adds SO_REUSEPORT, which lets a second simulator bind the same port and
@@ -136,7 +225,7 @@ int Run(const Flags& flags) {
   // (httplib's default closes it after 5); each holds a thread while it lives, so it does end.
   server.set_keep_alive_max_count(100);
   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
-    Handle(model, flags, stop, webhooks, req, res);
+    Handle(model, faults, flags, stop, webhooks, req, res);
   };
   server.Get(".*", handler);
   server.Post(".*", handler);
@@ -183,6 +272,7 @@ int Run(const Flags& flags) {
     signalled.store(true);
     logging::Info("Stopping", {{"signal", number == SIGINT ? "SIGINT" : "SIGTERM"}});
     stop.Trigger();
+    faults.Shutdown();
     // stop() does nothing until listen_after_bind has started running: repeat until it returns.
     while (!listen_returned.load()) {
       server.stop();

@@ -320,6 +320,13 @@ void Store::Reconfigure(std::vector<std::string> kinds, double terminal_retentio
   Publish();
 }
 
+void Store::MarkPollAttempted() {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  if (state_.polled) return;
+  state_.polled = true;
+  Publish();
+}
+
 void Store::CountWebhook(std::string_view kind, std::string_view result, double amount) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   state_.webhook_requests[{std::string(kind), std::string(result)}] += amount;

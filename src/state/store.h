@@ -105,7 +105,8 @@ enum class AddResult {
 struct Snapshot {
   // Bumped by every Apply.
   uint64_t generation = 0;
-  // At least one poll cycle was attempted (readiness).
+  // At least one poll cycle finished, or the first has been running for api.timeout
+  // (readiness).
   bool polled = false;
   bool up = false;
   // The active kinds, in config::Config::kind_table order.
@@ -250,6 +251,10 @@ class Store {
   void Restore(RestoredState restored);
 
   void Apply(const PollCycle& cycle);
+
+  // Sets `polled` (readiness) without a finished cycle: the first one has been trying for as
+  // long as a request may take. Publishes only when it changes something.
+  void MarkPollAttempted();
 
   // Tracks a job known only by its id (a webhook announced it) until a poll reads it: it is
   // polled like every unfinished job, and is neither shown nor counted before it was read. Its

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "creatify/base_url.h"
+#include "support/black_hole.h"
 
 namespace creatify {
 namespace {
@@ -359,6 +360,50 @@ TEST_CASE("Cancel from another thread ends a request whose body comes slowly") {
   });
   server.Start();
   CheckCancelEndsGet(server, gate);
+}
+
+using testsupport::BlackHole;
+
+TEST_CASE("a connect that never completes gives code timeout") {
+  BlackHole hole;
+  Client client(Options("http://127.0.0.1:" + std::to_string(hole.port()), 300ms));
+  const Response r = client.Get("/api/aurora/");
+  CHECK(r.status == 0);
+  CHECK(r.code == "timeout");
+  CHECK(r.seconds >= 0.29);
+  CHECK(r.seconds < 5);
+}
+
+TEST_CASE("Cancel from another thread ends a request that is still connecting") {
+  BlackHole hole;
+  Client client(Options("http://127.0.0.1:" + std::to_string(hole.port()), 60s));
+  std::atomic<bool> started{false};
+  std::future<Response> response = std::async(std::launch::async, [&] {
+    started = true;
+    return client.Get("/api/aurora/");
+  });
+  REQUIRE(WaitFor([&] { return started.load(); }));
+  // Cancel whenever it lands: before the socket exists, or while it connects. Neither may be lost.
+  for (int i = 0; i < 3; ++i) {
+    client.Cancel();
+    if (response.wait_for(100ms) == std::future_status::ready) break;
+  }
+  REQUIRE(response.wait_for(5s) == std::future_status::ready);
+  const Response r = response.get();
+  CHECK(r.status == 0);
+  CHECK(r.code == "error");
+  CHECK(r.error.find("cancelled") != std::string::npos);
+  CHECK(r.seconds < 5);
+}
+
+TEST_CASE("a Cancel before a request starts is not lost: the request fails at once") {
+  BlackHole hole;
+  Client client(Options("http://127.0.0.1:" + std::to_string(hole.port()), 60s));
+  client.Cancel();
+  const Response r = client.Get("/api/aurora/");
+  CHECK(r.status == 0);
+  CHECK(r.code == "error");
+  CHECK(r.seconds < 1);
 }
 
 // A one-shot raw TCP server: accepts one connection, reads the request head, writes `reply` and

@@ -199,10 +199,18 @@ TEST_CASE("a field of the wrong type or value is unset and counted by name") {
       {"progress",
        {"abc", "", "  ", true, false, json::object(), json::array({0.5}), "inf", "nan", "0,5",
         "1e999", "12abc", "0x10"}},
-      {"duration", {"abc", true, json::object(), -1, "-2", "1e999", "NaN", "15s"}},
-      {"credits_used", {"abc", false, json::array(), -0.5, "-3", "inf", "12 credits"}},
-      {"created_at", {1699335116, "garbage", true, "2023-13-01T00:00:00Z", json::object()}},
-      {"updated_at", {1699335672.5, "", "2023-02-30T00:00:00Z", json::array()}},
+      {"duration",
+       {"abc", true, json::object(), -1, "-2", "1e999", "NaN", "15s", 1.7976931348623157e308,
+        "1.7976931348623157e308", 1e7 + 1}},
+      {"credits_used",
+       {"abc", false, json::array(), -0.5, "-3", "inf", "12 credits", 1.7976931348623157e308,
+        1e9 + 1, "1e300"}},
+      {"created_at",
+       {1699335116, "garbage", true, "2023-13-01T00:00:00Z", json::object(), "1999-12-31T23:59:59Z",
+        "2200-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+        "2023/11/07 05:31:56", "07 Nov 2023 05:31:56 GMT", "1699335116"}},
+      {"updated_at",
+       {1699335672.5, "", "2023-02-30T00:00:00Z", json::array(), "2023-11-07", "05:31:56"}},
       {"name", {5, true, json::object(), json::array({"x"})}},
       {"model_version", {1.5, false}},
   };
@@ -227,7 +235,9 @@ TEST_CASE("each bad field in an item is counted, in a list too") {
   json item = GoodJob();
   item["progress"] = "soon";
   item["created_at"] = 7;
-  const ParseResult r = ParseJobList(Kind("custom_template"), json::array({item, item}).dump());
+  json other = item;
+  other["id"] = "job-2";
+  const ParseResult r = ParseJobList(Kind("custom_template"), json::array({item, other}).dump());
   REQUIRE(r.ok);
   CHECK(r.jobs.size() == 2);
   CHECK(r.invalid_items == 0);
@@ -654,6 +664,98 @@ TEST_CASE("ParseRemainingCredits: bad bodies") {
     CHECK_FALSE(error.empty());
     CHECK_FALSE(ParseRemainingCredits(body, nullptr).has_value());
   }
+}
+
+}  // namespace
+}  // namespace creatify
+
+namespace creatify {
+namespace {
+
+TEST_CASE("values at the bounds are kept, so real jobs lose nothing") {
+  json object = GoodJob();
+  object["credits_used"] = kMaxCreditsPerJob;
+  object["duration"] = kMaxDurationSeconds;
+  object["created_at"] = "2000-01-01T00:00:00Z";
+  object["updated_at"] = "2199-12-31T23:59:59Z";
+  const ParseResult r = ParseOne(object);
+  REQUIRE(r.jobs.size() == 1);
+  CHECK(r.invalid_fields.empty());
+  CHECK(r.jobs[0].credits_used == kMaxCreditsPerJob);
+  CHECK(r.jobs[0].video_duration_seconds == kMaxDurationSeconds);
+  CHECK(r.jobs[0].created_at == kMinTimestamp);
+  CHECK(r.jobs[0].updated_at == kMaxTimestamp - 1);
+}
+
+TEST_CASE("an out-of-range field leaves the rest of the job") {
+  json object = GoodJob();
+  object["duration"] = 1.7976931348623157e308;
+  object["credits_used"] = 1.7976931348623157e308;
+  const ParseResult r = ParseOne(object);
+  REQUIRE(r.jobs.size() == 1);
+  CHECK(r.invalid_fields == Fields{"duration", "credits_used"});
+  CHECK(r.jobs[0].status == Status::kRunning);
+  CHECK(r.jobs[0].progress == 0.5);
+  CHECK(r.jobs[0].created_at.has_value());
+}
+
+TEST_CASE("an id twice in one list: the first is kept, the second counted as an invalid item") {
+  json first = GoodJob();
+  json second = GoodJob();
+  second["status"] = "done";
+  json other = GoodJob();
+  other["id"] = "job-2";
+  const ParseResult r =
+      ParseJobList(Kind("custom_template"), json::array({first, second, other}).dump());
+  REQUIRE(r.ok);
+  REQUIRE(r.jobs.size() == 2);
+  CHECK(r.jobs[0].id == "job-1");
+  CHECK(r.jobs[0].status == Status::kRunning);
+  CHECK(r.jobs[1].id == "job-2");
+  CHECK(r.invalid_items == 1);
+}
+
+TEST_CASE("deeply nested bodies are refused before they are parsed") {
+  const std::string deep_array = std::string(100000, '[') + std::string(100000, ']');
+  const std::string deep_object = [] {
+    std::string body;
+    for (int i = 0; i < 100000; ++i) body += "{\"a\":";
+    return body + "1" + std::string(100000, '}');
+  }();
+  for (const std::string& body : {deep_array, deep_object}) {
+    const ParseResult list = ParseJobList(Kind("aurora"), body);
+    CHECK_FALSE(list.ok);
+    CHECK(list.error.find("nested deeper than 64") != std::string::npos);
+    CHECK_FALSE(ParseJobObject(Kind("ads_clone"), body, "x").ok);
+    std::string error;
+    CHECK_FALSE(ParseRemainingCredits(body, &error));
+    CHECK(error.find("nested deeper") != std::string::npos);
+  }
+  // A job nested inside its item, but within the limit, still parses; brackets in strings do
+  // not count.
+  json item = GoodJob();
+  item["name"] = std::string(1000, '[');
+  json nested = json::array();
+  for (int i = 0; i < 50; ++i) nested = json::array({nested});
+  item["extra"] = nested;
+  const ParseResult r = ParseJobList(Kind("custom_template"), json::array({item}).dump());
+  REQUIRE(r.ok);
+  CHECK(r.jobs.size() == 1);
+}
+
+TEST_CASE("NestedDeeperThan") {
+  CHECK_FALSE(NestedDeeperThan("[[1]]", 2));
+  CHECK(NestedDeeperThan("[[[1]]]", 2));
+  CHECK_FALSE(NestedDeeperThan("[\"[[[[\"]", 2));
+  CHECK_FALSE(NestedDeeperThan("[\"\\\"[[[\"]", 2));
+  CHECK(NestedDeeperThan("{\"a\":{\"b\":[1]}}", 2));
+}
+
+TEST_CASE("remaining credits out of range are refused") {
+  std::string error;
+  CHECK_FALSE(ParseRemainingCredits(R"({"remaining_credits": 1.7976931348623157e308})", &error));
+  CHECK(error == "remaining_credits out of range");
+  CHECK(ParseRemainingCredits(R"({"remaining_credits": -12.5})", &error) == -12.5);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // clean shut-down on SIGTERM.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <memory>
@@ -157,4 +158,42 @@ TEST_CASE("SIGTERM stops the exporter cleanly, and JSON logs are one object per 
     CHECK_MESSAGE(nlohmann::json::parse(line, nullptr, false).is_object(), line);
     start = end == std::string::npos ? log.size() : end + 1;
   }
+}
+
+TEST_CASE("a 200 KB unquoted value in the config is refused by --config.check, not a crash") {
+  testsupport::TempDir dir;
+  std::string output;
+  for (const std::string& yaml : {"api:\n  max_concurrency: " + std::string(200000, '1') + "\n",
+                                  "api:\n  base_url: " + std::string(200000, '7') + "\n",
+                                  "aurora:\n  ordering: " + std::string(200000, 'a') + "-\n",
+                                  "poll_interval: " + std::string(200000, '9') + "s\n"}) {
+    testsupport::WriteFile(dir.File("long.yaml"), yaml);
+    CHECK(Run("--config.check --config.file=" + dir.File("long.yaml"), &output) == 1);
+    CHECK(std::count(output.begin(), output.end(), '\n') == 1);
+    CHECK(output.size() < 400);
+  }
+}
+
+TEST_CASE("polling threads that cannot be started are a fatal start-up error with one line") {
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer reserves terabytes of address space: a process under it cannot run with the
+  // address-space limit this test uses to make thread stacks fail.
+  MESSAGE("not run under AddressSanitizer");
+  return;
+#else
+  testsupport::TempDir dir;
+  testsupport::WriteFile(dir.File("c.yaml"),
+                         "api:\n  base_url: http://127.0.0.1:1\n  max_concurrency: 64\n"
+                         "state:\n  path: \"\"\n");
+  // 64 workers with 100 MB stacks do not fit in 2 GB of address space; the process itself does.
+  std::string output;
+  const int rc = RunCommand(
+      "ulimit -s 100000 && ulimit -v 2000000 && env CREATIFY_API_ID=a "
+      "CREATIFY_API_KEY=b " +
+          Exporter() + " --config.file=" + dir.File("c.yaml") + " --web.listen-address=127.0.0.1:0",
+      &output);
+  CHECK(rc == 1);
+  CHECK(output.find("creatify-exporter: cannot start the polling threads: ") != std::string::npos);
+  CHECK(output.find("terminate") == std::string::npos);
+#endif
 }

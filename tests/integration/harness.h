@@ -42,6 +42,22 @@ struct Simulator {
   }
 
   bool Release() const { return testsupport::HttpPost(port, "/sim/release").status == 200; }
+
+  // Switches a fault on for every later API request (POST /sim/fault?<query>), e.g.
+  // "mode=status&status=503"; "mode=none" ends it. `body` is the body of mode=body.
+  bool SetFault(const std::string& query, const std::string& body = "") const {
+    return testsupport::HttpPost(port, "/sim/fault?" + query, body).status == 200;
+  }
+  // Milliseconds from the last SetFault to each API request it applied to.
+  std::vector<long> FaultHits() const {
+    std::vector<long> hits;
+    const auto state =
+        nlohmann::json::parse(testsupport::HttpGet(port, "/sim/fault").body, nullptr, false);
+    if (state.is_object() && state.contains("hits_ms")) {
+      for (const auto& hit : state["hits_ms"]) hits.push_back(hit.get<long>());
+    }
+    return hits;
+  }
 };
 
 struct Exporter {

@@ -498,6 +498,38 @@ TEST_CASE("between two listings, only the unfinished jobs found are asked for, b
   CHECK(kind->jobs.size() == 3);
 }
 
+TEST_CASE("a 429 without Retry-After asks for no wait of its own: the loop backs off") {
+  auto config = BaseConfig();
+  config.max_concurrency = 1;
+  config.kinds["ads_clone"].ids = {"a1", "a2"};
+  FakeApi api;
+  api.answers["/api/ads_clone/a1/"] = Json(R"({"detail":"Request was throttled."})", 429);
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+  auto report = poller.RunCycle();
+  CHECK(report.rate_limited);
+  CHECK_FALSE(report.retry_after_seconds.has_value());
+  CHECK(api.Asked("/api/ads_clone/a2/") == 0);
+}
+
+TEST_CASE("BackoffSeconds: doubles from the poll interval, jittered down by up to half, capped") {
+  // interval * 2^attempt, times 0.5 + random01 / 2.
+  CHECK(poller::BackoffSeconds(1, 1, 0) == 1);
+  CHECK(poller::BackoffSeconds(1, 1, 0.999) == doctest::Approx(1.999));
+  CHECK(poller::BackoffSeconds(1, 2, 0) == 2);
+  CHECK(poller::BackoffSeconds(1, 3, 0.5) == doctest::Approx(6));
+  // Each attempt's range starts where the previous one's ends: the waits grow.
+  for (int attempt = 1; attempt < 8; ++attempt) {
+    CAPTURE(attempt);
+    CHECK(poller::BackoffSeconds(1, attempt + 1, 0) >= poller::BackoffSeconds(1, attempt, 0.999));
+  }
+  // Capped, however many attempts, and never shorter than the interval.
+  CHECK(poller::BackoffSeconds(1, 100, 0.999) < poller::kMaxBackoffSeconds);
+  CHECK(poller::BackoffSeconds(1, 100, 0) == poller::kMaxBackoffSeconds / 2);
+  CHECK(poller::BackoffSeconds(1000, 5, 0) == 1000);
+  CHECK(poller::BackoffSeconds(30, 0, 0) == 30);
+}
+
 TEST_CASE("an ids file is re-read when it changes: new ids polled, removed ones leave") {
   char dir_template[] = "/tmp/creatify-ids-XXXXXX";
   REQUIRE(mkdtemp(dir_template) != nullptr);
