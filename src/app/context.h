@@ -40,6 +40,9 @@ struct Context {
   std::unique_ptr<collect::Publisher> publisher;
   // Jobs a webhook announced, to read at once; outlives the pollers (a reload replaces those).
   std::unique_ptr<poller::Hints> hints;
+  // With several shards and --shard.peer-url: hands webhook calls to the replica that owns
+  // their job.
+  std::unique_ptr<webhook::Forwarder> forwarder;
   std::unique_ptr<webhook::Receiver> webhook;
   // Serialises reloads (SIGHUP on the main thread, POST /-/reload on a server thread).
   std::mutex reload_mutex;
@@ -82,9 +85,16 @@ inline constexpr size_t kMaxWebhookBodyBytes = 64 << 10;
 // POST /-/reload takes no body; a small one is tolerated and ignored.
 inline constexpr size_t kMaxReloadBodyBytes = 4 << 10;
 
+// "" when the config can run with these shards: with several shards, a webhook token needs
+// --shard.peer-url (a call for another replica's job would be lost otherwise).
+std::string ShardingError(const Flags& flags, const config::Config& config);
+
 // Helpers shared by start-up and reload.
 webhook::Settings WebhookSettings(const config::Config& config);
 state::JobRenderer JobRenderer(const collect::RenderOptions& options);
+// A poller for `config` on ctx's store (not started); throws std::system_error when its threads
+// cannot start.
+std::unique_ptr<poller::Poller> MakePoller(Context& ctx, const config::Config& config);
 // Makes ctx.poller for ctx.config (not started).
 void CreatePoller(Context& ctx);
 

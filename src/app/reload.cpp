@@ -1,6 +1,7 @@
 // Reloading the configuration (SIGHUP, POST /-/reload) while the exporter runs.
 #include <algorithm>
 #include <chrono>
+#include <system_error>
 
 #include "app/context.h"
 #include "log/log.h"
@@ -18,18 +19,29 @@ std::string Reload(Context& ctx) {
   std::lock_guard<std::mutex> lock(ctx.reload_mutex);
   std::string error;
   auto loaded = config::LoadConfig(ctx.flags.config_file, &error);
-  if (!loaded) {
+  if (loaded) error = ShardingError(ctx.flags, *loaded);
+  // The new poller is made before the running one stops: if its threads cannot start, the
+  // running configuration stays.
+  std::unique_ptr<poller::Poller> next_poller;
+  if (error.empty()) {
+    if (loaded->state_path != ctx.config.state_path) {
+      logging::Warn("state.path changes take effect at the next start",
+                    {{"running", ctx.config.state_path}, {"configured", loaded->state_path}});
+      loaded->state_path = ctx.config.state_path;
+    }
+    try {
+      next_poller = MakePoller(ctx, *loaded);
+    } catch (const std::system_error& e) {
+      error = std::string("cannot start the polling threads: ") + e.what();
+    }
+  }
+  if (!error.empty()) {
     logging::Error("Reload failed; the running configuration stays", {{"error", error}});
     ctx.store->RecordReload(false, UnixNow());
     ctx.store->PublishIfChanged();
     return error;
   }
   config::Config next = std::move(*loaded);
-  if (next.state_path != ctx.config.state_path) {
-    logging::Warn("state.path changes take effect at the next start",
-                  {{"running", ctx.config.state_path}, {"configured", next.state_path}});
-    next.state_path = ctx.config.state_path;
-  }
 
   // The running poller finishes (its requests in flight are cancelled); its successor starts
   // from the same store, so nothing counted is lost.
@@ -47,8 +59,8 @@ std::string Reload(Context& ctx) {
                          static_cast<size_t>(next.max_tracked_jobs), JobRenderer(render), rerender);
   ctx.config = std::move(next);
   ctx.webhook->Configure(WebhookSettings(ctx.config));
+  ctx.poller = std::move(next_poller);
 
-  CreatePoller(ctx);
   // Ids that left the config or an ids file are no longer polled, and leave the output.
   const auto after = ctx.poller->StaticIds();
   const double now = UnixNow();
@@ -65,7 +77,12 @@ std::string Reload(Context& ctx) {
     removed_total += removed.size();
     if (!removed.empty()) ctx.store->RemoveJobs(kind, removed, now);
   }
-  ctx.poller->Start();
+  try {
+    ctx.poller->Start();
+  } catch (const std::system_error& e) {
+    logging::Error("Cannot start polling after the reload; serving the last known data",
+                   {{"error", e.what()}});
+  }
 
   ctx.store->RecordReload(true, now);
   ctx.store->PublishIfChanged();

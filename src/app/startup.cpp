@@ -67,6 +67,15 @@ bool LoadWebConfiguration(Context& ctx) {
   return true;
 }
 
+std::string ShardingError(const Flags& flags, const config::Config& config) {
+  if (flags.total_shards > 1 && !config.webhook.token.empty() && flags.peer_url.empty()) {
+    return "--total-shards=" + std::to_string(flags.total_shards) +
+           " with a webhook token needs --shard.peer-url, so that a webhook for a job of "
+           "another replica reaches it";
+  }
+  return "";
+}
+
 bool ResolveShard(Context& ctx) {
   const char* hostname = std::getenv("HOSTNAME");
   std::string error;
@@ -76,6 +85,10 @@ bool ResolveShard(Context& ctx) {
     return false;
   }
   ctx.shard = {.index = *shard, .total = ctx.flags.total_shards};
+  if (std::string why = ShardingError(ctx.flags, ctx.config); !why.empty()) {
+    std::fprintf(stderr, "creatify-exporter: %s\n", why.c_str());
+    return false;
+  }
   if (ctx.shard.total > 1) {
     logging::Info("Tracking one shard of the jobs",
                   {{"shard", std::to_string(ctx.shard.index)},
@@ -161,7 +174,15 @@ bool CreateStore(Context& ctx) {
   ctx.store->PublishIfChanged();
   ctx.publisher->Publish(ctx.store->Current());
   ctx.hints = std::make_unique<poller::Hints>();
-  ctx.webhook = std::make_unique<webhook::Receiver>(*ctx.store, *ctx.hints);
+  if (ctx.shard.total > 1 && !ctx.flags.peer_url.empty()) {
+    ctx.forwarder = std::make_unique<webhook::Forwarder>(
+        ctx.flags.peer_url, std::string("creatify-exporter/") + creatify_exporter::kVersion,
+        [store = ctx.store.get()](const std::string& kind) {
+          store->CountWebhook(kind, webhook::kForwardFailed);
+        });
+  }
+  ctx.webhook =
+      std::make_unique<webhook::Receiver>(*ctx.store, *ctx.hints, ctx.shard, ctx.forwarder.get());
   ctx.webhook->Configure(WebhookSettings(ctx.config));
   return true;
 }
@@ -261,12 +282,14 @@ bool BindServer(Context& ctx) {
   return true;
 }
 
-void CreatePoller(Context& ctx) {
+std::unique_ptr<poller::Poller> MakePoller(Context& ctx, const config::Config& config) {
   std::string user_agent = std::string("creatify-exporter/") + creatify_exporter::kVersion;
-  auto http = poller::MakeHttpFetch(ctx.config, user_agent);
-  ctx.poller = std::make_unique<poller::Poller>(ctx.config, *ctx.store, std::move(http.fetch),
-                                                std::move(http.cancel), ctx.shard, ctx.hints.get());
+  auto http = poller::MakeHttpFetch(config, user_agent);
+  return std::make_unique<poller::Poller>(config, *ctx.store, std::move(http.fetch),
+                                          std::move(http.cancel), ctx.shard, ctx.hints.get());
 }
+
+void CreatePoller(Context& ctx) { ctx.poller = MakePoller(ctx, ctx.config); }
 
 bool StartPoller(Context& ctx) {
   // The poller's threads (its loop, its pool of workers, its hint reader) start here, never in a

@@ -28,6 +28,10 @@ void Receiver::Configure(Settings settings) {
            {kAccepted, kDropped, kUnauthorized, kUnknownKind, kTooLarge, kBadRequest}) {
         store_.CountWebhook(kind, result, 0);
       }
+      if (forwarder_ != nullptr) {
+        store_.CountWebhook(kind, kForwarded, 0);
+        store_.CountWebhook(kind, kForwardFailed, 0);
+      }
     }
     store_.CountWebhook(kOtherKind, kUnauthorized, 0);
     store_.CountWebhook(kOtherKind, kUnknownKind, 0);
@@ -53,12 +57,15 @@ server::Response Receiver::Handle(const server::Request& request) {
   }
   if (token.empty()) return NotFound();
 
-  // /webhook/{kind}/{token}
+  // /webhook/{kind}/{token}, or /webhook/{kind}/{token}/forwarded from another replica.
   std::string_view rest = std::string_view(request.path).substr(sizeof(kPathPrefix) - 1);
   const size_t slash = rest.find('/');
   const std::string_view kind_word = rest.substr(0, slash);
-  const std::string_view given =
+  std::string_view given =
       slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  constexpr std::string_view kForwardedSuffix = "/forwarded";
+  const bool forwarded = given.ends_with(kForwardedSuffix);
+  if (forwarded) given.remove_suffix(kForwardedSuffix.size());
   {
     std::lock_guard<std::mutex> lock(mutex_);
     known_kind = settings_.kinds.contains(kind_word);
@@ -84,6 +91,23 @@ server::Response Receiver::Handle(const server::Request& request) {
   auto id = creatify::ParseWebhookBody(request.body, &why);
   if (!id) {
     return Answer(kind, kBadRequest, 400, R"({"error":")" + why + "\"}\n");
+  }
+  // Another replica owns the job: it is handed over, unless it comes from another replica (whose
+  // shard count may differ during a change of it: taken here rather than passed around).
+  if (!forwarded && forwarder_ != nullptr && !shard_.Owns(*id)) {
+    const int owner = static_cast<int>(state::IdHash(*id) % static_cast<uint64_t>(shard_.total));
+    if (forwarder_->Forward(owner, std::string(kind), token, request.body)) {
+      return Answer(kind, kForwarded, 202,
+                    R"({"status":"forwarded"})"
+                    "\n");
+    }
+    logging::Warn(
+        "Webhook for a job of another replica refused: too many calls waiting to be "
+        "handed over",
+        {{"kind", std::string(kind)}, {"job_id", *id}});
+    return Answer(kind, kForwardFailed, 503,
+                  R"({"error":"busy"})"
+                  "\n");
   }
   const state::AddResult added = store_.AddJob(kind, *id);
   if (added == state::AddResult::kFull) {

@@ -15,6 +15,7 @@
 #include "poller/poller.h"
 #include "server/http_server.h"
 #include "state/store.h"
+#include "webhook/forwarder.h"
 
 namespace webhook {
 
@@ -28,6 +29,10 @@ inline constexpr std::string_view kUnauthorized = "unauthorized";  // 401
 inline constexpr std::string_view kUnknownKind = "unknown_kind";   // 404
 inline constexpr std::string_view kTooLarge = "too_large";         // 413
 inline constexpr std::string_view kBadRequest = "bad_request";     // 400
+// 202: another replica owns the job, and the call is handed to it (kForwardFailed if it could not
+// be, in the end).
+inline constexpr std::string_view kForwarded = "forwarded";
+inline constexpr std::string_view kForwardFailed = "forward_failed";
 // The `kind` label of a call whose kind is not an enabled kind (the path's word is never used
 // as a label value: anyone may send anything).
 inline constexpr std::string_view kOtherKind = "other";
@@ -45,8 +50,11 @@ bool TokenEquals(std::string_view given, std::string_view expected);
 
 class Receiver {
  public:
-  // `store` and `hints` must outlive the receiver.
-  Receiver(state::Store& store, poller::Hints& hints) : store_(store), hints_(hints) {}
+  // `store`, `hints` and `forwarder` must outlive the receiver. With several shards, a call for a
+  // job of another shard goes to `forwarder` (nullptr: tracked here all the same).
+  Receiver(state::Store& store, poller::Hints& hints, poller::Shard shard = {},
+           Forwarder* forwarder = nullptr)
+      : store_(store), hints_(hints), shard_(shard), forwarder_(forwarder) {}
 
   // Takes effect for the next call. Sets the counters of every (enabled kind, result) to exist.
   void Configure(Settings settings);
@@ -59,6 +67,8 @@ class Receiver {
 
   state::Store& store_;
   poller::Hints& hints_;
+  const poller::Shard shard_;
+  Forwarder* const forwarder_;
   mutable std::mutex mutex_;
   Settings settings_;  // guarded by mutex_
 };

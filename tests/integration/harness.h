@@ -62,6 +62,8 @@ struct Simulator {
 
 struct Exporter {
   std::unique_ptr<testsupport::Process> process;
+  // Where it listens: 127.0.0.1, or the address its --web.listen-address names.
+  std::string host;
   int port = 0;
 
   // `env` is added to the credentials in the exporter's environment.
@@ -74,8 +76,18 @@ struct Exporter {
     testsupport::WriteFile(dir.File("exporter.yaml"),
                            has_state ? config_yaml : config_yaml + "\nstate:\n  path: \"\"\n");
     std::vector<std::string> argv = {Binary("creatify-exporter"),
-                                     "--config.file=" + dir.File("exporter.yaml"),
-                                     "--web.listen-address=127.0.0.1:0"};
+                                     "--config.file=" + dir.File("exporter.yaml")};
+    // Any free port on 127.0.0.1, unless the flags say where.
+    for (const auto& flag : flags) {
+      // --web.listen-address=127.0.0.N:PORT
+      if (flag.rfind("--web.listen-address=", 0) == 0) {
+        host = flag.substr(flag.find('=') + 1, flag.rfind(':') - flag.find('=') - 1);
+      }
+    }
+    if (host.empty()) {
+      host = "127.0.0.1";
+      argv.push_back("--web.listen-address=127.0.0.1:0");
+    }
     argv.insert(argv.end(), flags.begin(), flags.end());
     env.emplace("CREATIFY_API_ID", "demo-id");
     env.emplace("CREATIFY_API_KEY", "demo-key");
@@ -83,7 +95,7 @@ struct Exporter {
     port = testsupport::WaitForListeningPort(*process);
   }
 
-  std::string MetricsText() const { return testsupport::HttpGet(port, "/metrics").body; }
+  std::string MetricsText() const { return testsupport::HttpGetFrom(host, port, "/metrics").body; }
   testsupport::Exposition Metrics() const { return testsupport::ParseExposition(MetricsText()); }
 };
 

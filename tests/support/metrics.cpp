@@ -119,7 +119,12 @@ HttpResult Get(Client& client, const std::string& path,
 
 HttpResult HttpGet(int port, const std::string& path,
                    const std::multimap<std::string, std::string>& headers) {
-  httplib::Client client("127.0.0.1", port);
+  return HttpGetFrom("127.0.0.1", port, path, headers);
+}
+
+HttpResult HttpGetFrom(const std::string& host, int port, const std::string& path,
+                       const std::multimap<std::string, std::string>& headers) {
+  httplib::Client client(host, port);
   return Get(client, path, headers);
 }
 

@@ -40,6 +40,9 @@ struct HttpResult {
 // GET http://127.0.0.1:port/path; status 0 when nothing answered.
 HttpResult HttpGet(int port, const std::string& path,
                    const std::multimap<std::string, std::string>& headers = {});
+// The same from another loopback address (127.0.0.2, ...).
+HttpResult HttpGetFrom(const std::string& host, int port, const std::string& path,
+                       const std::multimap<std::string, std::string>& headers = {});
 HttpResult HttpPost(int port, const std::string& path, const std::string& body = "",
                     const std::string& content_type = "text/plain");
 
