@@ -152,7 +152,7 @@ bool Parser::ReadCaFile(const Entry& entry, std::string* out) {
     return Fail(ValueMark(entry), entry.path,
                 QuotePath(path) + " holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
   }
-  *out = std::move(path);
+  *out = path;
   return true;
 }
 

@@ -414,15 +414,17 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
   const Options& model = flags.model;
   for (const auto& [kind, count] : model.initial_jobs) {
     if (!FindKind(model.kinds, kind)) {
-      *error = "invalid value \"" + kind + "=" + std::to_string(count) +
-               "\" for --jobs: unknown kind " + kind;
+      *error = "invalid value \"";
+      error->append(kind).append("=").append(std::to_string(count));
+      error->append("\" for --jobs: unknown kind ").append(kind);
       return std::nullopt;
     }
   }
   for (const auto& [kind, interval] : model.spawn_interval) {
     if (!FindKind(model.kinds, kind)) {
-      *error = "invalid value \"" + kind + "=" + text::FormatDuration(interval) +
-               "\" for --spawn-interval: unknown kind " + kind;
+      *error = "invalid value \"";
+      error->append(kind).append("=").append(text::FormatDuration(interval));
+      error->append("\" for --spawn-interval: unknown kind ").append(kind);
       return std::nullopt;
     }
   }
@@ -478,8 +480,12 @@ std::string HelpText() {
       lines.back() += word;
     }
     std::string indent(kHelpIndent, ' ');
-    text += left.size() < kHelpIndent ? left + std::string(kHelpIndent - left.size(), ' ')
-                                      : left + "\n" + indent;
+    text += left;
+    if (left.size() < kHelpIndent) {
+      text.append(kHelpIndent - left.size(), ' ');
+    } else {
+      text.append("\n").append(indent);
+    }
     for (std::size_t i = 0; i < lines.size(); ++i) {
       if (i > 0) text.append("\n").append(indent);
       text += lines[i];
