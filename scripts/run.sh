@@ -38,10 +38,16 @@ trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap stop EXIT
 
+# New ad clones appear every 30 s that the config never names: the simulator announces each one
+# to the exporter's webhook receiver when it finishes (twice, as Creatify may), the way Creatify
+# calls a job's webhook_url.
+token=demo-webhook-token-$RANDOM$RANDOM$RANDOM
 build/creatify-simulator --listen-address="127.0.0.1:$sim_port" --api-id=demo-id --api-key=demo-key \
   --ads-clone-jobs=5 --custom-template-jobs=5 --aurora-jobs=5 --aurora-spawn-interval=45s \
-  --stage-duration=20s --write-exporter-config="$demo/exporter.yaml" \
-  --exporter-state-path="$demo/state.db" \
+  --spawn-interval=ads_clone=30s --stage-duration=20s \
+  --webhook-url="http://127.0.0.1:$port/webhook/{kind}/$token" --webhook-kinds=ads_clone \
+  --webhook-calls=2 --exporter-webhook-token="$token" \
+  --write-exporter-config="$demo/exporter.yaml" --exporter-state-path="$demo/state.db" \
   --exporter-poll-interval=5s 2>"$demo/simulator.log" &
 children+=($!)
 for _ in $(seq 100); do
@@ -56,6 +62,8 @@ creatify-exporter is starting against the Creatify simulator (http://127.0.0.1:$
   Metrics:      curl -s localhost:$port/metrics | grep -E '^creatify_(jobs|up|remaining)'
   Landing page: http://localhost:$port/
   Ground truth: curl -s localhost:$sim_port/sim/state
+  Webhooks:     curl -s localhost:$port/metrics | grep webhook_requests_total
+                (new ad clones reach /metrics by webhook only: the config names the first five)
 Stop with Ctrl-C.
 
 TXT
