@@ -44,6 +44,8 @@ struct Context {
   // their job.
   std::unique_ptr<webhook::Forwarder> forwarder;
   std::unique_ptr<webhook::Receiver> webhook;
+  // api.timeout at start-up: /-/ready answers 200 by then at the latest.
+  std::chrono::milliseconds ready_within{0};
   // Serialises reloads (SIGHUP on the main thread, POST /-/reload on a server thread).
   std::mutex reload_mutex;
   std::unique_ptr<server::HttpServer> server;

@@ -1,6 +1,7 @@
 // Reloading the configuration (SIGHUP, POST /-/reload) while the exporter runs.
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <system_error>
 
 #include "app/context.h"
@@ -49,20 +50,9 @@ std::string Reload(Context& ctx) {
       ctx.poller ? ctx.poller->StaticIds() : std::map<std::string, std::vector<std::string>>();
   if (ctx.poller) ctx.poller->Stop();
 
-  collect::RenderOptions render = ctx.publisher->options();
-  const bool rerender = render.per_job_metrics != next.per_job_metrics;
-  render.per_job_metrics = next.per_job_metrics;
-  ctx.publisher->SetOptions(render);
-  ctx.store->Reconfigure(next.EnabledKinds(),
-                         std::chrono::duration<double>(next.terminal_retention).count(),
-                         std::chrono::duration<double>(next.forget_after).count(),
-                         static_cast<size_t>(next.max_tracked_jobs), JobRenderer(render), rerender);
-  ctx.config = std::move(next);
-  ctx.webhook->Configure(WebhookSettings(ctx.config));
-  ctx.poller = std::move(next_poller);
-
-  // Ids that left the config or an ids file are no longer polled, and leave the output.
-  const auto after = ctx.poller->StaticIds();
+  // Ids that left the config or an ids file are no longer polled, and leave the output (before
+  // a kind switched off is hidden, so that its removed ids are gone should it come back).
+  const auto after = next_poller->StaticIds();
   const double now = UnixNow();
   size_t removed_total = 0;
   for (const auto& [kind, ids] : before) {
@@ -77,6 +67,23 @@ std::string Reload(Context& ctx) {
     removed_total += removed.size();
     if (!removed.empty()) ctx.store->RemoveJobs(kind, removed, now);
   }
+  collect::RenderOptions render = ctx.publisher->options();
+  const bool rerender = render.per_job_metrics != next.per_job_metrics;
+  render.per_job_metrics = next.per_job_metrics;
+  ctx.publisher->SetOptions(render);
+  ctx.store->Reconfigure(next.EnabledKinds(),
+                         std::chrono::duration<double>(next.terminal_retention).count(),
+                         std::chrono::duration<double>(next.forget_after).count(),
+                         static_cast<size_t>(next.max_tracked_jobs), JobRenderer(render), rerender);
+  ctx.config = std::move(next);
+  ctx.webhook->Configure(WebhookSettings(ctx.config));
+
+  ctx.poller = std::move(next_poller);
+  std::set<std::string> with_ids_file;
+  for (const auto& [kind, section] : ctx.config.kinds) {
+    if (ctx.config.KindEnabled(kind) && !section.ids_file.empty()) with_ids_file.insert(kind);
+  }
+  ctx.store->KeepIdsFiles(with_ids_file);
   try {
     ctx.poller->Start();
   } catch (const std::system_error& e) {

@@ -231,8 +231,10 @@ bool SecureServer(const webconfig::WebConfig& web_config, server::HttpServer& ht
   if (!web_config.users.empty()) {
     // Shared with the server's workers, which call it concurrently; BasicAuth is thread-safe.
     auto auth = std::make_shared<webconfig::BasicAuth>(web_config.users);
+    // Creatify cannot send a password: the webhook receiver checks its own token instead.
     http.SetAuthorizer(
-        [auth](std::string_view authorization) { return auth->Authorize(authorization); });
+        [auth](std::string_view authorization) { return auth->Authorize(authorization); },
+        {webhook::kPathPrefix});
   }
   return true;
 }
@@ -311,6 +313,8 @@ bool StartPoller(Context& ctx) {
 }
 
 bool StartServing(Context& ctx) {
+  // Read before the server runs: a POST /-/reload may replace ctx.config from then on.
+  ctx.ready_within = ctx.config.timeout;
   ctx.server_thread = std::thread([server = ctx.server.get()] { server->Serve(); });
   return true;
 }
@@ -318,7 +322,7 @@ bool StartServing(Context& ctx) {
 void WaitForStopSignal(Context& ctx) {
   // Ready within api.timeout of the start even when the API hangs: by then the first request
   // has been given all the time it may take, and an outage shows as creatify_up 0.
-  const auto ready_by = std::chrono::steady_clock::now() + ctx.config.timeout;
+  const auto ready_by = std::chrono::steady_clock::now() + ctx.ready_within;
   bool marked_ready = false;
   for (;;) {
     int signal = 0;

@@ -189,6 +189,8 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
              "Calls to the webhook receiver (POST /webhook/{kind}/{token}), by kind and result.",
              "counter");
   for (const auto& [key, value] : snapshot.webhook_requests) {
+    // A kind switched off leaves the output (its counts come back with it).
+    if (key.first != "other" && snapshot.FindKind(key.first) == nullptr) continue;
     out.Sample("creatify_exporter_webhook_requests_total",
                {{"kind", key.first}, {"result", key.second}}, value);
   }

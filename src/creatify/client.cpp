@@ -189,12 +189,16 @@ Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>()) {
 Client::~Client() = default;
 
 void Client::Cancel() {
-  std::lock_guard<std::mutex> lock(impl_->cancel_mutex);
-  impl_->cancelled = true;
-  // On Linux, shutdown() of a socket in the middle of a non-blocking connect aborts the connect
-  // and wakes the poll() that waits for it. The socket is only known between the option
-  // callback and the end of Get, under this lock, and Get clears it before it returns.
-  if (impl_->connecting_socket >= 0) shutdown(impl_->connecting_socket, SHUT_RDWR);
+  {
+    std::lock_guard<std::mutex> lock(impl_->cancel_mutex);
+    impl_->cancelled = true;
+    // On Linux, shutdown() of a socket in the middle of a non-blocking connect aborts the
+    // connect and wakes the poll() that waits for it. The socket is only known between the
+    // option callback and the end of Get, under this lock, and Get clears it before it returns.
+    if (impl_->connecting_socket >= 0) shutdown(impl_->connecting_socket, SHUT_RDWR);
+  }
+  // Outside cancel_mutex: httplib calls the option callback (which takes cancel_mutex) while it
+  // holds its own socket lock, which stop() takes too.
   if (impl_->http) impl_->http->stop();
 }
 

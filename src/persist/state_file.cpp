@@ -266,6 +266,12 @@ state::RestoredState ReadState(sqlite3* db) {
     record.job.info = InfoFromJson(jobs.Text(9));
     record.finished_at = jobs.Real(10);
     record.counted = jobs.Integer(11) != 0;
+    // A job a webhook announced and no poll has read yet is written with nothing but its id:
+    // it comes back unread (not shown, not counted until read), as it was.
+    record.unread = record.status == creatify::Status::kUnknown && !record.job.status &&
+                    !record.job.progress && !record.job.video_duration_seconds &&
+                    !record.job.credits_used && !record.job.created_at && !record.job.updated_at &&
+                    record.job.info.empty();
     restored.jobs.emplace_back(jobs.Text(0), std::move(record));
   }
   Statement remembered(db, "SELECT kind, id_hash, forget_at FROM remembered");

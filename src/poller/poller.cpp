@@ -375,8 +375,13 @@ CycleReport Poller::RunCycle() {
       std::max(1, std::min<int>(config_.max_concurrency, static_cast<int>(tasks.size())));
   pool_.Run(workers, work);
 
+  bool cut_short = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cut_short = stopping_;
+  }
   CycleReport report;
-  state::PollCycle cycle = Assemble(tasks, outcomes, started, &report);
+  state::PollCycle cycle = Assemble(tasks, outcomes, started, &report, cut_short);
   store_.Apply(cycle);
 
   report.up = cycle.up;
@@ -393,8 +398,11 @@ CycleReport Poller::RunCycle() {
 
 state::PollCycle Poller::Assemble(const std::vector<Task>& tasks, std::vector<Outcome>& outcomes,
                                   std::chrono::steady_clock::time_point started,
-                                  CycleReport* report) {
+                                  CycleReport* report, bool cut_short) {
   state::PollCycle cycle;
+  // Cut short by Stop (a reload, or shut-down): the requests it cancelled say nothing of the
+  // API, and the cycle is not a whole one.
+  cycle.partial = cut_short;
   // Every kind the store renders has its KindPoll, in the order PlanCycle numbered them; an
   // enabled kind with nothing to ask for is up to date by definition.
   for (const auto& kind : config_.kind_table) {
@@ -409,6 +417,7 @@ state::PollCycle Poller::Assemble(const std::vector<Task>& tasks, std::vector<Ou
     const Task& task = tasks[i];
     Outcome& out = outcomes[i];
     const std::string endpoint = task.kind ? std::string(task.kind->name) : kCreditsEndpoint;
+    if (cut_short && out.done && out.response.status == 0) out = Outcome{};
     if (out.done) {
       report->requests++;
       cycle.requests.push_back({endpoint, out.code, out.response.seconds});
@@ -477,7 +486,7 @@ int Poller::ReadJobs(const std::vector<Hints::Job>& jobs) {
     if (status == 401 || status == 403 || status == 429 || status == 0) break;
   }
   CycleReport report;
-  state::PollCycle cycle = Assemble(tasks, outcomes, started, &report);
+  state::PollCycle cycle = Assemble(tasks, outcomes, started, &report, stop_hints_.load());
   cycle.partial = true;
   // Apply publishes, the self-metrics included.
   store_.Apply(cycle);

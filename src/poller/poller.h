@@ -128,8 +128,10 @@ class Poller {
   // Fetches and parses one task's answer.
   Outcome Perform(const Task& task, int worker) const;
   // The cycle's results, for the store.
+  // `cut_short`: Stop came during the requests (see the definition).
   state::PollCycle Assemble(const std::vector<Task>& tasks, std::vector<Outcome>& outcomes,
-                            std::chrono::steady_clock::time_point started, CycleReport* report);
+                            std::chrono::steady_clock::time_point started, CycleReport* report,
+                            bool cut_short = false);
   // Reads the ids files that changed; takes the ids that left them away from the store.
   void RefreshIdsFiles(bool initial);
   void LogOutcome(const Task& task, const Outcome& outcome);

@@ -125,7 +125,10 @@ Connection::Step Connection::ReadHead(Clock::time_point now) {
 }
 
 void Connection::OnHead(Clock::time_point now) {
-  if (!context_.authorize) {
+  const bool is_public =
+      std::any_of(context_.public_prefixes.begin(), context_.public_prefixes.end(),
+                  [&](const std::string& prefix) { return head_.path.rfind(prefix, 0) == 0; });
+  if (!context_.authorize || is_public) {
     Route(now);
     return;
   }

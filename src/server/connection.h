@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "server/http_server.h"
 #include "server/request_parser.h"
@@ -41,6 +42,8 @@ struct ServerContext {
   const RouteTable* routes = nullptr;
   // Empty: every request is let through.
   std::function<bool(std::string_view)> authorize;
+  // Paths under these skip `authorize` (they authenticate their callers themselves).
+  std::vector<std::string> public_prefixes;
   WorkerPool* pool = nullptr;
   // Runs `apply` on the event loop with connection `id`, if it is still open. Thread-safe.
   std::function<void(uint64_t id, std::function<void(Connection&)> apply)> post;

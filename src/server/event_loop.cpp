@@ -51,6 +51,7 @@ class EventLoop {
     read_buffer_.resize(64 * 1024);
     context_.routes = options.routes;
     context_.authorize = options.authorize;
+    context_.public_prefixes = options.public_prefixes;
     context_.read_buffer = read_buffer_.data();
     context_.read_buffer_size = read_buffer_.size();
     context_.post = [this](uint64_t id, std::function<void(Connection&)> apply) {

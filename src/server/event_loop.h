@@ -6,7 +6,9 @@
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/route_table.h"
 #include "server/tls.h"
@@ -22,6 +24,8 @@ struct EventLoopOptions {
   size_t max_connections = 0;
   const RouteTable* routes = nullptr;
   std::function<bool(std::string_view)> authorize;
+  // Paths under these skip `authorize`.
+  std::vector<std::string> public_prefixes;
   // nullptr: plain HTTP.
   TlsContext* tls = nullptr;
 };

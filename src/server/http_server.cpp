@@ -33,6 +33,7 @@ constexpr int kLoops = 2;
 struct HttpServer::Impl {
   RouteTable routes;
   std::function<bool(std::string_view)> authorize;
+  std::vector<std::string> public_prefixes;
   std::unique_ptr<TlsContext> tls;
   int listen_fd = -1;
   // One per loop.
@@ -66,8 +67,10 @@ bool HttpServer::EnableTls(const TlsOptions& options, std::string* error) {
   return impl_->tls != nullptr;
 }
 
-void HttpServer::SetAuthorizer(std::function<bool(std::string_view authorization)> authorize) {
+void HttpServer::SetAuthorizer(std::function<bool(std::string_view authorization)> authorize,
+                               std::vector<std::string> public_prefixes) {
   impl_->authorize = std::move(authorize);
+  impl_->public_prefixes = std::move(public_prefixes);
 }
 
 namespace {
@@ -146,6 +149,7 @@ void HttpServer::Serve() {
         .max_connections = limit / kLoops,
         .routes = &impl_->routes,
         .authorize = impl_->authorize,
+        .public_prefixes = impl_->public_prefixes,
         .tls = impl_->tls.get(),
     };
   };

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace server {
 
@@ -101,7 +102,10 @@ class HttpServer {
   // the route (and without reading a POST body). May run on several threads at once, and may be
   // slow (bcrypt takes ~50-100 ms): it must not block the event loop — run it on a worker. Call
   // before Bind.
-  void SetAuthorizer(std::function<bool(std::string_view authorization)> authorize);
+  // Requests whose path starts with one of `public_prefixes` skip it: routes that authenticate
+  // their callers themselves (the webhook receiver's token), whose callers cannot send a password.
+  void SetAuthorizer(std::function<bool(std::string_view authorization)> authorize,
+                     std::vector<std::string> public_prefixes = {});
 
   // Binds host:port (port 0: any free port). Empty host: every interface. False and *error on
   // failure ("cannot listen on HOST:PORT: Address already in use" when another process has it:

@@ -352,6 +352,12 @@ void Store::RecordReload(bool ok, double at) {
   dirty_ = true;
 }
 
+void Store::KeepIdsFiles(const std::set<std::string>& kinds) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  std::erase_if(state_.ids_files, [&](const auto& entry) { return !kinds.contains(entry.first); });
+  dirty_ = true;
+}
+
 void Store::PublishIfChanged() {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   if (dirty_) Publish();

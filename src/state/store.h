@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -277,6 +278,8 @@ class Store {
   void CountWebhook(std::string_view kind, std::string_view result, double amount = 1);
   void SetIdsFile(std::string_view kind, double ids, double invalid_lines, bool read_failed);
   void RecordReload(bool ok, double at);
+  // Forgets the ids-file figures of the kinds not in `kinds` (a reload took their file away).
+  void KeepIdsFiles(const std::set<std::string>& kinds);
   // Publishes if a self-metric changed since the last publish.
   void PublishIfChanged();
 

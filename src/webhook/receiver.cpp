@@ -109,6 +109,16 @@ server::Response Receiver::Handle(const server::Request& request) {
                   R"({"error":"busy"})"
                   "\n");
   }
+  if (forwarded && !shard_.Owns(*id)) {
+    // Sent by a replica that counts the shards differently (a change of --total-shards under
+    // way): this replica would never read the job. Its owner learns of it by its next call, or
+    // by a listing.
+    logging::Warn("Forwarded webhook for a job of another shard; the shard counts differ",
+                  {{"kind", std::string(kind)}, {"job_id", *id}});
+    return Answer(kind, kDropped, 202,
+                  R"({"status":"dropped"})"
+                  "\n");
+  }
   const state::AddResult added = store_.AddJob(kind, *id);
   if (added == state::AddResult::kFull) {
     logging::Warn("Webhook for a job that cannot be tracked: max_tracked_jobs is reached",

@@ -135,3 +135,23 @@ TEST_CASE("TLS files that cannot be used stop the exporter with one line naming 
   CHECK(std::count(output.begin(), output.end(), '\n') == 1);
   CHECK(output.find("BEGIN") == std::string::npos);
 }
+
+TEST_CASE("basic auth leaves the webhook receiver to its token: Creatify sends no password") {
+  testsupport::TempDir dir;
+  e2e::Exporter exporter(
+      dir,
+      std::string(kConfig) + "ads_clone: {}\nwebhook:\n  token: web-config-webhook-token-0123\n",
+      {"--web.config.file=" + kSource + "/config/web-config.example.yaml"});
+  httplib::Client client("127.0.0.1", exporter.port);
+  auto accepted = client.Post("/webhook/ads_clone/web-config-webhook-token-0123",
+                              R"({"id":"job-1"})", "application/json");
+  REQUIRE(accepted);
+  CHECK(accepted->status == 202);
+  auto wrong_token = client.Post("/webhook/ads_clone/another-token-0123456789", R"({"id":"job-1"})",
+                                 "application/json");
+  REQUIRE(wrong_token);
+  CHECK(wrong_token->status == 401);
+  // Everything else still needs the password, /-/reload included.
+  CHECK(testsupport::HttpPost(exporter.port, "/-/reload").status == 401);
+  CHECK(testsupport::HttpGet(exporter.port, "/metrics").status == 401);
+}

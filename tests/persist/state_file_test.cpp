@@ -379,3 +379,31 @@ TEST_CASE("a process killed after a write leaves that write restorable from the 
   restored.Restore(std::move(*result.restored));
   persist_test::CheckSameState(*expected.Current(), *restored.Current());
 }
+
+TEST_CASE("a job a webhook announced and no poll has read comes back unread, not shown") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  state::Store store(persist_test::Options());
+  {
+    persist::OpenResult result;
+    std::string error;
+    auto file = persist::StateFile::Open(path, persist_test::kStart, &result, &error);
+    REQUIRE(file);
+    REQUIRE(store.AddJob("ads_clone", "announced") == state::AddResult::kAdded);
+    store.Apply(persist_test::Cycle(
+        persist_test::kStart + 1,
+        {persist_test::Job("read", creatify::Status::kRunning, persist_test::kStart - 5)}));
+    persist_test::WriteChanges(store, *file);
+  }
+  persist::OpenResult result;
+  std::string error;
+  auto file = persist::StateFile::Open(path, persist_test::kStart + 60, &result, &error);
+  REQUIRE(result.restored);
+  state::Store restored(persist_test::Options(persist_test::kStart + 60));
+  restored.Restore(std::move(*result.restored));
+  auto snapshot = restored.Current();
+  const auto* announced = snapshot->FindKind("ads_clone")->jobs.find("announced");
+  REQUIRE(announced != nullptr);
+  CHECK(announced->unread);
+  CHECK_FALSE(snapshot->FindKind("aurora")->jobs.at("read").unread);
+}
