@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "integration/harness.h"
+#include "state/job_record.h"
 
 using e2e::Exporter;
 using e2e::Simulator;
@@ -21,17 +22,6 @@ namespace {
 
 constexpr int kShards = 3;
 
-namespace state_hash {
-// The id hash the README documents for sharding (FNV-1a, 64 bits).
-uint64_t Fnv1a64(std::string_view id) {
-  uint64_t hash = 14695981039346656037ull;
-  for (char c : id) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
-}  // namespace state_hash
 using Labels = std::map<std::string, std::string>;
 
 std::set<std::string> JobIds(const testsupport::Exposition& metrics) {
@@ -195,7 +185,7 @@ TEST_CASE("a webhook sent to a replica that does not own the job gets it tracked
   std::set<std::string> seen;
   for (int i = 0; i < kShards; ++i) {
     for (const auto& id : JobIds(shards[i]->Metrics())) {
-      CHECK(static_cast<int>(state_hash::Fnv1a64(id) % 3) == i);
+      CHECK(static_cast<int>(state::IdHash(id) % 3) == i);
       CHECK(seen.insert(id).second);
     }
   }
