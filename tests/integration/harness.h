@@ -113,8 +113,10 @@ inline std::string ConfigFor(int port, const std::vector<std::string>& ads_clone
     for (const auto& id : ids) out += (out.size() > 1 ? ", \"" : "\"") + id + "\"";
     return out + "]";
   };
+  const auto timeout = testsupport::Scaled(std::chrono::seconds(2));
   return "api:\n  base_url: http://127.0.0.1:" + std::to_string(port) +
-         "\n  timeout: 2s\n  max_concurrency: 4\npoll_interval: 200ms\nads_clone:\n  ids: " +
+         "\n  timeout: " + std::to_string(timeout.count()) +
+         "ms\n  max_concurrency: 4\npoll_interval: 200ms\nads_clone:\n  ids: " +
          list(ads_clone_ids) + "\ncustom_template_jobs:\n  ids: " + list(custom_template_ids) +
          "\naurora:\n  enabled: true\n" + extra;
 }

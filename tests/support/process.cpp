@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/failure_logs.h"
+
 extern char** environ;
 
 namespace testsupport {
@@ -50,6 +52,7 @@ Process::Process(std::vector<std::string> argv, const std::string& log_path,
 
 Process::~Process() {
   if (!exit_code_) Stop(SIGKILL);
+  FailureLogs::Get().Keep(log_path_, Log());
 }
 
 std::string Process::Log() const {
@@ -85,8 +88,24 @@ int Process::Stop(int signal, std::chrono::milliseconds timeout) {
   return *exit_code_;
 }
 
+double TimeScale() {
+  static const double scale = [] {
+    const char* text = std::getenv("CREATIFY_TEST_TIME_SCALE");
+    if (text == nullptr) return 1.0;
+    char* end = nullptr;
+    const double value = std::strtod(text, &end);
+    return end != text && *end == '\0' && value >= 1 && value <= 100 ? value : 1.0;
+  }();
+  return scale;
+}
+
+std::chrono::milliseconds Scaled(std::chrono::milliseconds duration) {
+  return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(
+      static_cast<double>(duration.count()) * TimeScale()));
+}
+
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = std::chrono::steady_clock::now() + Scaled(timeout);
   for (;;) {
     if (condition()) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;

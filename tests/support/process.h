@@ -40,7 +40,14 @@ class Process {
   std::optional<int> exit_code_;
 };
 
-// Polls `condition` every 50 ms until it holds or `timeout` passes.
+// How many times slower than a plain build the processes under test run: the number in
+// CREATIFY_TEST_TIME_SCALE (scripts/tsan.sh sets it), 1 otherwise. It stretches how long a test
+// waits for a condition and the API timeout of the configs the end-to-end harness writes, never
+// a bound that a test asserts.
+double TimeScale();
+std::chrono::milliseconds Scaled(std::chrono::milliseconds duration);
+
+// Polls `condition` every 50 ms until it holds or `timeout` (scaled by TimeScale) passes.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
 // Waits for the Listening line in the log, logfmt ("msg=Listening address=HOST:PORT") or JSON
