@@ -11,7 +11,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config git \
       libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev \
-      libssl-dev zlib1g-dev libbrotli-dev libdeflate-dev libcrypt-dev \
+      libssl-dev zlib1g-dev libbrotli-dev libcrypt-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -39,7 +39,7 @@ LABEL org.opencontainers.image.title="creatify-exporter" \
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libcpp-httplib0.11 libyaml-cpp0.7 libsqlite3-0 \
-      libssl3 zlib1g libbrotli1 libdeflate0 libcrypt1 ca-certificates \
+      libssl3 zlib1g libbrotli1 libcrypt1 ca-certificates \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* \
  && install -d -o 65532 -g 65532 -m 0750 /var/lib/creatify-exporter

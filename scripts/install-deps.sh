@@ -11,7 +11,7 @@ build_only=false
 build=(
   build-essential cmake pkg-config git
   libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
-  libssl-dev zlib1g-dev libbrotli-dev libdeflate-dev libcrypt-dev
+  libssl-dev zlib1g-dev libbrotli-dev libcrypt-dev
 )
 # doctest, promtool and prometheus, Node.js for the deploy checks, a de_DE locale (a decimal
 # comma) for the locale-independence test, curl for the README's examples.

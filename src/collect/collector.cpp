@@ -1,11 +1,12 @@
 #include "collect/collector.h"
 
-#include <libdeflate.h>
-
 #include <array>
 #include <chrono>
 
+#include "collect/gzip.h"
 #include "collect/text_writer.h"
+#include "log/log.h"
+#include "state/job_record.h"
 
 namespace collect {
 namespace {
@@ -241,22 +242,6 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
   out.Sample("creatify_exporter_shard_info", {{"shard", shard}, {"total_shards", total}}, 1);
 }
 
-// Compresses the body into one gzip member. libdeflate at level 4 compresses a 12 MB body in
-// about a third of zlib's time at level 1, and 14 % smaller (BENCHMARKS.md); it needs the input
-// in one piece, which is held only while compressing.
-std::string Gzip(const Exposition& exposition) {
-  const std::string text = exposition.Text();
-  libdeflate_compressor* compressor = libdeflate_alloc_compressor(4);
-  if (compressor == nullptr) return {};
-  std::string out(libdeflate_gzip_compress_bound(compressor, text.size()), '\0');
-  const size_t size =
-      libdeflate_gzip_compress(compressor, text.data(), text.size(), out.data(), out.size());
-  libdeflate_free_compressor(compressor);
-  out.resize(size);
-  out.shrink_to_fit();
-  return out;
-}
-
 }  // namespace
 
 void RenderJobLines(const RenderOptions& options, std::string_view kind, state::JobRecord* record) {
@@ -322,6 +307,43 @@ bool Exposition::WriteTo(const std::function<bool(std::string_view)>& write) con
   return buffer.empty() || write(buffer);
 }
 
+std::string Exposition::Gzip(GzipBuilder& gzip) const {
+  // A kind's records are cut into pieces where an id's hash says so, not every N records: a job
+  // that comes or goes changes one piece, not every piece after it.
+  constexpr uint64_t kMeanPieceRecords = 256;
+  constexpr size_t kMaxPieceRecords = 2048;
+  gzip.Begin();
+  gzip.AddText(head_);
+  std::string text;
+  for (size_t section = 0; section < job_headers_.size(); ++section) {
+    gzip.AddText(job_headers_[section]);
+    for (size_t k = 0; k < snapshot_->kinds.size(); ++k) {
+      const auto& kind = snapshot_->kinds[k];
+      if (!rendered_here_[k].empty()) {
+        text.clear();
+        for (const auto& record : rendered_here_[k]) text.append(record.Section(section));
+        gzip.AddText(text);
+        continue;
+      }
+      const auto records = kind.jobs.entries();
+      size_t first = 0;
+      for (size_t i = 1; i <= records.size(); ++i) {
+        const bool cut = i == records.size() || i - first >= kMaxPieceRecords ||
+                         state::IdHash(records[i]->job.id) % kMeanPieceRecords == 0;
+        if (!cut) continue;
+        std::string key = kind.name;
+        key += '\0';
+        key += std::to_string(section);
+        key += '\0';
+        key += records[first]->job.id;
+        gzip.AddRecords(std::move(key), section, records.subspan(first, i - first));
+        first = i;
+      }
+    }
+  }
+  return gzip.Finish();
+}
+
 std::string Exposition::Text() const {
   std::string text;
   text.reserve(size_);
@@ -334,7 +356,8 @@ std::string Exposition::Text() const {
 
 std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot> snapshot,
                                          const RenderOptions& options,
-                                         std::optional<double> last_render_seconds) {
+                                         std::optional<double> last_render_seconds,
+                                         GzipBuilder* gzip) {
   auto exposition = std::make_shared<Exposition>();
   TextWriter head(&exposition->head_);
   RenderJobFamilies(*snapshot, head);
@@ -366,7 +389,14 @@ std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot> 
     return true;
   });
   exposition->size_ = size;
-  if (options.gzip) exposition->gzip_ = Gzip(*exposition);
+  if (options.gzip) {
+    if (gzip != nullptr) {
+      exposition->gzip_ = exposition->Gzip(*gzip);
+    } else {
+      GzipBuilder once;
+      exposition->gzip_ = exposition->Gzip(once);
+    }
+  }
   return exposition;
 }
 
@@ -391,9 +421,18 @@ void Publisher::SetOptions(RenderOptions options) {
 
 void Publisher::Publish(std::shared_ptr<const state::Snapshot> snapshot) {
   const auto start = std::chrono::steady_clock::now();
-  auto next = Render(std::move(snapshot), options(), last_render_seconds_);
+  std::lock_guard<std::mutex> render_lock(render_mutex_);
+  auto next = Render(std::move(snapshot), options(), last_render_seconds_, &gzip_);
   last_render_seconds_ =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (logging::Enabled(logging::Level::kDebug)) {
+    logging::Debug("Rendered /metrics",
+                   {{"seconds", std::to_string(*last_render_seconds_)},
+                    {"bytes", std::to_string(next->size())},
+                    {"gzip_bytes", std::to_string(next->gzip().size())},
+                    {"gzip_pieces_compressed", std::to_string(gzip_.compressed())},
+                    {"gzip_pieces_reused", std::to_string(gzip_.reused())}});
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   current_ = std::move(next);
 }

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "collect/gzip.h"
 #include "state/job_record.h"
 #include "state/store.h"
 
@@ -54,7 +55,10 @@ class Exposition {
 
  private:
   friend std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot>,
-                                                  const RenderOptions&, std::optional<double>);
+                                                  const RenderOptions&, std::optional<double>,
+                                                  GzipBuilder*);
+  // The gzip form of the body, reusing what `gzip` compressed for the bodies before.
+  std::string Gzip(GzipBuilder& gzip) const;
   // Calls piece() with every piece of the body in order, unbuffered.
   template <typename F>
   bool ForEachPiece(F&& piece) const;
@@ -71,9 +75,12 @@ class Exposition {
 };
 
 // `last_render_seconds`: how long the previous render took (creatify_exporter_render_seconds).
+// `gzip`: the builder that keeps the compressed pieces of the previous renders (a new one when
+// null).
 std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot> snapshot,
                                          const RenderOptions& options,
-                                         std::optional<double> last_render_seconds = std::nullopt);
+                                         std::optional<double> last_render_seconds = std::nullopt,
+                                         GzipBuilder* gzip = nullptr);
 
 // The plain text of Render (tests).
 std::string RenderText(const state::Snapshot& snapshot, const RenderOptions& options);
@@ -96,8 +103,12 @@ class Publisher {
   RenderOptions options_;
   // Guarded by mutex_ (held only to copy or swap the pointer).
   std::shared_ptr<const Exposition> current_;
-  // Publish is called from one thread at a time (the store's publisher); not guarded.
+  // Held while rendering: Publish is called from one thread at a time (the store's publisher),
+  // and this keeps it so.
+  std::mutex render_mutex_;
+  // Guarded by render_mutex_.
   std::optional<double> last_render_seconds_;
+  GzipBuilder gzip_;
 };
 
 }  // namespace collect

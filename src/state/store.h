@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -43,6 +44,7 @@ class JobList {
   bool empty() const { return entries_->empty(); }
   auto begin() const { return entries_->begin(); }
   auto end() const { return entries_->end(); }
+  std::span<const Entry> entries() const { return *entries_; }
   // nullptr when the id is not shown.
   const JobRecord* find(std::string_view id) const;
   bool contains(std::string_view id) const { return find(id) != nullptr; }

@@ -272,3 +272,63 @@ TEST_CASE("an unchanged job is not rendered again") {
   store.Apply(cycle);
   CHECK(renders == 2);
 }
+
+TEST_CASE("gzip: a render compresses again only the pieces whose jobs changed") {
+  state::Store store(state::StoreOptions{
+      .kinds = {"ads_clone", "aurora"},
+      .watching_since = kStart,
+      .render_job = [](std::string_view kind,
+                       state::JobRecord* record) { collect::RenderJobLines(kOptions, kind, record); },
+  });
+  auto cycle = [&](double at, const std::vector<Job>& clones, const std::vector<Job>& auroras) {
+    state::PollCycle poll;
+    poll.up = true;
+    poll.finished_at = at;
+    poll.kinds = {{.kind = "ads_clone", .success = true, .jobs = clones},
+                  {.kind = "aurora", .success = true, .jobs = auroras}};
+    store.Apply(poll);
+  };
+  std::vector<Job> clones;
+  std::vector<Job> auroras;
+  for (int i = 0; i < 3000; ++i) {
+    Job job = MakeJob("clone-" + std::to_string(i), Status::kRunning);
+    job.progress = 0.5;
+    clones.push_back(job);
+    auroras.push_back(MakeJob("aurora-" + std::to_string(i), Status::kPending));
+  }
+  cycle(kStart + 10, clones, auroras);
+
+  collect::GzipBuilder gzip;
+  auto check = [&](const std::shared_ptr<const collect::Exposition>& exposition) {
+    REQUIRE(exposition->gzip().size() > 20);
+    CHECK(testsupport::Gunzip(exposition->gzip()) == exposition->Text());
+  };
+  auto first = collect::Render(store.Current(), kOptions, std::nullopt, &gzip);
+  check(first);
+  const size_t pieces = gzip.compressed();
+  CHECK(gzip.reused() == 0);
+  // 6000 jobs in 7 families: many pieces, each of a few hundred jobs.
+  CHECK(pieces > 7 * 2 * 4);
+
+  // Nothing changed but the head: every job piece is reused.
+  cycle(kStart + 20, {}, {});
+  auto same = collect::Render(store.Current(), kOptions, 0.1, &gzip);
+  check(same);
+  CHECK(gzip.compressed() == 1 + collect::kJobFamilies);  // the head and the family headers
+  CHECK(gzip.reused() == pieces - gzip.compressed());
+
+  // One job moves, one finishes, one is new: only the pieces that hold them are compressed.
+  clones[1234].progress = 0.75;
+  auroras[17].status = Status::kDone;
+  cycle(kStart + 30, {clones[1234], MakeJob("clone-new", Status::kPending)}, {auroras[17]});
+  auto changed = collect::Render(store.Current(), kOptions, 0.1, &gzip);
+  check(changed);
+  CHECK(gzip.compressed() <= 1 + collect::kJobFamilies + 3 * collect::kJobFamilies);
+  CHECK(gzip.reused() >= pieces - 1 - collect::kJobFamilies - 3 * collect::kJobFamilies);
+  CHECK(changed->Text() != same->Text());
+
+  // A new builder makes the same bytes from scratch.
+  collect::GzipBuilder fresh;
+  CHECK(collect::Render(store.Current(), kOptions, 0.1, &fresh)->gzip() ==
+        collect::Render(store.Current(), kOptions, 0.1, &gzip)->gzip());
+}
