@@ -197,8 +197,9 @@ bool Expect(std::string_view text, std::size_t& pos, char c) {
 
 }  // namespace
 
-bool NestedDeeperThan(std::string_view body, int limit) {
+bool NestedDeeperThan(std::string_view body, int limit, size_t* items) {
   int depth = 0;
+  size_t objects = 0;
   bool in_string = false;
   bool escaped = false;
   for (char c : body) {
@@ -214,10 +215,12 @@ bool NestedDeeperThan(std::string_view body, int limit) {
       in_string = true;
     } else if (c == '[' || c == '{') {
       if (++depth > limit) return true;
+      if (depth == 2 && c == '{') ++objects;
     } else if (c == ']' || c == '}') {
       --depth;
     }
   }
+  if (items != nullptr) *items = objects;
   return false;
 }
 
@@ -355,10 +358,14 @@ ParseResult ParseJobList(const KindSpec& kind, std::string_view body) {
     }
     return true;
   };
-  if (NestedDeeperThan(body, kMaxNestingDepth)) {
+  size_t items = 0;
+  if (NestedDeeperThan(body, kMaxNestingDepth, &items)) {
     result.error = TooDeepError();
     return result;
   }
+  // Jobs are read into their place, not moved at every doubling of the vector.
+  result.jobs.reserve(items);
+  seen_ids.reserve(items);
   json doc = json::parse(body.begin(), body.end(), item, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
     result.jobs.clear();

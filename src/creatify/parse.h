@@ -53,8 +53,9 @@ ParseResult ParseJobList(const KindSpec& kind, std::string_view body);
 std::optional<double> ParseRemainingCredits(std::string_view body, std::string* error);
 
 // Whether arrays and objects nest deeper than `limit` anywhere in `body` (brackets inside strings
-// do not count). Linear; never builds anything.
-bool NestedDeeperThan(std::string_view body, int limit);
+// do not count). Linear; never builds anything. `items`, when given, receives the number of
+// objects directly inside the outermost array or object (a listing's jobs).
+bool NestedDeeperThan(std::string_view body, int limit, size_t* items = nullptr);
 
 // ISO 8601 date-time ("2023-11-07T05:31:56Z", fractional seconds, "+02:00" offsets, no zone =
 // UTC) to Unix seconds. nullopt when it does not parse.

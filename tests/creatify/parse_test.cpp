@@ -749,6 +749,9 @@ TEST_CASE("NestedDeeperThan") {
   CHECK_FALSE(NestedDeeperThan("[\"[[[[\"]", 2));
   CHECK_FALSE(NestedDeeperThan("[\"\\\"[[[\"]", 2));
   CHECK(NestedDeeperThan("{\"a\":{\"b\":[1]}}", 2));
+  size_t items = 99;
+  CHECK_FALSE(NestedDeeperThan(R"([{"a":{"b":1}},{"c":"{"},[{}],{}])", 4, &items));
+  CHECK(items == 3);
 }
 
 TEST_CASE("remaining credits out of range are refused") {
