@@ -420,6 +420,7 @@ state::PollCycle Poller::Assemble(const std::vector<Task>& tasks, std::vector<Ou
     if (cut_short && out.done && out.response.status == 0) out = Outcome{};
     if (out.done) {
       report->requests++;
+      report->response_bytes += out.response.body.size();
       cycle.requests.push_back({endpoint, out.code, out.response.seconds});
       LogOutcome(task, out);
     }
@@ -586,9 +587,11 @@ void Poller::Loop() {
   for (;;) {
     const auto started = std::chrono::steady_clock::now();
     CycleReport report = RunCycle();
-    // A cycle's responses and parse results are freed by now: hand the pages back, so that
-    // resident memory follows what the store holds rather than the largest listing ever read.
-    malloc_trim(0);
+    // A cycle's responses and parse results are freed by now: after a large listing, hand the
+    // pages back, so that resident memory follows what the store holds rather than the largest
+    // listing ever read. Not after every cycle: a trim holds the allocator's locks while it walks
+    // the heap, and scrapes allocate too.
+    if (report.response_bytes >= kTrimAfterBytes) malloc_trim(0);
     auto next = started + config_.poll_interval;
     std::optional<double> wait_seconds = report.retry_after_seconds;
     if (report.rate_limited && !wait_seconds) {

@@ -66,6 +66,8 @@ struct Shard {
 
 // The most jobs the hint reader reads in one go.
 inline constexpr size_t kMaxHintsPerRead = 100;
+// A cycle that read this much returns its freed memory to the system (malloc_trim).
+inline constexpr size_t kTrimAfterBytes = 8u << 20;
 
 // The longest wait after a 429 without Retry-After, however many came in a row.
 inline constexpr double kMaxBackoffSeconds = 300;
@@ -84,6 +86,8 @@ struct CycleReport {
   bool rate_limited = false;
   // Set when a 429 said how long to wait (Retry-After): no request before that.
   std::optional<double> retry_after_seconds;
+  // The size of the bodies the cycle read.
+  size_t response_bytes = 0;
 };
 
 class Poller {
