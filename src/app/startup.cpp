@@ -256,10 +256,13 @@ bool BindServer(Context& ctx) {
                         .revision = creatify_exporter::kRevision,
                     },
                     *ctx.store, *ctx.publisher);
-  ctx.server->Post(webhook::kPathPrefix, kMaxWebhookBodyBytes,
-                   [receiver = ctx.webhook.get()](const server::Request& request) {
-                     return receiver->Handle(request);
-                   });
+  // Without a token the route does not exist: 404 for every method, not 405.
+  ctx.server->Post(
+      webhook::kPathPrefix, kMaxWebhookBodyBytes,
+      [receiver = ctx.webhook.get()](const server::Request& request) {
+        return receiver->Handle(request);
+      },
+      [receiver = ctx.webhook.get()] { return receiver->Enabled(); });
   ctx.server->Post("/-/reload", kMaxReloadBodyBytes, [&ctx](const server::Request&) {
     std::string error = Reload(ctx);
     if (error.empty()) return server::Response{.status = 200, .body = "Reloaded\n"};

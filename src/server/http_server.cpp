@@ -58,8 +58,9 @@ void HttpServer::Get(const std::string& path, Handler handler) {
   impl_->routes.AddGet(path, std::move(handler));
 }
 
-void HttpServer::Post(const std::string& path, size_t max_body_bytes, Handler handler) {
-  impl_->routes.AddPost(path, max_body_bytes, std::move(handler));
+void HttpServer::Post(const std::string& path, size_t max_body_bytes, Handler handler,
+                      std::function<bool()> exists) {
+  impl_->routes.AddPost(path, max_body_bytes, std::move(handler), std::move(exists));
 }
 
 bool HttpServer::EnableTls(const TlsOptions& options, std::string* error) {

@@ -88,8 +88,10 @@ class HttpServer {
 
   // Registers a handler for POST of exactly `path`, or of every path under it when `path` ends
   // with '/'. Other methods on a registered path get 405 (with Allow) without their body being
-  // read, and the connection is closed; an unregistered path gets 404. Call before Bind.
-  void Post(const std::string& path, size_t max_body_bytes, Handler handler);
+  // read, and the connection is closed; an unregistered path gets 404, and so does every path of
+  // a route whose `exists` says false at the time of the request. Call before Bind.
+  void Post(const std::string& path, size_t max_body_bytes, Handler handler,
+            std::function<bool()> exists = nullptr);
 
   // Serves HTTPS only; a plain-HTTP request gets no answer but a closed connection (or a 400).
   // Loads and checks the files now: false and *error (naming the file, never its contents) when

@@ -6,8 +6,9 @@ void RouteTable::AddGet(const std::string& path, Handler handler) {
   get_[path] = std::move(handler);
 }
 
-void RouteTable::AddPost(const std::string& path, size_t max_body_bytes, Handler handler) {
-  post_.push_back({path, max_body_bytes, std::move(handler)});
+void RouteTable::AddPost(const std::string& path, size_t max_body_bytes, Handler handler,
+                         std::function<bool()> exists) {
+  post_.push_back({path, max_body_bytes, std::move(handler), std::move(exists)});
 }
 
 const Handler* RouteTable::FindGet(const std::string& path) const {
@@ -18,6 +19,7 @@ const Handler* RouteTable::FindGet(const std::string& path) const {
 const PostRoute* RouteTable::FindPost(const std::string& path) const {
   const PostRoute* best = nullptr;
   for (const auto& route : post_) {
+    if (route.exists && !route.exists()) continue;
     if (route.path == path) return &route;
     bool prefix = !route.path.empty() && route.path.back() == '/' &&
                   path.size() > route.path.size() && path.starts_with(route.path);

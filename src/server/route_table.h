@@ -2,6 +2,7 @@
 // safe to read from any thread while serving.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,12 +15,15 @@ struct PostRoute {
   std::string path;
   size_t max_body_bytes = 0;
   Handler handler;
+  // When set and false, the route does not exist for now (404 for every method).
+  std::function<bool()> exists;
 };
 
 class RouteTable {
  public:
   void AddGet(const std::string& path, Handler handler);
-  void AddPost(const std::string& path, size_t max_body_bytes, Handler handler);
+  void AddPost(const std::string& path, size_t max_body_bytes, Handler handler,
+               std::function<bool()> exists = nullptr);
 
   // The GET (and HEAD) handler of `path`, or nullptr.
   const Handler* FindGet(const std::string& path) const;

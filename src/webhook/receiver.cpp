@@ -48,6 +48,11 @@ server::Response Receiver::Answer(std::string_view kind, std::string_view result
   return server::Response{.status = status, .content_type = kJson, .body = std::move(body)};
 }
 
+bool Receiver::Enabled() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !settings_.token.empty();
+}
+
 server::Response Receiver::Handle(const server::Request& request) {
   std::string token;
   bool known_kind = false;

@@ -61,6 +61,9 @@ class Receiver {
 
   server::Response Handle(const server::Request& request);
 
+  // Whether the route exists: a token is configured. Without one, every method gets 404.
+  bool Enabled() const;
+
  private:
   server::Response Answer(std::string_view kind, std::string_view result, int status,
                           std::string body);

@@ -151,6 +151,9 @@ TEST_CASE("webhook: without a token the route does not exist") {
   e2e::Exporter exporter(dir, Base(simulator.port) + "ads_clone: {}\n");
   httplib::Client client("127.0.0.1", exporter.port);
   CHECK(client.Post(WebhookPath("ads_clone"), R"({"id":"x"})", "application/json")->status == 404);
+  // Not 405 either: no method finds a route that does not exist.
+  CHECK(client.Get(WebhookPath("ads_clone"))->status == 404);
+  CHECK(client.Put(WebhookPath("ads_clone"), "{}", "application/json")->status == 404);
 }
 
 TEST_CASE("ids file: ids added, removed, malformed, and the file deleted and recreated") {

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/route_table.h"
 #include "server/test_server.h"
 #include "support/metrics.h"
 #include "support/process.h"
@@ -192,6 +193,19 @@ TEST_CASE("other methods on a route get 405 with Allow, without their body being
   }
   CHECK(server.Posts().empty());
   CHECK(Healthy(server));
+}
+
+TEST_CASE("a POST route whose exists() says false is not found, for any method") {
+  server::RouteTable routes;
+  bool exists = false;
+  routes.AddPost(
+      "/hook/", 1024, [](const server::Request&) { return server::Response{}; },
+      [&exists] { return exists; });
+  CHECK(routes.FindPost("/hook/a/b") == nullptr);
+  CHECK(routes.Allow("/hook/a/b").empty());
+  exists = true;
+  CHECK(routes.FindPost("/hook/a/b") != nullptr);
+  CHECK(routes.Allow("/hook/a/b") == "POST");
 }
 
 TEST_CASE("an unknown path is 404, and HEAD gets the head alone") {
