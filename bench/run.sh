@@ -340,7 +340,8 @@ measure() {
   local attempt
   for attempt in 1 2; do
     exp_start "$bin" "$work/$k.idle.yaml" "$k.idle"
-    scrape >"$work/$k.idle.m0" || true
+    # Ready comes at the latest api.timeout after the start, maybe before the first cycle ends.
+    wait_cycles 1 "$work/$k.idle.m0"
     [ "$(metric "$work/$k.idle.m0" creatify_up)" != 1 ] || break
     R[$k.api_error]=$({ grep -m1 'level=warn' "$exp_log" || true; } |
       sed -n 's/.*error=\("[^"]*"\|[^ ]*\).*/\1/p' | tr -d '"')
