@@ -1,7 +1,9 @@
 #include "collect/collector.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstring>
 
 #include "collect/gzip.h"
 #include "collect/text_writer.h"
@@ -342,6 +344,72 @@ std::string Exposition::Gzip(GzipBuilder& gzip) const {
     }
   }
   return gzip.Finish();
+}
+
+Exposition::Reader::Reader(std::shared_ptr<const Exposition> exposition)
+    : exposition_(std::move(exposition)) {}
+
+size_t Exposition::Reader::Records(size_t kind) const {
+  const auto& here = exposition_->rendered_here_[kind];
+  return here.empty() ? exposition_->snapshot_->kinds[kind].jobs.size() : here.size();
+}
+
+std::string_view Exposition::Reader::Piece() const {
+  const Exposition& e = *exposition_;
+  if (section_ == 0) return e.head_;
+  const size_t section = section_ - 1;
+  if (kind_ == 0) return e.job_headers_[section];
+  const size_t kind = kind_ - 1;
+  if (!e.rendered_here_[kind].empty()) return e.rendered_here_[kind][record_].Section(section);
+  return e.snapshot_->kinds[kind].jobs.entries()[record_]->Section(section);
+}
+
+void Exposition::Reader::Settle() {
+  for (;;) {
+    if (section_ == 0) return;
+    if (section_ - 1 >= exposition_->job_headers_.size()) {
+      done_ = true;
+      return;
+    }
+    if (kind_ == 0) return;
+    if (kind_ - 1 >= exposition_->snapshot_->kinds.size()) {
+      ++section_;
+      kind_ = 0;
+      record_ = 0;
+      continue;
+    }
+    if (record_ >= Records(kind_ - 1)) {
+      ++kind_;
+      record_ = 0;
+      continue;
+    }
+    return;
+  }
+}
+
+void Exposition::Reader::Next() {
+  offset_ = 0;
+  if (section_ == 0) {
+    section_ = 1;
+  } else if (kind_ == 0) {
+    kind_ = 1;
+  } else {
+    ++record_;
+  }
+  Settle();
+}
+
+size_t Exposition::Reader::Read(char* buffer, size_t capacity) {
+  size_t copied = 0;
+  while (copied < capacity && !done_) {
+    const std::string_view piece = Piece();
+    const size_t take = std::min(piece.size() - offset_, capacity - copied);
+    std::memcpy(buffer + copied, piece.data() + offset_, take);
+    copied += take;
+    offset_ += take;
+    if (offset_ == piece.size()) Next();
+  }
+  return copied;
 }
 
 std::string Exposition::Text() const {

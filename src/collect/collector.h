@@ -53,6 +53,32 @@ class Exposition {
   // The plain body as one string (tests, small bodies).
   std::string Text() const;
 
+  // Reads the plain body from its start, a buffer at a time: what a /metrics answer holds is one
+  // buffer, not the body.
+  class Reader {
+   public:
+    explicit Reader(std::shared_ptr<const Exposition> exposition);
+    // Copies the next bytes of the body into `buffer`, at most `capacity`; 0 at the end.
+    size_t Read(char* buffer, size_t capacity);
+
+   private:
+    std::string_view Piece() const;
+    size_t Records(size_t kind) const;
+    // Moves to the next piece, skipping the sections and kinds that have none left.
+    void Next();
+    void Settle();
+
+    std::shared_ptr<const Exposition> exposition_;
+    // 0: the head; 1 + s: the per-job section s.
+    size_t section_ = 0;
+    // 0: the section's family header; 1 + k: the records of kind k.
+    size_t kind_ = 0;
+    size_t record_ = 0;
+    // Bytes of the current piece already read.
+    size_t offset_ = 0;
+    bool done_ = false;
+  };
+
  private:
   friend std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot>,
                                                   const RenderOptions&, std::optional<double>,

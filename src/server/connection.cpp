@@ -274,6 +274,7 @@ Connection::Step Connection::Flush(Clock::time_point now) {
   while (!out_.empty()) {
     iovec pieces[64];
     int count = out_.front().Pending(pieces, 64);
+    if (out_.front().broken()) return Step::kClose;
     IoResult result = transport_->Write(pieces, count);
     if (result.status == IoStatus::kWouldBlock) return Step::kWait;
     if (result.status != IoStatus::kOk) return Step::kClose;

@@ -47,6 +47,10 @@ struct StreamBody {
   // The pieces stay valid for as long as this StreamBody (and so what `write` holds) lives: the
   // server then sends them from that memory, without a copy. Otherwise they are copied as given.
   bool pieces_outlive_write = false;
+  // Instead of `write`: called again and again as the connection can take more, from the start
+  // of the body, to copy its next bytes into `buffer` (at most `capacity`); returns how many, 0
+  // only at the end. An answer then holds one buffer of its body, never all of it.
+  std::function<size_t(char* buffer, size_t capacity)> read;
 };
 
 struct Response {

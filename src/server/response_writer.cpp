@@ -88,7 +88,10 @@ Response ErrorResponse(int status) {
 
 OutgoingResponse::OutgoingResponse(Response response, const Options& options)
     : response_(std::move(response)) {
-  if (response_.stream && !options.head_only) {
+  if (response_.stream && !options.head_only && response_.stream->read) {
+    read_ = response_.stream->read;
+    unread_ = response_.stream->size;
+  } else if (response_.stream && !options.head_only) {
     const StreamBody& stream = *response_.stream;
     bool ok = false;
     size_t total = 0;
@@ -174,7 +177,31 @@ void OutgoingResponse::Render(const Options& options) {
   pieces_.insert(pieces_.begin(), Piece(head_));
 }
 
-int OutgoingResponse::Pending(iovec* out, int max) const {
+void OutgoingResponse::Refill() {
+  if (copies_.empty()) copies_.push_back(TakeBlock());
+  std::string& block = copies_.front();
+  block.resize(std::min(kCopyBlock, unread_));
+  size_t got = 0;
+  try {
+    got = read_(block.data(), block.size());
+  } catch (...) {
+    got = 0;
+  }
+  if (got == 0 || got > block.size()) {
+    broken_ = true;
+    return;
+  }
+  block.resize(got);
+  unread_ -= got;
+  pieces_.clear();
+  pieces_.push_back(Piece(block));
+  index_ = 0;
+  offset_ = 0;
+}
+
+int OutgoingResponse::Pending(iovec* out, int max) {
+  if (index_ >= pieces_.size() && unread_ > 0 && !broken_) Refill();
+  if (broken_) return 0;
   int count = 0;
   for (size_t i = index_; i < pieces_.size() && count < max; ++i, ++count) {
     out[count] = pieces_[i];
@@ -197,7 +224,7 @@ bool OutgoingResponse::Advance(size_t bytes) {
     ++index_;
     offset_ = 0;
   }
-  return index_ >= pieces_.size();
+  return index_ >= pieces_.size() && unread_ == 0;
 }
 
 }  // namespace server

@@ -25,9 +25,9 @@ class OutgoingResponse {
     std::string extra_headers;
   };
 
-  // Takes `response` and renders its head; a stream body is gathered now (its pieces shared when
-  // they outlive the write, copied otherwise). A body that fails or does not match its declared
-  // size becomes a 500.
+  // Takes `response` and renders its head. A stream body with `write` is gathered now (its
+  // pieces shared when they outlive the write, copied otherwise), and one that fails or does not
+  // match its declared size becomes a 500; one with `read` is read as it is written (Pending).
   OutgoingResponse(Response response, const Options& options);
   // An interim "100 Continue".
   struct Continue {};
@@ -37,13 +37,19 @@ class OutgoingResponse {
   OutgoingResponse(const OutgoingResponse&) = delete;
   OutgoingResponse& operator=(const OutgoingResponse&) = delete;
 
-  // The pieces still to write, at most `max` of them, into `out`; returns how many.
-  int Pending(iovec* out, int max) const;
+  // The pieces still to write, at most `max` of them, into `out`; returns how many. A body read
+  // from its stream (StreamBody::read) is read here, one buffer at a time.
+  int Pending(iovec* out, int max);
   // Marks `bytes` more as written; true once everything is.
   bool Advance(size_t bytes);
+  // A body read from its stream ended before its declared size, or failed: after its head went
+  // out, the only way to tell the client is to close the connection.
+  bool broken() const { return broken_; }
 
  private:
   void Render(const Options& options);
+  // Reads the next buffer of the body, once what was read before is written.
+  void Refill();
 
   Response response_;
   std::string head_;
@@ -52,6 +58,10 @@ class OutgoingResponse {
   std::vector<iovec> pieces_;
   size_t index_ = 0;
   size_t offset_ = 0;
+  // The stream's read, and how much of the body it has still to give.
+  std::function<size_t(char*, size_t)> read_;
+  size_t unread_ = 0;
+  bool broken_ = false;
 };
 
 // A plain-text answer for an error status: "<Reason>\n".

@@ -181,6 +181,15 @@ TEST_CASE("the exposition is served in pieces and as gzip, both the same text") 
   CHECK(pieces.size() == exposition->size());
   REQUIRE(exposition->gzip().size() > 2);
   CHECK(testsupport::Gunzip(exposition->gzip()) == pieces);
+  // Read a buffer at a time, whatever its size, it is the same text again.
+  for (size_t capacity : {size_t{1}, size_t{7}, size_t{100}, size_t{4096}, size_t{1} << 20}) {
+    collect::Exposition::Reader reader(exposition);
+    std::string read;
+    std::string buffer(capacity, '\0');
+    while (size_t got = reader.Read(buffer.data(), capacity)) read.append(buffer.data(), got);
+    CHECK(read == pieces);
+    CHECK(reader.Read(buffer.data(), capacity) == 0);
+  }
 }
 
 TEST_CASE("a writer that stops stops the body") {
@@ -277,8 +286,10 @@ TEST_CASE("gzip: a render compresses again only the pieces whose jobs changed") 
   state::Store store(state::StoreOptions{
       .kinds = {"ads_clone", "aurora"},
       .watching_since = kStart,
-      .render_job = [](std::string_view kind,
-                       state::JobRecord* record) { collect::RenderJobLines(kOptions, kind, record); },
+      .render_job =
+          [](std::string_view kind, state::JobRecord* record) {
+            collect::RenderJobLines(kOptions, kind, record);
+          },
   });
   auto cycle = [&](double at, const std::vector<Job>& clones, const std::vector<Job>& auroras) {
     state::PollCycle poll;
@@ -326,6 +337,12 @@ TEST_CASE("gzip: a render compresses again only the pieces whose jobs changed") 
   CHECK(gzip.compressed() <= 1 + collect::kJobFamilies + 3 * collect::kJobFamilies);
   CHECK(gzip.reused() >= pieces - 1 - collect::kJobFamilies - 3 * collect::kJobFamilies);
   CHECK(changed->Text() != same->Text());
+
+  collect::Exposition::Reader reader(changed);
+  std::string read(changed->size() + 1, '\0');
+  CHECK(reader.Read(read.data(), read.size()) == changed->size());
+  read.resize(changed->size());
+  CHECK(read == changed->Text());
 
   // A new builder makes the same bytes from scratch.
   collect::GzipBuilder fresh;
