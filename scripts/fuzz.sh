@@ -31,9 +31,12 @@ status=0
 for target in "${targets[@]}"; do
   scratch=$(mktemp -d)
   log="$build/fuzz-$target.log"
+  # A target's dictionary of tokens (tests/fuzz/<target>.dict), when it has one.
+  dict=()
+  [ -f "tests/fuzz/$target.dict" ] && dict=(-dict="tests/fuzz/$target.dict")
   # libFuzzer can hang while reporting a timeout: the outer timeout ends it all the same.
   if timeout -k 10 $((seconds + 120)) "$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$build/$target-" "$scratch" "tests/fuzz/$target" >"$log" 2>&1; then
+    "${dict[@]}" -print_final_stats=1 -artifact_prefix="$build/$target-" "$scratch" "tests/fuzz/$target" >"$log" 2>&1; then
     echo "fuzz $target: $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') inputs in ${seconds} s, no crash"
   else
     status=1

@@ -1,12 +1,15 @@
 #include "creatify/parse.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <nlohmann/json.hpp>
 #include <system_error>
 #include <unordered_set>
 
+#include "creatify/json_reader.h"
 #include "text/strings.h"
 
 namespace creatify {
@@ -58,6 +61,11 @@ std::string TooDeepError() {
          std::to_string(kMaxNestingDepth);
 }
 
+std::string NotJsonError(std::string_view body) {
+  if (text::Trim(body).empty()) return "not JSON: empty body";
+  return "not JSON: " + std::to_string(body.size()) + " bytes starting \"" + Excerpt(body) + "\"";
+}
+
 // Parses without exceptions; on failure fills `error` and returns a discarded value.
 json ParseBody(std::string_view body, std::string* error) {
   if (NestedDeeperThan(body, kMaxNestingDepth)) {
@@ -65,31 +73,81 @@ json ParseBody(std::string_view body, std::string* error) {
     return json(json::value_t::discarded);
   }
   json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) {
-    if (text::Trim(body).empty()) {
-      *error = "not JSON: empty body";
-    } else {
-      *error =
-          "not JSON: " + std::to_string(body.size()) + " bytes starting \"" + Excerpt(body) + "\"";
-    }
-  }
+  if (doc.is_discarded()) *error = NotJsonError(body);
   return doc;
 }
 
+// The members of one job object that the parser reads, as the reader found them. A name sent
+// twice keeps its last value, as a JSON object built whole would.
+class JobMembers {
+ public:
+  enum Field { kId, kStatus, kProgress, kDuration, kCreditsUsed, kCreatedAt, kUpdatedAt, kFields };
+
+  explicit JobMembers(const KindSpec& kind) : kind_(kind), info_(kind.info_fields.size()) {}
+
+  // Reads one object's members (the reader is at its '{'); false when it is not JSON.
+  bool Read(JsonReader& reader) {
+    fixed_.fill(std::nullopt);
+    for (auto& value : info_) value.reset();
+    if (!reader.EnterObject()) return false;
+    JsonValue key;
+    JsonValue value;
+    for (bool first = true;; first = false) {
+      bool more = false;
+      if (!reader.NextMember(first, &key, &more)) return false;
+      if (!more) return true;
+      if (!reader.Read(&value)) return false;
+      Keep(JsonStringView(key, &scratch_), value);
+    }
+  }
+
+  // The member when it was sent and is not null.
+  const JsonValue* Present(Field field) const { return Present(fixed_[field]); }
+  const JsonValue* Info(std::size_t index) const { return Present(info_[index]); }
+  // The member when it was sent, null or not.
+  const JsonValue* Sent(Field field) const { return fixed_[field] ? &*fixed_[field] : nullptr; }
+
+ private:
+  static constexpr std::array<std::string_view, kFields> kNames = {
+      "id", "status", "progress", "duration", "credits_used", "created_at", "updated_at"};
+
+  static const JsonValue* Present(const std::optional<JsonValue>& value) {
+    return value && value->type != JsonType::kNull ? &*value : nullptr;
+  }
+
+  void Keep(std::string_view key, const JsonValue& value) {
+    for (std::size_t i = 0; i < kNames.size(); ++i) {
+      if (key == kNames[i]) fixed_[i] = value;
+    }
+    for (std::size_t i = 0; i < info_.size(); ++i) {
+      if (key == kind_.info_fields[i]) info_[i] = value;
+    }
+  }
+
+  const KindSpec& kind_;
+  std::array<std::optional<JsonValue>, kFields> fixed_;
+  std::vector<std::optional<JsonValue>> info_;
+  std::string scratch_;
+};
+
+// A finite JSON number, or a string holding one. Booleans are not numbers, whatever JSON's
+// neighbours think. The reader refuses a literal like 1e999 as a whole document.
+std::optional<double> NumberOf(const JsonValue& value, std::string* scratch) {
+  if (value.type == JsonType::kNumber) return JsonNumber(value);
+  if (value.type == JsonType::kString) return ParseNumericString(JsonStringView(value, scratch));
+  return std::nullopt;
+}
+
 // Reads the fields of one job object into `job`; `job.id` is set by the caller.
-void ReadJobFields(const KindSpec& kind, const json& object, Job& job,
+void ReadJobFields(const KindSpec& kind, const JobMembers& members, Job& job,
                    std::vector<std::string>& invalid_fields) {
-  // A field that is present, not null: the caller decides whether its type fits.
-  auto present = [&object](const char* name) -> const json* {
-    const auto it = object.find(name);
-    if (it == object.end() || it->is_null()) return nullptr;
-    return &*it;
-  };
+  using Field = JobMembers::Field;
+  std::string scratch;
   auto invalid = [&invalid_fields](std::string_view name) { invalid_fields.emplace_back(name); };
 
-  if (const json* value = present("status")) {
-    if (value->is_string()) {
-      job.raw_status = value->get<std::string>();
+  if (const JsonValue* value = members.Present(Field::kStatus)) {
+    if (value->type == JsonType::kString) {
+      job.raw_status = JsonString(*value);
       job.status = MapStatus(kind, job.raw_status);
     } else {
       invalid("status");
@@ -97,11 +155,13 @@ void ReadJobFields(const KindSpec& kind, const json& object, Job& job,
   }
 
   // A kind without a progress scale has no progress field to read, whatever a body may hold.
-  const json* progress_value =
-      kind.progress_scale == ProgressScale::kNone ? nullptr : present("progress");
-  if (const json* value = progress_value) {
+  const JsonValue* progress_value =
+      kind.progress_scale == ProgressScale::kNone ? nullptr : members.Present(Field::kProgress);
+  if (const JsonValue* value = progress_value) {
     std::optional<double> progress;
-    if (auto number = NumberOf(*value)) progress = NormaliseProgress(*number, kind.progress_scale);
+    if (auto number = NumberOf(*value, &scratch)) {
+      progress = NormaliseProgress(*number, kind.progress_scale);
+    }
     if (progress) {
       job.progress = progress;
     } else {
@@ -109,52 +169,56 @@ void ReadJobFields(const KindSpec& kind, const json& object, Job& job,
     }
   }
 
-  auto read_amount = [&](const char* name, double max, std::optional<double>& out) {
-    const json* value = present(name);
+  auto read_amount = [&](Field field, std::string_view name, double max,
+                         std::optional<double>& out) {
+    const JsonValue* value = members.Present(field);
     if (value == nullptr) return;
-    const auto number = NumberOf(*value);
+    const auto number = NumberOf(*value, &scratch);
     if (number && *number >= 0 && *number <= max) {
       out = number;
     } else {
       invalid(name);
     }
   };
-  read_amount("duration", kMaxDurationSeconds, job.video_duration_seconds);
-  read_amount("credits_used", kMaxCreditsPerJob, job.credits_used);
+  read_amount(Field::kDuration, "duration", kMaxDurationSeconds, job.video_duration_seconds);
+  read_amount(Field::kCreditsUsed, "credits_used", kMaxCreditsPerJob, job.credits_used);
 
-  auto read_time = [&](const char* name, std::optional<double>& out) {
-    const json* value = present(name);
+  auto read_time = [&](Field field, std::string_view name, std::optional<double>& out) {
+    const JsonValue* value = members.Present(field);
     if (value == nullptr) return;
     std::optional<double> seconds;
-    if (value->is_string()) seconds = ParseTimestamp(value->get_ref<const std::string&>());
+    if (value->type == JsonType::kString) {
+      seconds = ParseTimestamp(JsonStringView(*value, &scratch));
+    }
     if (seconds && *seconds >= kMinTimestamp && *seconds < kMaxTimestamp) {
       out = seconds;
     } else {
       invalid(name);
     }
   };
-  read_time("created_at", job.created_at);
-  read_time("updated_at", job.updated_at);
+  read_time(Field::kCreatedAt, "created_at", job.created_at);
+  read_time(Field::kUpdatedAt, "updated_at", job.updated_at);
 
-  for (std::string_view field : kind.info_fields) {
-    const auto it = object.find(field);
-    if (it == object.end() || it->is_null()) continue;
-    if (!it->is_string()) {
-      invalid(field);
+  for (std::size_t i = 0; i < kind.info_fields.size(); ++i) {
+    const JsonValue* value = members.Info(i);
+    if (value == nullptr) continue;
+    if (value->type != JsonType::kString) {
+      invalid(kind.info_fields[i]);
       continue;
     }
-    const auto& text = it->get_ref<const std::string&>();
-    if (!text.empty()) job.info.emplace_back(std::string(field), text);
+    std::string text = JsonString(*value);
+    if (!text.empty()) job.info.emplace_back(kind.info_fields[i], std::move(text));
   }
 }
 
-// The object's id when it is a non-empty string.
-std::optional<std::string> UsableId(const json& object) {
-  const auto it = object.find("id");
-  if (it == object.end() || !it->is_string()) return std::nullopt;
-  const auto& id = it->get_ref<const std::string&>();
-  if (id.empty()) return std::nullopt;
-  return id;
+// The object's id when it is a non-empty string: a view of the body, or of *scratch when the
+// id was sent with escapes.
+std::optional<std::string_view> UsableId(const JobMembers& members, std::string* scratch) {
+  const JsonValue* id = members.Sent(JobMembers::kId);
+  if (id == nullptr || id->type != JsonType::kString) return std::nullopt;
+  const std::string_view text = JsonStringView(*id, scratch);
+  if (text.empty()) return std::nullopt;
+  return text;
 }
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil): pure
@@ -294,10 +358,25 @@ std::optional<double> ParseTimestamp(std::string_view text) {
 ParseResult ParseJobObject(const KindSpec& kind, std::string_view body,
                            std::string_view requested_id) {
   ParseResult result;
-  const json doc = ParseBody(body, &result.error);
-  if (doc.is_discarded()) return result;
-  if (!doc.is_object()) {
-    result.error = std::string("expected an object, got ") + doc.type_name();
+  if (NestedDeeperThan(body, kMaxNestingDepth)) {
+    result.error = TooDeepError();
+    return result;
+  }
+  JsonReader reader(body, kMaxNestingDepth);
+  JobMembers members(kind);
+  const std::optional<JsonType> type = reader.Peek();
+  if (type == JsonType::kObject) {
+    if (!members.Read(reader) || !reader.AtEnd()) {
+      result.error = NotJsonError(body);
+      return result;
+    }
+  } else {
+    JsonValue ignored;
+    if (!type || !reader.Read(&ignored) || !reader.AtEnd()) {
+      result.error = NotJsonError(body);
+    } else {
+      result.error = "expected an object, got " + std::string(JsonTypeName(*type));
+    }
     return result;
   }
   result.ok = true;
@@ -306,81 +385,74 @@ ParseResult ParseJobObject(const KindSpec& kind, std::string_view body,
   // (say, in another case): the poller decides by that id whether to ask again.
   Job job;
   job.id = std::string(requested_id);
-  const auto id = doc.find("id");
-  if (id != doc.end() && !id->is_null() && !UsableId(doc)) job.invalid_fields.emplace_back("id");
-  ReadJobFields(kind, doc, job, job.invalid_fields);
-  result.invalid_fields.insert(result.invalid_fields.end(), job.invalid_fields.begin(),
-                               job.invalid_fields.end());
+  std::string scratch;
+  if (members.Present(JobMembers::kId) != nullptr && !UsableId(members, &scratch)) {
+    job.invalid_fields.emplace_back("id");
+  }
+  ReadJobFields(kind, members, job, job.invalid_fields);
+  result.invalid_fields = job.invalid_fields;
   result.jobs.push_back(std::move(job));
   return result;
 }
 
 ParseResult ParseJobList(const KindSpec& kind, std::string_view body) {
   ParseResult result;
-  // A listing may hold 100,000 jobs: each item is read into a Job as soon as it is complete and
-  // then dropped, and the fields no job uses are never built, so the document is never held
-  // whole (a full DOM of such a listing costs three times the time and ten times the memory).
-  bool array = false;
-  // A second item with an id already read is skipped and counted: which of the two is right
-  // cannot be told, and the first is as good as any.
-  std::unordered_set<std::string> seen_ids;
-  auto wanted = [&kind](const std::string& key) {
-    static constexpr std::string_view kFields[] = {
-        "id", "status", "progress", "duration", "credits_used", "created_at", "updated_at"};
-    for (std::string_view field : kFields) {
-      if (key == field) return true;
-    }
-    for (std::string_view field : kind.info_fields) {
-      if (key == field) return true;
-    }
-    return false;
-  };
-  auto item = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (depth == 0 && event == json::parse_event_t::array_start) array = true;
-    if (!array) return true;
-    if (depth == 2 && event == json::parse_event_t::key) {
-      return wanted(parsed.get_ref<const std::string&>());
-    }
-    if (depth == 1 && event == json::parse_event_t::object_end) {
-      std::optional<std::string> id = UsableId(parsed);
-      if (id && !seen_ids.insert(*id).second) id.reset();
-      if (id) {
-        Job job;
-        job.id = std::move(*id);
-        ReadJobFields(kind, parsed, job, job.invalid_fields);
-        result.invalid_fields.insert(result.invalid_fields.end(), job.invalid_fields.begin(),
-                                     job.invalid_fields.end());
-        result.jobs.push_back(std::move(job));
-      } else {
-        ++result.invalid_items;
-      }
-      return false;
-    }
-    return true;
-  };
+  // A listing may hold 100,000 jobs: each item is read into a Job in place, from views of the
+  // body, and the members no job uses are checked and skipped, never built.
   size_t items = 0;
   if (NestedDeeperThan(body, kMaxNestingDepth, &items)) {
     result.error = TooDeepError();
     return result;
   }
-  // Jobs are read into their place, not moved at every doubling of the vector.
+  JsonReader reader(body, kMaxNestingDepth);
+  auto not_json = [&body] {
+    ParseResult failed;
+    failed.error = NotJsonError(body);
+    return failed;
+  };
+  const std::optional<JsonType> type = reader.Peek();
+  if (type != JsonType::kArray) {
+    JsonValue ignored;
+    if (!type || !reader.Read(&ignored) || !reader.AtEnd()) return not_json();
+    result.error = "expected an array, got " + std::string(JsonTypeName(*type));
+    return result;
+  }
+
+  // A second item with an id already read is skipped and counted: which of the two is right
+  // cannot be told, and the first is as good as any. The ids are views of the body, or of
+  // `escaped_ids` for the few sent with escapes.
+  std::unordered_set<std::string_view> seen_ids;
+  std::deque<std::string> escaped_ids;
   result.jobs.reserve(items);
   seen_ids.reserve(items);
-  json doc = json::parse(body.begin(), body.end(), item, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) {
-    result.jobs.clear();
-    result.invalid_fields.clear();
-    result.invalid_items = 0;
-    ParseBody(body, &result.error);
-    return result;
+  JobMembers members(kind);
+  JsonValue ignored;
+  if (!reader.EnterArray()) return not_json();
+  for (bool first = true;; first = false) {
+    bool more = false;
+    if (!reader.NextElement(first, &more)) return not_json();
+    if (!more) break;
+    if (reader.Peek() != JsonType::kObject) {
+      if (!reader.Read(&ignored)) return not_json();
+      ++result.invalid_items;
+      continue;
+    }
+    if (!members.Read(reader)) return not_json();
+    std::string scratch;
+    std::optional<std::string_view> id = UsableId(members, &scratch);
+    if (id && !scratch.empty()) id = escaped_ids.emplace_back(std::move(scratch));
+    if (!id || !seen_ids.insert(*id).second) {
+      ++result.invalid_items;
+      continue;
+    }
+    Job& job = result.jobs.emplace_back();
+    job.id = std::string(*id);
+    ReadJobFields(kind, members, job, job.invalid_fields);
+    result.invalid_fields.insert(result.invalid_fields.end(), job.invalid_fields.begin(),
+                                 job.invalid_fields.end());
   }
-  if (!doc.is_array()) {
-    result.error = std::string("expected an array, got ") + doc.type_name();
-    return result;
-  }
+  if (!reader.AtEnd()) return not_json();
   result.ok = true;
-  // What is left are the items that were not objects.
-  result.invalid_items += static_cast<int>(doc.size());
   return result;
 }
 
