@@ -292,23 +292,6 @@ bool Exposition::ForEachPiece(F&& piece) const {
   return true;
 }
 
-bool Exposition::WriteTo(const std::function<bool(std::string_view)>& write) const {
-  constexpr size_t kChunk = 64 * 1024;
-  std::string buffer;
-  buffer.reserve(kChunk);
-  bool ok = ForEachPiece([&](std::string_view piece) {
-    if (buffer.size() + piece.size() > kChunk && !buffer.empty()) {
-      if (!write(buffer)) return false;
-      buffer.clear();
-    }
-    if (piece.size() >= kChunk) return write(piece);
-    buffer.append(piece);
-    return true;
-  });
-  if (!ok) return false;
-  return buffer.empty() || write(buffer);
-}
-
 std::string Exposition::Gzip(GzipBuilder& gzip) const {
   // A kind's records are cut into pieces where an id's hash says so, not every N records: a job
   // that comes or goes changes one piece, not every piece after it.

@@ -8,7 +8,6 @@
 // number of threads; Publisher is thread-safe.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -47,9 +46,6 @@ class Exposition {
   size_t size() const { return size_; }
   // The body compressed with gzip (empty when the options said not to compress).
   const std::string& gzip() const { return gzip_; }
-  // Calls `write` with consecutive pieces of the plain body (at most 64 KiB each), until the
-  // body ends or `write` returns false; returns false in the second case.
-  bool WriteTo(const std::function<bool(std::string_view)>& write) const;
   // The plain body as one string (tests, small bodies).
   std::string Text() const;
 

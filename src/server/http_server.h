@@ -42,11 +42,10 @@ struct Request {
 // A body written in pieces by its owner, whose length is known before it is sent.
 struct StreamBody {
   size_t size = 0;
-  // Calls its argument with consecutive pieces of the body; false stops it.
+  // Calls its argument with consecutive pieces of the body; false stops it. The pieces must stay
+  // valid for as long as this StreamBody (and so what `write` holds) lives: the server sends them
+  // from that memory, without a copy.
   std::function<bool(const std::function<bool(std::string_view)>&)> write;
-  // The pieces stay valid for as long as this StreamBody (and so what `write` holds) lives: the
-  // server then sends them from that memory, without a copy. Otherwise they are copied as given.
-  bool pieces_outlive_write = false;
   // Instead of `write`: called again and again as the connection can take more, from the start
   // of the body, to copy its next bytes into `buffer` (at most `capacity`); returns how many, 0
   // only at the end. An answer then holds one buffer of its body, never all of it.

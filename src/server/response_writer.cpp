@@ -6,9 +6,11 @@
 namespace server {
 namespace {
 
+// A body read from its stream is read this much at a time.
 constexpr size_t kCopyBlock = 64 * 1024;
-// Blocks kept for the next answers: 8 MiB, the copies of a few large bodies.
-constexpr size_t kSpareBlocks = 128;
+// Buffers kept for the next answers (1 MiB): a fresh buffer per answer would be mapped, faulted
+// in and unmapped each time, at several times the cost of filling it.
+constexpr size_t kSpareBlocks = 16;
 
 // Answers live on the event-loop thread: its blocks are its own.
 std::vector<std::string>& SpareBlocks() {
@@ -96,39 +98,18 @@ OutgoingResponse::OutgoingResponse(Response response, const Options& options)
     bool ok = false;
     size_t total = 0;
     try {
-      if (stream.pieces_outlive_write) {
-        ok = stream.write([&](std::string_view piece) {
-          if (!piece.empty()) pieces_.push_back(Piece(piece));
-          total += piece.size();
-          return true;
-        });
-      } else {
-        // Copied into blocks that are reused from one answer to the next: a fresh buffer per
-        // answer would be mapped, faulted in and unmapped each time, at several times the cost
-        // of the copy.
-        ok = stream.write([&](std::string_view piece) {
-          while (!piece.empty()) {
-            if (copies_.empty() || copies_.back().size() == kCopyBlock) {
-              copies_.push_back(TakeBlock());
-            }
-            std::string& block = copies_.back();
-            size_t take = std::min(piece.size(), kCopyBlock - block.size());
-            block.append(piece.substr(0, take));
-            piece.remove_prefix(take);
-            total += take;
-          }
-          return true;
-        });
-      }
+      ok = stream.write([&](std::string_view piece) {
+        if (!piece.empty()) pieces_.push_back(Piece(piece));
+        total += piece.size();
+        return true;
+      });
     } catch (...) {
       ok = false;
     }
     if (!ok || total != stream.size) {
       pieces_.clear();
-      copies_.clear();
       response_ = ErrorResponse(500);
     }
-    for (const auto& block : copies_) pieces_.push_back(Piece(block));
   }
   if (!response_.stream && !options.head_only && !response_.body.empty()) {
     pieces_.push_back(Piece(response_.body));
@@ -138,9 +119,8 @@ OutgoingResponse::OutgoingResponse(Response response, const Options& options)
 
 OutgoingResponse::~OutgoingResponse() {
   auto& spare = SpareBlocks();
-  for (auto& block : copies_) {
-    if (spare.size() < kSpareBlocks) spare.push_back(std::move(block));
-  }
+  if (buffer_.capacity() >= kCopyBlock && spare.size() < kSpareBlocks)
+    spare.push_back(std::move(buffer_));
 }
 
 OutgoingResponse::OutgoingResponse(Continue) : head_("HTTP/1.1 100 Continue\r\n\r\n") {
@@ -178,23 +158,22 @@ void OutgoingResponse::Render(const Options& options) {
 }
 
 void OutgoingResponse::Refill() {
-  if (copies_.empty()) copies_.push_back(TakeBlock());
-  std::string& block = copies_.front();
-  block.resize(std::min(kCopyBlock, unread_));
+  if (buffer_.capacity() < kCopyBlock) buffer_ = TakeBlock();
+  buffer_.resize(std::min(kCopyBlock, unread_));
   size_t got = 0;
   try {
-    got = read_(block.data(), block.size());
+    got = read_(buffer_.data(), buffer_.size());
   } catch (...) {
     got = 0;
   }
-  if (got == 0 || got > block.size()) {
+  if (got == 0 || got > buffer_.size()) {
     broken_ = true;
     return;
   }
-  block.resize(got);
+  buffer_.resize(got);
   unread_ -= got;
   pieces_.clear();
-  pieces_.push_back(Piece(block));
+  pieces_.push_back(Piece(buffer_));
   index_ = 0;
   offset_ = 0;
 }

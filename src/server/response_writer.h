@@ -26,8 +26,8 @@ class OutgoingResponse {
   };
 
   // Takes `response` and renders its head. A stream body with `write` is gathered now (its
-  // pieces shared when they outlive the write, copied otherwise), and one that fails or does not
-  // match its declared size becomes a 500; one with `read` is read as it is written (Pending).
+  // pieces are sent from where they are), and one that fails or does not match its declared size
+  // becomes a 500; one with `read` is read as it is written (Pending).
   OutgoingResponse(Response response, const Options& options);
   // An interim "100 Continue".
   struct Continue {};
@@ -53,8 +53,8 @@ class OutgoingResponse {
 
   Response response_;
   std::string head_;
-  // The body when it is copied from a stream, in blocks of 64 KiB.
-  std::vector<std::string> copies_;
+  // The buffer a body read from its stream (StreamBody::read) is read into.
+  std::string buffer_;
   std::vector<iovec> pieces_;
   size_t index_ = 0;
   size_t offset_ = 0;

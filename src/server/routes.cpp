@@ -59,12 +59,10 @@ void AddRoutes(HttpServer& server, const RouteOptions& options, const state::Sto
       response.content_encoding = "gzip";
       response.stream =
           StreamBody{.size = exposition->gzip().size(),
-                     .write =
-                         [exposition](const std::function<bool(std::string_view)>& write) {
-                           return write(exposition->gzip());
-                         },
-                     // The exposition, held by `write`, keeps its gzip form alive.
-                     .pieces_outlive_write = true};
+                     .write = [exposition](const std::function<bool(std::string_view)>& write) {
+                       // The exposition, held here, keeps its gzip form alive.
+                       return write(exposition->gzip());
+                     }};
     } else {
       // Read as the connection takes it: 16 slow scrapers of a 12 MB body hold 16 buffers, not
       // 16 copies.

@@ -20,9 +20,9 @@ TestServer::TestServer(size_t metrics_bytes,
     server::Response response;
     response.stream = server::StreamBody{
         .size = metrics->size(),
-        .write = [body = metrics](
-                     const std::function<bool(std::string_view)>& write) { return write(*body); },
-        .pieces_outlive_write = true};
+        .write = [body = metrics](const std::function<bool(std::string_view)>& write) {
+          return write(*body);
+        }};
     return response;
   });
   http.Get("/-/healthy", [this](const server::Request&) {
