@@ -1,11 +1,14 @@
-# Stamps the binary with the project version and the git revision it was built from.
-execute_process(
-  COMMAND git rev-parse --short=12 HEAD
-  WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}
-  OUTPUT_VARIABLE CREATIFY_REVISION
-  OUTPUT_STRIP_TRAILING_WHITESPACE
-  ERROR_QUIET)
-if(NOT CREATIFY_REVISION)
-  set(CREATIFY_REVISION "unknown")
-endif()
-configure_file(${CMAKE_SOURCE_DIR}/src/version.h.in ${CMAKE_BINARY_DIR}/generated/version.h @ONLY)
+# Stamps the binaries with the project version and the git revision they were built from. The
+# revision is read at every build, not only when CMake configures: a binary rebuilt after a commit
+# says the commit it was built from. version.h is rewritten only when its text changes, so an
+# unchanged revision recompiles nothing.
+add_custom_target(creatify_version
+  COMMAND ${CMAKE_COMMAND} -DSOURCE_DIR=${CMAKE_SOURCE_DIR} -DBINARY_DIR=${CMAKE_BINARY_DIR}
+          -DPROJECT_VERSION=${PROJECT_VERSION} -P ${CMAKE_SOURCE_DIR}/cmake/write_version.cmake
+  BYPRODUCTS ${CMAKE_BINARY_DIR}/generated/version.h
+  COMMENT "Reading the git revision"
+  VERBATIM)
+# The first configure writes it too, so that a target can include it before any build step ran.
+set(SOURCE_DIR ${CMAKE_SOURCE_DIR})
+set(BINARY_DIR ${CMAKE_BINARY_DIR})
+include(${CMAKE_SOURCE_DIR}/cmake/write_version.cmake)
