@@ -1,5 +1,6 @@
 #include "creatify/parse.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -60,6 +61,10 @@ std::string TooDeepError() {
   return "not an API answer: arrays and objects nested deeper than " +
          std::to_string(kMaxNestingDepth);
 }
+
+// Fewer bytes than a listed job takes (an id, a status and a few fields, about 500 bytes in
+// Creatify's answers).
+constexpr std::size_t kMinJobBytes = 64;
 
 std::string NotJsonError(std::string_view body) {
   if (text::Trim(body).empty()) return "not JSON: empty body";
@@ -423,8 +428,12 @@ ParseResult ParseJobList(const KindSpec& kind, std::string_view body) {
   // `escaped_ids` for the few sent with escapes.
   std::unordered_set<std::string_view> seen_ids;
   std::deque<std::string> escaped_ids;
-  result.jobs.reserve(items);
-  seen_ids.reserve(items);
+  // Room for every job at once, not a move of them all at every doubling; but no more than a
+  // job per kMinJobBytes of body, so that a body of 20 million "{}" cannot make room for 20
+  // million jobs it does not hold.
+  const size_t room = std::min(items, body.size() / kMinJobBytes);
+  result.jobs.reserve(room);
+  seen_ids.reserve(room);
   JobMembers members(kind);
   JsonValue ignored;
   if (!reader.EnterArray()) return not_json();

@@ -226,5 +226,17 @@ TEST_CASE("the parser agrees with the reference on documents that stress the rea
   }
 }
 
+TEST_CASE("a listing of empty objects makes no room for jobs it does not hold") {
+  std::string body = "[";
+  for (int i = 0; i < 100000; ++i) body += i == 0 ? "{}" : ",{}";
+  body += "]";
+  const ParseResult r = ParseJobList(Kind("aurora"), body);
+  REQUIRE(r.ok);
+  CHECK(r.jobs.empty());
+  CHECK(r.invalid_items == 100000);
+  // Room for one job per 64 bytes of body at most, not one per item.
+  CHECK(r.jobs.capacity() <= body.size() / 64);
+}
+
 }  // namespace
 }  // namespace creatify
