@@ -271,16 +271,33 @@ void Connection::Respond(Response response, Clock::time_point now, bool close,
 }
 
 Connection::Step Connection::Flush(Clock::time_point now) {
+  yielded_ = false;
+  size_t written = 0;
   while (!out_.empty()) {
+    if (written >= kWriteTurnBytes) {
+      yielded_ = true;
+      return Step::kWait;
+    }
     iovec pieces[64];
     int count = out_.front().Pending(pieces, 64);
     if (out_.front().broken()) return Step::kClose;
+    // No more than the rest of this turn.
+    size_t room = kWriteTurnBytes - written;
+    for (int i = 0; i < count; ++i) {
+      if (pieces[i].iov_len >= room) {
+        pieces[i].iov_len = room;
+        count = i + 1;
+        break;
+      }
+      room -= pieces[i].iov_len;
+    }
     IoResult result = transport_->Write(pieces, count);
     if (result.status == IoStatus::kWouldBlock) return Step::kWait;
     if (result.status != IoStatus::kOk) return Step::kClose;
     if (result.bytes == 0) return Step::kWait;
     // A client that takes its answer keeps its connection, however slowly it reads.
     deadline_ = now + kWriteTimeout;
+    written += result.bytes;
     if (out_.front().Advance(result.bytes)) out_.pop_front();
   }
   return Step::kProgress;

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -88,6 +89,8 @@ class EventLoop {
     epoll_event events[256];
     for (;;) {
       int timeout_ms = stop_deadline ? 50 : static_cast<int>(kSweepInterval.count());
+      // Connections that stopped at their turn's limit go on at once, after the others.
+      if (!yielded_.empty()) timeout_ms = 0;
       int count = epoll_wait(epoll_fd_, events, 256, timeout_ms);
       if (count < 0 && errno != EINTR) break;
       Clock::time_point now = Clock::now();
@@ -103,6 +106,7 @@ class EventLoop {
           OnEvent(tag, events[i].events, now);
         }
       }
+      ContinueYielded(now);
       if (stop.load() && !stop_deadline) {
         stop_deadline = now + kStopGrace;
         BeginStop();
@@ -150,11 +154,10 @@ class EventLoop {
       }
       uint64_t id = next_id_++;
       auto connection = std::make_unique<Connection>(id, fd, std::move(transport), context_, now);
-      Connection& added = *connection;
       connections_.emplace(id, std::move(connection));
       // Edge-triggered: a connection reads and writes until the socket says EAGAIN.
       Watch(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, id);
-      if (!added.Drive(now)) connections_.erase(id);
+      Drive(connections_.find(id), now);
     }
   }
 
@@ -173,10 +176,36 @@ class EventLoop {
     return true;
   }
 
+  // Drives the connection; closes it when it is done, or remembers it when it yielded.
+  void Drive(std::unordered_map<uint64_t, std::unique_ptr<Connection>>::iterator it,
+             Clock::time_point now) {
+    if (!it->second->Drive(now)) {
+      connections_.erase(it);
+    } else if (it->second->yielded()) {
+      yielded_.insert(it->first);
+    }
+  }
+
   void OnEvent(uint64_t id, uint32_t events, Clock::time_point now) {
     auto it = connections_.find(id);
     if (it == connections_.end()) return;
-    if ((events & (EPOLLERR | EPOLLHUP)) != 0 || !it->second->Drive(now)) connections_.erase(it);
+    if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
+      connections_.erase(it);
+      return;
+    }
+    Drive(it, now);
+  }
+
+  // Gives each connection that yielded its next turn: one turn each, round after round.
+  void ContinueYielded(Clock::time_point now) {
+    std::unordered_set<uint64_t> turn;
+    turn.swap(yielded_);
+    for (uint64_t id : turn) {
+      auto it = connections_.find(id);
+      // Driven by an event meanwhile, and done with its answers.
+      if (it == connections_.end() || !it->second->yielded()) continue;
+      Drive(it, now);
+    }
   }
 
   void ApplyCompletions(Clock::time_point now) {
@@ -189,7 +218,7 @@ class EventLoop {
       auto it = connections_.find(id);
       if (it == connections_.end()) continue;
       apply(*it->second);
-      if (!it->second->Drive(now)) connections_.erase(it);
+      Drive(it, now);
     }
   }
 
@@ -217,6 +246,8 @@ class EventLoop {
   std::vector<char> read_buffer_;
   ServerContext context_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  // Connections whose last Drive stopped at kWriteTurnBytes (Connection::yielded).
+  std::unordered_set<uint64_t> yielded_;
   std::mutex completions_mutex_;
   // guarded by completions_mutex_
   std::vector<std::pair<uint64_t, std::function<void(Connection&)>>> completions_;
