@@ -10,6 +10,7 @@
 #include <system_error>
 #include <unordered_set>
 
+#include "creatify/huge_pages.h"
 #include "creatify/json_reader.h"
 #include "text/strings.h"
 
@@ -433,6 +434,7 @@ ParseResult ParseJobList(const KindSpec& kind, std::string_view body) {
   // million jobs it does not hold.
   const size_t room = std::min(items, body.size() / kMinJobBytes);
   result.jobs.reserve(room);
+  AdviseHugePages(result.jobs.data(), result.jobs.capacity() * sizeof(Job));
   seen_ids.reserve(room);
   JobMembers members(kind);
   JsonValue ignored;
