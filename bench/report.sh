@@ -155,11 +155,10 @@ write_targets() {
     [ "$(v "$k.busy_up")" = 1 ] || misses+=("- $s: the exporter refused the list: $(v "$k.api_error") (the body is $(v "$k.jobs") jobs in one JSON array, about 530 bytes each); measuring it needs a larger response limit in the exporter, or a paged list in both the simulator and the exporter.")
     if [ "$f" != PASS ] && [ "$(v "$k.busy_up")" = 1 ]; then
       x="- CPU $s: reading the $(v "$k.jobs")-job listing is most of it. In a profile (perf record"
-      x+=" on the exporter, this scenario) about 16 % is nlohmann's lexer, about 7 % its callback"
-      x+=" parser, which builds each job as a small JSON object before the exporter reads it, about"
-      x+=" 20 % copying the body and faulting in its pages, and a good part allocation. A reader that"
-      x+=" fills each job's fields from SAX events, without the per-job object, is what stands in"
-      x+=" the way."
+      x+=" on the exporter, this scenario) about a third is receiving the body (cpp-httplib reads it"
+      x+=" 4 KiB at a time, with a poll each, and it is copied once into the exporter's buffer),"
+      x+=" about a sixth is reading its JSON (creatify::JsonReader), about a sixth allocating the"
+      x+=" jobs, and a tenth the hash lookups of their ids (duplicates, then the store)."
       misses+=("$x")
     fi
   done
