@@ -160,7 +160,8 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
   }
   out.Family("creatify_exporter_jobs_dropped_total",
              "Jobs not tracked: reason=\"limit\" when max_tracked_jobs was reached (once per job), "
-             "reason=\"not_found\" when a job asked for by id answered 404 three polls in a row.",
+             "reason=\"not_found\" when a job asked for answered 404, or was left out of an ?ids= "
+             "answer, three polls in a row.",
              "counter");
   for (const auto& kind : snapshot.kinds) {
     for (const auto& [reason, value] : kind.dropped) {

@@ -53,6 +53,8 @@ struct Poller::Task {
   std::string path;
   // For a job fetched by id: its id.
   std::string job_id;
+  // For jobs fetched by ?ids=: their ids.
+  std::vector<std::string> ids;
   // The full listing of the kind (discovery).
   bool listing = false;
 };
@@ -211,14 +213,17 @@ void Poller::AddIdTasks(const creatify::KindSpec& kind, int slot,
   if (kind.list && kind.max_ids_per_request > 0) {
     const size_t batch = static_cast<size_t>(kind.max_ids_per_request);
     for (size_t i = 0; i < ids.size(); i += batch) {
+      std::vector<std::string> asked(
+          ids.begin() + static_cast<std::ptrdiff_t>(i),
+          ids.begin() + static_cast<std::ptrdiff_t>(std::min(i + batch, ids.size())));
       std::string joined;
-      for (size_t j = i; j < std::min(i + batch, ids.size()); ++j) {
+      for (const auto& id : asked) {
         if (!joined.empty()) joined += ',';
-        joined += ids[j];
+        joined += id;
       }
       std::string path = std::string(kind.path) + "?ids=" + QueryEscape(joined);
       if (!ordering.empty()) path += "&" + ordering;
-      tasks->push_back({slot, &kind, std::move(path), ""});
+      tasks->push_back({slot, &kind, std::move(path), "", std::move(asked)});
     }
   } else {
     for (const auto& id : ids) {
@@ -436,6 +441,17 @@ state::PollCycle Poller::Assemble(const std::vector<Task>& tasks, std::vector<Ou
       last_discovery_[std::string(task.kind->name)] = started;
     }
     if (out.not_found) poll.not_found.push_back(task.job_id);
+    // An ?ids= answer leaves out the ids the API does not know: each counts as a 404 of a job
+    // asked by id would, unless the answer had items that could not be read (the id may be one).
+    if (!task.ids.empty() && out.done && out.good && out.parsed.invalid_items == 0) {
+      std::unordered_set<std::string_view> answered;
+      for (const auto& job : out.parsed.jobs) answered.insert(job.id);
+      for (const auto& id : task.ids) {
+        if (answered.contains(id)) continue;
+        poll.not_found.push_back(id);
+        LogNotFound(task.kind->name, id);
+      }
+    }
     // A listing with malformed items is not a complete one: a job missing from it may be one of
     // the malformed items.
     if (out.parsed.invalid_items > 0) poll.complete_listing = false;
@@ -492,6 +508,13 @@ int Poller::ReadJobs(const std::vector<Hints::Job>& jobs) {
   // Apply publishes, the self-metrics included.
   store_.Apply(cycle);
   return report.requests;
+}
+
+void Poller::LogNotFound(const std::string& kind, const std::string& id) {
+  std::lock_guard<std::mutex> lock(log_mutex_);
+  if (logged_not_found_.insert(kind + " " + id).second) {
+    logging::Warn("Job not found: check the ids in the config", {{"kind", kind}, {"job_id", id}});
+  }
 }
 
 void Poller::LogOutcome(const Task& task, const Outcome& outcome) {

@@ -139,6 +139,8 @@ class Poller {
   // Reads the ids files that changed; takes the ids that left them away from the store.
   void RefreshIdsFiles(bool initial);
   void LogOutcome(const Task& task, const Outcome& outcome);
+  // "Job not found", once per job.
+  void LogNotFound(const std::string& kind, const std::string& id);
   void Loop();
   void HintLoop();
 

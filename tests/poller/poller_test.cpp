@@ -472,6 +472,43 @@ TEST_CASE(
   CHECK(store.Current()->FindKind("ads_clone")->dropped.at("not_found") == 1);
 }
 
+TEST_CASE("an id an ?ids= answer leaves out three polls in a row is dropped as not found") {
+  auto config = BaseConfig();
+  config.kinds["aurora"].enabled = true;
+  config.kinds["aurora"].ordering = "";
+  config.kinds["aurora"].ids = {"kept", "gone", "odd"};
+  FakeApi api;
+  api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
+  // "gone" is not in the answer.
+  api.answers["/api/aurora/?ids=kept,gone,odd"] =
+      Json(R"([{"id":"kept","status":"running"},{"id":"odd","status":"running"}])");
+  state::Store store(ActiveKinds(config), 0);
+  poller::Poller poller(config, store, api.Fetch());
+  const std::string log = testsupport::CaptureStderr([&] {
+    for (int i = 0; i < state::kNotFoundPolls - 1; ++i) poller.RunCycle();
+    CHECK(store.Current()->FindKind("aurora")->dropped.at("not_found") == 0);
+    poller.RunCycle();
+  });
+  CHECK(store.Current()->FindKind("aurora")->dropped.at("not_found") == 1);
+  // Logged once, not once per cycle.
+  CHECK(log.find("Job not found") != std::string::npos);
+  CHECK(log.find("Job not found") == log.rfind("Job not found"));
+  CHECK(log.find("job_id=gone") != std::string::npos);
+  // Not asked for again.
+  poller.RunCycle();
+  CHECK(api.Asked("/api/aurora/?ids=kept,odd") == 1);
+  CHECK(store.Current()->FindKind("aurora")->jobs.size() == 2);
+
+  // An answer with an item that cannot be read says nothing of the ids missing from it: "odd"
+  // may be that item.
+  api.answers["/api/aurora/?ids=kept,odd"] =
+      Json(R"([{"id":"kept","status":"running"},{"status":"running"}])");
+  for (int i = 0; i < 2 * state::kNotFoundPolls; ++i) poller.RunCycle();
+  CHECK(store.Current()->FindKind("aurora")->dropped.at("not_found") == 1);
+  CHECK(api.Asked("/api/aurora/?ids=kept,odd") == 1 + 2 * state::kNotFoundPolls);
+  CHECK(store.Current()->FindKind("aurora")->jobs.size() == 2);
+}
+
 TEST_CASE("between two listings, only the unfinished jobs found are asked for, by ?ids=") {
   auto config = BaseConfig();
   config.kinds["aurora"].enabled = true;
