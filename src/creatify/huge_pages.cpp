@@ -6,7 +6,7 @@
 
 namespace creatify {
 
-void AdviseHugePages(const void* data, std::size_t bytes) {
+void AdviseHugePages(void* data, std::size_t bytes) {
   if (bytes < kHugePageMinBytes) return;
 #ifdef MADV_HUGEPAGE
   constexpr std::uintptr_t kHugePage = 2u << 20;
@@ -14,7 +14,8 @@ void AdviseHugePages(const void* data, std::size_t bytes) {
   const std::uintptr_t first = (begin + kHugePage - 1) & ~(kHugePage - 1);
   const std::uintptr_t last = (begin + bytes) & ~(kHugePage - 1);
   // A kernel without huge pages refuses the advice, and nothing changes.
-  if (first < last) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+  if (first < last)
+    madvise(static_cast<char*>(data) + (first - begin), last - first, MADV_HUGEPAGE);
 #else
   (void)data;
 #endif

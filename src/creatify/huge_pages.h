@@ -14,6 +14,6 @@ inline constexpr std::size_t kHugePageMinBytes = 8u << 20;
 // Asks the kernel to back the whole 2 MiB pages inside [data, data + bytes) with huge pages,
 // before they are written. A hint: where huge pages are off ("never"), nothing changes; the
 // advice goes with the memory when it is freed. Does nothing below kHugePageMinBytes.
-void AdviseHugePages(const void* data, std::size_t bytes);
+void AdviseHugePages(void* data, std::size_t bytes);
 
 }  // namespace creatify
