@@ -6,6 +6,7 @@
 //   CREATIFY_CHECKER_BASE_SEED=N    first seed of the random run (else drawn and printed)
 //   CREATIFY_CHECKER_SECONDS=S      how long the random run starts new sequences (default 40)
 //   CREATIFY_CHECKER_JOBS=J         sequences run side by side (default 3)
+//   CREATIFY_CHECKER_EXPORTER=PATH  the exporter to check (default: this build's)
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -26,7 +27,12 @@
 
 namespace {
 
-std::string Binary() { return std::string(CREATIFY_BINARY_DIR) + "/creatify-exporter"; }
+// CREATIFY_CHECKER_EXPORTER runs another build of the exporter.
+std::string Binary() {
+  const char* other = std::getenv("CREATIFY_CHECKER_EXPORTER");
+  if (other != nullptr && *other != '\0') return other;
+  return std::string(CREATIFY_BINARY_DIR) + "/creatify-exporter";
+}
 
 std::optional<unsigned long long> EnvNumber(const char* name) {
   const char* value = std::getenv(name);
