@@ -4,7 +4,7 @@
 // Environment:
 //   CREATIFY_CHECKER_SEED=N         replay the one sequence N (the regression case then skips)
 //   CREATIFY_CHECKER_BASE_SEED=N    first seed of the random run (else drawn and printed)
-//   CREATIFY_CHECKER_SECONDS=S      how long the random run starts new sequences (default 40)
+//   CREATIFY_CHECKER_SECONDS=S      how long the random run starts new sequences (default 30)
 //   CREATIFY_CHECKER_JOBS=J         sequences run side by side (default 3)
 //   CREATIFY_CHECKER_EXPORTER=PATH  the exporter to check (default: this build's)
 #include <doctest/doctest.h>
@@ -94,7 +94,7 @@ TEST_CASE("checker: random sequences against the model") {
     return;
   }
   const uint64_t base = EnvNumber("CREATIFY_CHECKER_BASE_SEED").value_or(std::random_device{}());
-  const auto budget = std::chrono::seconds(EnvNumber("CREATIFY_CHECKER_SECONDS").value_or(40));
+  const auto budget = std::chrono::seconds(EnvNumber("CREATIFY_CHECKER_SECONDS").value_or(30));
   const int jobs = static_cast<int>(EnvNumber("CREATIFY_CHECKER_JOBS").value_or(3));
   std::fprintf(stderr,
                "checker: base seed %llu (CREATIFY_CHECKER_BASE_SEED=%llu replays the run)\n",
