@@ -352,8 +352,17 @@ class Sequence {
     ModelConfig next = config_;
     if (profile_ == Profile::kChurn) {
       if (Chance(0.4)) {
-        bool& flag = Chance(0.5) ? next.ads_clone_enabled : next.aurora_enabled;
-        flag = !flag;
+        const bool ads = Chance(0.5);
+        bool& flag = ads ? next.ads_clone_enabled : next.aurora_enabled;
+        // Whether a start keeps the jobs of a kind that is off is not part of the contract:
+        // switch ads_clone off only when no unfinished job is known by a webhook alone.
+        bool webhook_only = false;
+        for (const auto& job : model_.jobs) {
+          const Facts& f = model_.memory[job.id];
+          webhook_only = webhook_only ||
+                         (job.kind == kAdsClone && f.tracked && !f.taken && !next.Listed(job.id));
+        }
+        if (!(flag && ads && webhook_only)) flag = !flag;
         if (!next.ads_clone_enabled && !next.aurora_enabled) flag = true;
       }
       if (Chance(0.3)) next.terminal_retention = next.terminal_retention == 900 ? 1 : 900;
