@@ -24,15 +24,17 @@ jobs=${2:-3}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
 binary=$build/tests/checker/checker_test
-[ -x "$binary" ] && [ -x "$build/creatify-exporter" ] || {
+if [ ! -x "$binary" ] || [ ! -x "$build/creatify-exporter" ]; then
   echo "$0: build first: cmake --build $build --target creatify-exporter checker_test" >&2
   exit 2
-}
+fi
 base=${CREATIFY_CHECKER_BASE_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 log=$(mktemp /tmp/checker-long.XXXXXX)
 echo "checker-long: ${seconds}s, $jobs side by side, base seed $base; full output in $log"
 status=0
 CREATIFY_CHECKER_BASE_SEED=$base CREATIFY_CHECKER_SECONDS=$seconds CREATIFY_CHECKER_JOBS=$jobs \
   "$binary" -tc='checker: random*' >"$log" 2>&1 || status=$?
-grep -E '^checker: (sequence FAILED|[0-9]+ sequences)' "$log" || true
+# Each failure's seed and the first lines of its diff, then the totals.
+grep -E -A3 '^checker: sequence FAILED' "$log" | grep -v -e '^operations:' -e '^--$' || true
+grep -E '^checker: [0-9]+ sequences' "$log" || true
 exit "$status"

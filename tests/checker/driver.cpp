@@ -92,16 +92,66 @@ bool Monotonic(const std::string& name) {
   return false;
 }
 
-// Sequences come in two profiles, so that the model stays exact: "churn" varies retention,
+// Sequences come in three profiles, so that the model stays exact: "churn" varies retention,
 // forget_after, kinds, ids and the disk under a cap never reached; "cap" keeps a long retention
-// and both kinds on, and lowers and raises max_tracked_jobs.
-enum class Profile { kChurn, kCap };
+// and both kinds on, and lowers and raises max_tracked_jobs; "shards" runs two replicas
+// (--total-shards=2, a state file each, no webhooks, no full disk) that restart one at a time,
+// and holds each to the jobs it owns. The number of shards never changes within a sequence: a
+// job finishing while it does may be counted by its old and its new owner (README, Sharding),
+// which is left unchecked.
+enum class Profile { kChurn, kCap, kShards };
+
+const char* ProfileName(Profile profile) {
+  switch (profile) {
+    case Profile::kChurn:
+      return "churn";
+    case Profile::kCap:
+      return "cap";
+    case Profile::kShards:
+      return "shards";
+  }
+  return "?";
+}
+
+// About one seed in six runs two shards; drawn apart from the sequence's own randomness, so that
+// the other seeds replay as they did before shards were added (the salt keeps the seeds in
+// regression_seeds.txt, found before, on their profiles).
+bool ShardSeed(uint64_t seed) {
+  std::mt19937_64 draw(seed ^ 0x5eed5a4fULL);
+  return draw() % 6 == 0;
+}
+
+// One exporter process after another on one state file, with the model of what it knows.
+struct Replica {
+  int shard = 0;
+  Model model;
+  std::unique_ptr<ExporterProcess> exporter;
+  // Terminal answers served to it before its current process started, per job.
+  std::map<std::string, int> terminal_at_start;
+  // The highest value every monotonic series showed.
+  std::map<std::string, double> highest;
+  int starts = 0;
+  int scrapes = 0;
+
+  std::string ApiId() const { return "checker-id-" + std::to_string(shard); }
+  std::string Name(const std::string& base, const std::string& ext) const {
+    return base + "-" + std::to_string(shard) + ext;
+  }
+};
 
 class Sequence {
  public:
   Sequence(uint64_t seed, std::string binary)
       : seed_(seed), random_(seed), binary_(std::move(binary)) {
     profile_ = Chance(0.7) ? Profile::kChurn : Profile::kCap;
+    if (ShardSeed(seed)) profile_ = Profile::kShards;
+    const int replicas = profile_ == Profile::kShards ? 2 : 1;
+    for (int i = 0; i < replicas; ++i) {
+      replicas_.push_back(std::make_unique<Replica>());
+      replicas_.back()->shard = i;
+      replicas_.back()->model.shard = i;
+      replicas_.back()->model.total_shards = replicas;
+    }
   }
 
   SequenceResult Run() {
@@ -113,7 +163,7 @@ class Sequence {
       result.report = Report(e.what());
     }
     result.operations = static_cast<int>(ops_.size());
-    exporter_.reset();
+    for (auto& replica : replicas_) replica->exporter.reset();
     return result;
   }
 
@@ -128,24 +178,55 @@ class Sequence {
 
   void Op(const std::string& what) { ops_.push_back(what); }
 
+  // ---- the replicas and their models
+  bool Sharded() const { return replicas_.size() > 1; }
+  // The first replica: its model holds every job (each model does) and the disk state.
+  Replica& First() { return *replicas_[0]; }
+  Model& Main() { return First().model; }
+  Replica& OwnerOf(const std::string& id) {
+    for (auto& replica : replicas_) {
+      if (replica->model.Owns(id)) return *replica;
+    }
+    return First();
+  }
+  Facts& Memory(const std::string& id) { return OwnerOf(id).model.memory[id]; }
+  const Facts* Durable(const std::string& id) {
+    const Model& model = OwnerOf(id).model;
+    auto it = model.durable.find(id);
+    return it == model.durable.end() ? nullptr : &it->second;
+  }
+  void PutJob(const ApiJob& job) {
+    for (auto& replica : replicas_) replica->model.Put(job);
+  }
+  void ReconfigureAll() {
+    for (auto& replica : replicas_) replica->model.Reconfigure(config_);
+  }
+  // The replica a kill or a restart hits (a draw only when there are two).
+  Replica& AnyReplica() {
+    return Sharded() ? *replicas_[static_cast<size_t>(Uniform(0, 1))] : First();
+  }
+
   // ---- the sequence
   void Play() {
     config_.terminal_retention = profile_ == Profile::kChurn && Chance(0.3) ? 1 : 900;
     WriteIdsFile();
     WriteConfig();
-    Op(std::string("start (profile ") + (profile_ == Profile::kChurn ? "churn" : "cap") + ")");
-    StartExporter();
-    model_.watching_since = Now();
-    model_.Start(config_);
+    Op(std::string("start (profile ") + ProfileName(profile_) + ")");
+    for (auto& replica : replicas_) StartExporter(*replica);
+    const double started = Now();
+    for (auto& replica : replicas_) {
+      replica->model.watching_since = started;
+      replica->model.Start(config_);
+    }
     Quiet();
     const int steps = Uniform(8, 14);
     for (int step = 0; step < steps; ++step) Step();
-    if (model_.disk_full) {
+    if (Main().disk_full) {
       DiskEmpty();
       Quiet();
     }
     Op("final clean restart");
-    Restart(SIGTERM, config_);
+    for (auto& replica : replicas_) Restart(*replica, SIGTERM, config_);
     Quiet();
   }
 
@@ -155,12 +236,13 @@ class Sequence {
       bool (Sequence::*op)();
     };
     const bool churn = profile_ == Profile::kChurn;
+    const bool webhooks = profile_ != Profile::kShards;
     const std::vector<Choice> choices = {
         {4, &Sequence::CreateJob},
         {4.5, &Sequence::AdvanceJob},
-        {1.5, &Sequence::Webhook},
+        {webhooks ? 1.5 : 0.0, &Sequence::Webhook},
         {1.2, &Sequence::IdsFileAdd},
-        {churn ? 0.6 : 0.2, &Sequence::IdsFileRemove},
+        {profile_ == Profile::kCap ? 0.2 : 0.6, &Sequence::IdsFileRemove},
         {1.5, &Sequence::RestartOp},
         {1.2, &Sequence::ReloadOp},
         {churn ? 0.5 : 0.0, &Sequence::DiskOp},
@@ -178,10 +260,11 @@ class Sequence {
         // unknown, and the model must not care.
         const int delay = Uniform(0, 300);
         const bool hard = Chance(0.6);
+        Replica& replica = AnyReplica();
         Op(std::string(hard ? "SIGKILL" : "SIGTERM") + " after " + std::to_string(delay) +
-           " ms, restart");
+           " ms, restart" + (Sharded() ? " of shard " + std::to_string(replica.shard) : ""));
         std::this_thread::sleep_for(milliseconds(delay));
-        Restart(hard ? SIGKILL : SIGTERM, config_);
+        Restart(replica, hard ? SIGKILL : SIGTERM, config_);
       }
       Quiet();
       return;
@@ -216,9 +299,9 @@ class Sequence {
     }
   }
 
-  std::string Describe(const ApiJob& job) const {
+  std::string Describe(const ApiJob& job) {
     std::string out = job.kind + " " + job.id + " " + job.status;
-    if (job.created_at < model_.watching_since) out += " (old)";
+    if (job.created_at < Main().watching_since) out += " (old)";
     if (IsTerminalWord(job.status)) {
       char values[128];
       std::snprintf(values, sizeof values, " credits=%g processing=%.3f", job.credits_used,
@@ -234,18 +317,18 @@ class Sequence {
   }
 
   bool CreateJob() {
-    if (model_.jobs.size() >= 14) return false;
+    if (Main().jobs.size() >= 14) return false;
     ApiJob job;
     job.kind = Chance(0.5) ? kAdsClone : kAurora;
     job.id = NewId(job.kind);
     const bool old = Chance(0.25);
     // Far from the boundaries: days before watching_since, or now (after the first start).
-    job.created_at = Millis(old ? model_.watching_since - 3 * 86400 - Uniform(0, 3600) : Now());
+    job.created_at = Millis(old ? Main().watching_since - 3 * 86400 - Uniform(0, 3600) : Now());
     job.updated_at = job.created_at;
     job.status = Chance(0.5) ? "pending" : "running";
     if (Chance(0.35)) Finish(job, false);
     api_.Put(job);
-    model_.Put(job);
+    PutJob(job);
     std::string how = job.kind == kAurora ? "listed" : "unknown to the exporter";
     if (job.kind == kAdsClone) {
       const double way = std::uniform_real_distribution<double>(0, 1)(random_);
@@ -253,13 +336,13 @@ class Sequence {
         how = "in the ids file";
         config_.file_ids.insert(job.id);
         WriteIdsFile();
-        model_.Reconfigure(config_);
+        ReconfigureAll();
       } else if (way < 0.6) {
         how = "in the config ids, reloaded";
         config_.config_ids.insert(job.id);
         WriteConfig();
         Reload(false);
-      } else if (way < 0.85) {
+      } else if (way < 0.85 && !Sharded()) {
         how = "announced by webhook";
         Op("create " + Describe(job) + ", " + how);
         kill_safe_ = false;  // a webhook lost to a kill is not sent again
@@ -273,13 +356,13 @@ class Sequence {
 
   bool AdvanceJob() {
     std::vector<ApiJob> candidates;
-    for (const auto& job : model_.jobs) {
+    for (const auto& job : Main().jobs) {
       if (IsTerminalWord(job.status)) continue;
-      if (job.created_at < model_.watching_since) {
+      if (job.created_at < Main().watching_since) {
         // An old job finishes only once its unfinished sighting was written and its kind is
         // on: else whether it finished while watched would depend on timing.
-        auto it = model_.durable.find(job.id);
-        if (it == model_.durable.end() || !it->second.seen_unfinished) continue;
+        const Facts* durable = Durable(job.id);
+        if (durable == nullptr || !durable->seen_unfinished) continue;
         if (!config_.Enabled(job.kind)) continue;
       }
       candidates.push_back(job);
@@ -289,22 +372,22 @@ class Sequence {
     if (job.status == "pending" && Chance(0.3)) {
       job.status = "running";
     } else {
-      auto it = model_.durable.find(job.id);
-      Finish(job, it != model_.durable.end() && it->second.seen_unfinished);
+      const Facts* durable = Durable(job.id);
+      Finish(job, durable != nullptr && durable->seen_unfinished);
     }
     api_.Put(job);
-    model_.Put(job);
+    PutJob(job);
     Op("advance " + Describe(job));
     return true;
   }
 
   bool Webhook() {
-    if (model_.jobs.empty()) return false;
+    if (Main().jobs.empty()) return false;
     std::vector<ApiJob> ads;
-    for (const auto& job : model_.jobs) {
+    for (const auto& job : Main().jobs) {
       if (job.kind == kAdsClone) ads.push_back(job);
     }
-    const ApiJob job = !ads.empty() && Chance(0.8) ? Pick(ads) : Pick(model_.jobs);
+    const ApiJob job = !ads.empty() && Chance(0.8) ? Pick(ads) : Pick(Main().jobs);
     const int times = Chance(0.3) ? 2 : 1;
     kill_safe_ = false;
     Op("webhook for " + Describe(job) + (times > 1 ? " (twice)" : ""));
@@ -314,14 +397,14 @@ class Sequence {
 
   bool IdsFileAdd() {
     std::vector<std::string> candidates;
-    for (const auto& job : model_.jobs) {
+    for (const auto& job : Main().jobs) {
       if (job.kind == kAdsClone && !config_.Listed(job.id)) candidates.push_back(job.id);
     }
     if (candidates.empty()) return false;
     const std::string id = Pick(candidates);
     config_.file_ids.insert(id);
     WriteIdsFile();
-    model_.Reconfigure(config_);
+    ReconfigureAll();
     Op("add " + id + " to the ids file");
     return true;
   }
@@ -331,8 +414,8 @@ class Sequence {
     // exporter runs stops being polled, and one removed while it is down does not.
     std::vector<std::string> candidates;
     for (const auto& id : config_.file_ids) {
-      auto it = model_.durable.find(id);
-      if (it != model_.durable.end() && it->second.taken && model_.memory[id].taken &&
+      const Facts* durable = Durable(id);
+      if (durable != nullptr && durable->taken && Memory(id).taken &&
           !config_.config_ids.contains(id)) {
         candidates.push_back(id);
       }
@@ -341,7 +424,7 @@ class Sequence {
     const std::string id = Pick(candidates);
     config_.file_ids.erase(id);
     WriteIdsFile();
-    model_.Reconfigure(config_);
+    ReconfigureAll();
     Op("remove " + id + " from the ids file");
     return true;
   }
@@ -350,10 +433,19 @@ class Sequence {
   // tracked, which a start puts aside).
   ModelConfig ChangedConfig(bool restart, std::string* what) {
     ModelConfig next = config_;
-    if (profile_ == Profile::kChurn) {
+    if (profile_ != Profile::kCap) {
       if (Chance(0.4)) {
-        bool& flag = Chance(0.5) ? next.ads_clone_enabled : next.aurora_enabled;
-        flag = !flag;
+        const bool ads = Chance(0.5);
+        bool& flag = ads ? next.ads_clone_enabled : next.aurora_enabled;
+        // Whether a start keeps the jobs of a kind that is off is not part of the contract:
+        // switch ads_clone off only when no unfinished job is known by a webhook alone.
+        bool webhook_only = false;
+        for (const auto& job : Main().jobs) {
+          const Facts& f = Memory(job.id);
+          webhook_only = webhook_only ||
+                         (job.kind == kAdsClone && f.tracked && !f.taken && !next.Listed(job.id));
+        }
+        if (!(flag && ads && webhook_only)) flag = !flag;
         if (!next.ads_clone_enabled && !next.aurora_enabled) flag = true;
       }
       if (Chance(0.3)) next.terminal_retention = next.terminal_retention == 900 ? 1 : 900;
@@ -361,8 +453,8 @@ class Sequence {
       if (Chance(0.2) && !next.config_ids.empty()) {
         // Takes a finished id out of the config.
         for (const auto& id : next.config_ids) {
-          auto it = model_.durable.find(id);
-          if (it != model_.durable.end() && it->second.taken && model_.memory[id].taken &&
+          const Facts* durable = Durable(id);
+          if (durable != nullptr && durable->taken && Memory(id).taken &&
               !next.file_ids.contains(id)) {
             next.config_ids.erase(id);
             break;
@@ -375,12 +467,12 @@ class Sequence {
       } else {
         size_t tracked = 0;
         bool all_taken = true;
-        for (const auto& [id, facts] : model_.durable) {
+        for (const auto& [id, facts] : Main().durable) {
           if (!facts.tracked) continue;
           ++tracked;
           all_taken = all_taken && facts.taken;
         }
-        for (const auto& [id, facts] : model_.memory) all_taken = all_taken && !facts.announced;
+        for (const auto& [id, facts] : Main().memory) all_taken = all_taken && !facts.announced;
         const size_t low = static_cast<size_t>(Uniform(1, 4));
         // Below what is tracked only at a start with every tracked job finished, so that what
         // is put aside is known to be counted already.
@@ -405,10 +497,18 @@ class Sequence {
 
   bool RestartOp() {
     const int signal = Chance(0.5) ? SIGKILL : SIGTERM;
+    if (Sharded()) {
+      // One replica at a time, on the configuration both run (a change goes through a reload).
+      Replica& replica = AnyReplica();
+      Op(std::string(signal == SIGKILL ? "SIGKILL" : "SIGTERM") + ", restart of shard " +
+         std::to_string(replica.shard));
+      Restart(replica, signal, config_);
+      return true;
+    }
     std::string what;
     const ModelConfig next = ChangedConfig(true, &what);
     Op(std::string(signal == SIGKILL ? "SIGKILL" : "SIGTERM") + ", restart with " + what);
-    Restart(signal, next);
+    Restart(First(), signal, next);
     return true;
   }
 
@@ -426,9 +526,9 @@ class Sequence {
   }
 
   bool DiskOp() {
-    if (!model_.disk_full) {
-      if (!exporter_->LimitFileSize(0)) throw Failure("prlimit --fsize=0 failed");
-      model_.SetDiskFull(true);
+    if (!Main().disk_full) {
+      if (!First().exporter->LimitFileSize(0)) throw Failure("prlimit --fsize=0 failed");
+      Main().SetDiskFull(true);
       Op("state disk full (RLIMIT_FSIZE 0)");
     } else {
       DiskEmpty();
@@ -437,35 +537,48 @@ class Sequence {
   }
 
   void DiskEmpty() {
-    if (!exporter_->LimitFileSize(std::nullopt)) throw Failure("prlimit --fsize=unlimited failed");
-    model_.SetDiskFull(false);
+    if (!First().exporter->LimitFileSize(std::nullopt))
+      throw Failure("prlimit --fsize=unlimited failed");
+    Main().SetDiskFull(false);
     Op("state disk empty again");
   }
 
   // ---- the exporter
+  std::string ConfigPath(const Replica& replica) {
+    return dir_.File(replica.Name("exporter", ".yaml"));
+  }
+  std::string LogPath(const Replica& replica) {
+    return dir_.File(replica.Name("exporter", ".log"));
+  }
+
+  // The same configuration for every replica, each with its own state file.
   void WriteConfig() {
-    std::ostringstream out;
-    const auto timeout = testsupport::Scaled(milliseconds(2000));
-    out << "api:\n  base_url: http://127.0.0.1:" << api_.port()
-        << "\n  timeout: " << timeout.count() << "ms\n  max_concurrency: 4\n"
-        << "poll_interval: 100ms\ndiscovery_interval: 100ms\n"
-        << "terminal_retention: " << Duration(config_.terminal_retention) << "\n"
-        << "max_tracked_jobs: " << config_.max_tracked_jobs << "\n"
-        << "state:\n  path: \"" << dir_.File("state.db") << "\"\n"
-        << "  forget_after: " << Duration(config_.forget_after) << "\n"
-        << "webhook:\n  token: \"" << kToken << "\"\n"
-        << "ads_clone:\n  enabled: " << (config_.ads_clone_enabled ? "true" : "false")
-        << "\n  ids: [";
-    bool first = true;
-    for (const auto& id : config_.config_ids) {
-      out << (first ? "" : ", ") << "\"" << id << "\"";
-      first = false;
+    for (const auto& replica : replicas_) {
+      std::ostringstream out;
+      const auto timeout = testsupport::Scaled(milliseconds(2000));
+      out << "api:\n  base_url: http://127.0.0.1:" << api_.port()
+          << "\n  timeout: " << timeout.count() << "ms\n  max_concurrency: 4\n"
+          << "poll_interval: 100ms\ndiscovery_interval: 100ms\n"
+          << "terminal_retention: " << Duration(config_.terminal_retention) << "\n"
+          << "max_tracked_jobs: " << config_.max_tracked_jobs << "\n"
+          << "state:\n  path: \"" << dir_.File(replica->Name("state", ".db")) << "\"\n"
+          << "  forget_after: " << Duration(config_.forget_after) << "\n";
+      // A sharded webhook needs the peers' addresses, which are chosen at run time.
+      if (!Sharded()) out << "webhook:\n  token: \"" << kToken << "\"\n";
+      out << "ads_clone:\n  enabled: " << (config_.ads_clone_enabled ? "true" : "false")
+          << "\n  ids: [";
+      bool first = true;
+      for (const auto& id : config_.config_ids) {
+        out << (first ? "" : ", ") << "\"" << id << "\"";
+        first = false;
+      }
+      out << "]\n  ids_file: \"" << dir_.File("ads_clone.ids") << "\"\n"
+          << "custom_template_jobs:\n  enabled: false\n"
+          << "aurora:\n  enabled: " << (config_.aurora_enabled ? "true" : "false") << "\n";
+      const std::string path = ConfigPath(*replica);
+      testsupport::WriteFile(path + ".tmp", out.str());
+      std::filesystem::rename(path + ".tmp", path);
     }
-    out << "]\n  ids_file: \"" << dir_.File("ads_clone.ids") << "\"\n"
-        << "custom_template_jobs:\n  enabled: false\n"
-        << "aurora:\n  enabled: " << (config_.aurora_enabled ? "true" : "false") << "\n";
-    testsupport::WriteFile(dir_.File("exporter.yaml.tmp"), out.str());
-    std::filesystem::rename(dir_.File("exporter.yaml.tmp"), dir_.File("exporter.yaml"));
   }
 
   void WriteIdsFile() {
@@ -475,111 +588,138 @@ class Sequence {
     std::filesystem::rename(dir_.File("ads_clone.ids.tmp"), dir_.File("ads_clone.ids"));
   }
 
-  void StartExporter() {
+  void StartExporter(Replica& replica) {
     {
-      std::ofstream log(dir_.File("exporter.log"), std::ios::app);
-      log << "===== checker: start " << ++starts_ << " =====\n";
+      std::ofstream log(LogPath(replica), std::ios::app);
+      log << "===== checker: start " << ++replica.starts << " =====\n";
     }
-    exporter_ = std::make_unique<ExporterProcess>(binary_, dir_.File("exporter.yaml"),
-                                                  dir_.File("exporter.log"));
-    terminal_at_start_.clear();
-    for (const auto& job : model_.jobs) terminal_at_start_[job.id] = api_.TerminalServes(job.id);
+    std::vector<std::string> flags;
+    if (Sharded()) {
+      flags = {"--total-shards=" + std::to_string(replicas_.size()),
+               "--shard=" + std::to_string(replica.shard)};
+    }
+    replica.exporter = std::make_unique<ExporterProcess>(binary_, ConfigPath(replica),
+                                                         LogPath(replica), replica.ApiId(), flags);
+    replica.terminal_at_start.clear();
+    for (const auto& job : Main().jobs) {
+      replica.terminal_at_start[job.id] = api_.TerminalServes(job.id, replica.ApiId());
+    }
   }
 
-  void Restart(int signal, const ModelConfig& next) {
-    const int status = exporter_->Stop(signal, testsupport::Scaled(milliseconds(10000)));
-    if (signal == SIGTERM && status != 0) {
+  void Restart(Replica& replica, int signal, const ModelConfig& next) {
+    const int status = replica.exporter->Stop(signal, testsupport::Scaled(milliseconds(10000)));
+    // A clean stop exits 0; with a full disk its last write fails, and how it exits then is
+    // not part of the counting contract (dying of SIGXFSZ is caught by the wait below).
+    if (signal == SIGTERM && status != 0 && (!replica.model.disk_full || status == 128 + SIGXFSZ)) {
       throw Failure("SIGTERM: the exporter exited with status " + std::to_string(status));
     }
     if (signal == SIGKILL) {
-      model_.Kill();
+      replica.model.Kill();
     } else {
-      model_.Terminate();
+      replica.model.Terminate();
     }
     config_ = next;
     WriteConfig();
-    StartExporter();
-    model_.Start(config_);
+    StartExporter(replica);
+    replica.model.Start(config_);
   }
 
+  // Every replica re-reads the configuration.
   void Reload(bool hup) {
-    if (hup) {
-      // Waits for the log line, not for a metric: /metrics may be held during a write outage.
-      const auto reloads = [&] {
-        const std::string log = FileTail(dir_.File("exporter.log"), 1 << 24);
-        size_t count = 0;
-        for (size_t at = log.find(kReloadedLine); at != std::string::npos;
-             at = log.find(kReloadedLine, at + 1)) {
-          ++count;
+    for (auto& replica : replicas_) {
+      if (hup) {
+        // Waits for the log line, not for a metric: /metrics may be held during a write outage.
+        const auto reloads = [&] {
+          const std::string log = FileTail(LogPath(*replica), 1 << 24);
+          size_t count = 0;
+          for (size_t at = log.find(kReloadedLine); at != std::string::npos;
+               at = log.find(kReloadedLine, at + 1)) {
+            ++count;
+          }
+          return count;
+        };
+        const size_t before = reloads();
+        replica->exporter->Signal(SIGHUP);
+        const bool done =
+            testsupport::WaitFor([&] { return reloads() > before; }, milliseconds(10000));
+        if (!done) throw Failure("SIGHUP: no \"" + std::string(kReloadedLine) + "\" in the log");
+      } else {
+        auto result = testsupport::HttpPost(replica->exporter->port(), "/-/reload");
+        if (result.status != 200) {
+          throw Failure("POST /-/reload answered " + std::to_string(result.status) + ": " +
+                        result.body);
         }
-        return count;
-      };
-      const size_t before = reloads();
-      exporter_->Signal(SIGHUP);
-      const bool done =
-          testsupport::WaitFor([&] { return reloads() > before; }, milliseconds(10000));
-      if (!done) throw Failure("SIGHUP: no \"" + std::string(kReloadedLine) + "\" in the log");
-    } else {
-      auto result = testsupport::HttpPost(exporter_->port(), "/-/reload");
-      if (result.status != 200) {
-        throw Failure("POST /-/reload answered " + std::to_string(result.status) + ": " +
-                      result.body);
       }
     }
-    model_.Reconfigure(config_);
+    ReconfigureAll();
   }
 
   void PostWebhook(const std::string& id) {
-    const ApiJob* job = model_.Find(id);
+    const ApiJob* job = Main().Find(id);
+    Replica& replica = OwnerOf(id);
     auto result =
-        testsupport::HttpPost(exporter_->port(), "/webhook/" + job->kind + "/" + kToken,
+        testsupport::HttpPost(replica.exporter->port(), "/webhook/" + job->kind + "/" + kToken,
                               "{\"id\": \"" + id + "\", \"status\": \"done\"}", "application/json");
     const int expected = config_.Enabled(job->kind) ? 202 : 404;
     if (result.status != expected) {
       throw Failure("webhook for " + id + " answered " + std::to_string(result.status) +
                     ", expected " + std::to_string(expected));
     }
-    model_.Webhook(id);
+    replica.model.Webhook(id);
   }
 
-  void CheckAlive() {
-    if (auto status = exporter_->Exited()) {
-      throw Failure("the exporter exited on its own with status " + std::to_string(*status) +
+  void CheckAlive(Replica& replica) {
+    if (auto status = replica.exporter->Exited()) {
+      throw Failure("the exporter" +
+                    (Sharded() ? " of shard " + std::to_string(replica.shard) : std::string()) +
+                    " exited on its own with status " + std::to_string(*status) +
                     (*status == 128 + SIGXFSZ ? " (SIGXFSZ: killed by the file-size limit)" : ""));
     }
   }
 
   // One /metrics; every scrape is checked for counters going down.
-  testsupport::Exposition Scrape() {
-    auto result = testsupport::HttpGet(exporter_->port(), "/metrics");
+  testsupport::Exposition Scrape(Replica& replica) {
+    auto result = testsupport::HttpGet(replica.exporter->port(), "/metrics");
     if (result.status != 200) {
-      CheckAlive();
+      CheckAlive(replica);
       throw Failure("GET /metrics answered " + std::to_string(result.status));
     }
     auto exposition = testsupport::ParseExposition(result.body);
-    ++scrapes_;
+    ++replica.scrapes;
     for (const auto& sample : exposition.samples) {
       if (!Monotonic(sample.name)) continue;
       const std::string key = SeriesKey(sample.name, sample.labels);
-      auto [it, inserted] = highest_.try_emplace(key, sample.value);
+      auto [it, inserted] = replica.highest.try_emplace(key, sample.value);
       if (!inserted && sample.value < it->second - 1e-9) {
-        throw Failure("counter went down: " + key + " from " + std::to_string(it->second) + " to " +
-                      std::to_string(sample.value) + " (scrape " + std::to_string(scrapes_) + ")");
+        throw Failure("counter went down" +
+                      (Sharded() ? " on shard " + std::to_string(replica.shard) : std::string()) +
+                      ": " + key + " from " + std::to_string(it->second) + " to " +
+                      std::to_string(sample.value) + " (scrape " + std::to_string(replica.scrapes) +
+                      ")");
       }
       if (!inserted) it->second = std::max(it->second, sample.value);
     }
     return exposition;
   }
 
-  double PollCount() {
-    return Scrape().Value("creatify_exporter_poll_duration_seconds_count").value_or(0);
+  double PollCount(Replica& replica) {
+    return Scrape(replica).Value("creatify_exporter_poll_duration_seconds_count").value_or(0);
   }
 
-  // Waits until the exporter read every job in its current state and published it, then
+  // Waits until every replica read every job in its current state and published it, then
   // compares /metrics with the model.
   void Quiet() {
+    for (auto& replica : replicas_) Settle(*replica);
+    const double now = Now();
+    for (auto& replica : replicas_) {
+      replica->model.Observe(now);
+      Compare(*replica, Scrape(*replica));
+    }
+  }
+
+  void Settle(Replica& replica) {
     const auto timeout = milliseconds(20000);
-    const auto pending = model_.PendingTerminal();
+    const auto pending = replica.model.PendingTerminal();
     // A job whose answers are put off is asked for again until taken; an exporter that took it
     // early (a defect the comparison then shows) stops asking: 3 cycles without an answer.
     std::map<std::string, std::pair<int, int>> last;  // id -> (answers, cycle of the last)
@@ -588,47 +728,50 @@ class Sequence {
           const int cycle = api_.Cycles();
           bool all = true;
           for (const auto& p : pending) {
-            const int served = api_.TerminalServes(p.id);
-            if (served >= p.total && served - terminal_at_start_[p.id] >= p.since_start) continue;
+            const int served = api_.TerminalServes(p.id, replica.ApiId());
+            if (served >= p.total && served - replica.terminal_at_start[p.id] >= p.since_start) {
+              continue;
+            }
             auto [it, inserted] = last.try_emplace(p.id, served, cycle);
             if (!inserted && it->second.first != served) it->second = {served, cycle};
             if (cycle - it->second.second < 3) all = false;
           }
-          return all || exporter_->Exited().has_value();
+          return all || replica.exporter->Exited().has_value();
         },
         timeout);
     if (!answered) {
-      CheckAlive();
+      CheckAlive(replica);
       throw Failure("not quiet: the exporter did not ask for the jobs whose answers are put off");
     }
     const int cycles = api_.Cycles();
-    if (model_.disk_full) {
+    if (replica.model.disk_full) {
       // Nothing is published while writes fail: wait for cycles of the API instead.
       const bool polled = testsupport::WaitFor(
-          [&] { return api_.Cycles() >= cycles + 4 || exporter_->Exited().has_value(); }, timeout);
-      CheckAlive();
+          [&] { return api_.Cycles() >= cycles + 4 || replica.exporter->Exited().has_value(); },
+          timeout);
+      CheckAlive(replica);
       if (!polled) throw Failure("not quiet: the exporter stopped polling");
     } else {
-      const double polls = PollCount();
-      if (!testsupport::WaitFor([&] { return PollCount() >= polls + 2; }, timeout)) {
+      const double polls = PollCount(replica);
+      if (!testsupport::WaitFor([&] { return PollCount(replica) >= polls + 2; }, timeout)) {
         throw Failure("not quiet: creatify_exporter_poll_duration_seconds_count did not advance");
       }
     }
-    model_.Observe(Now());
-    Compare(Scrape());
   }
 
-  void Compare(const testsupport::Exposition& metrics) {
+  void Compare(Replica& replica, const testsupport::Exposition& metrics) {
     std::map<std::string, double> seen;
-    for (const auto& sample : metrics.samples)
+    for (const auto& sample : metrics.samples) {
       seen[SeriesKey(sample.name, sample.labels)] = sample.value;
+    }
+    const Model& model = replica.model;
     std::string diff;
-    for (const auto& [key, expected] : model_.Expected()) {
+    for (const auto& [key, expected] : model.Expected()) {
       auto it = seen.find(key);
       if (it == seen.end()) {
         // While writes fail, what a reload changed may not be shown yet: only values are held
         // to the contract then.
-        if (model_.disk_full) continue;
+        if (model.disk_full) continue;
         diff += "  " + key + ": model " + std::to_string(expected) + ", exporter (absent)\n";
       } else if (std::fabs(it->second - expected) > 1e-6 * std::max(1.0, std::fabs(expected))) {
         char line[512];
@@ -638,7 +781,7 @@ class Sequence {
       }
     }
     for (const char* kind : {kAdsClone, kAurora}) {
-      if (!config_.Enabled(kind) && !model_.disk_full &&
+      if (!config_.Enabled(kind) && !model.disk_full &&
           metrics.Count("creatify_jobs_completed_total", {{"kind", kind}}) > 0) {
         diff += std::string("  creatify_jobs_completed_total{kind=\"") + kind +
                 "\"}: switched off, still on /metrics\n";
@@ -646,7 +789,9 @@ class Sequence {
     }
     ++quiet_points_;
     if (!diff.empty()) {
-      throw Failure("model and exporter disagree at quiet point " + std::to_string(quiet_points_) +
+      throw Failure("model and exporter" +
+                    (Sharded() ? " of shard " + std::to_string(replica.shard) : std::string()) +
+                    " disagree at quiet point " + std::to_string(quiet_points_) +
                     " (after operation " + std::to_string(ops_.size()) + "):\n" + diff);
     }
   }
@@ -658,22 +803,28 @@ class Sequence {
     out << what << "\noperations:\n";
     for (size_t i = 0; i < ops_.size(); ++i) out << "  " << i + 1 << ". " << ops_[i] << "\n";
     out << "model facts (memory):\n";
-    for (const auto& job : model_.jobs) {
-      const Facts& f = model_.memory[job.id];
-      out << "  " << Describe(job) << ": " << (f.tracked ? "tracked " : "")
-          << (f.seen_unfinished ? "seen-unfinished " : "") << (f.taken ? "taken " : "")
-          << (f.counted ? "counted " : "") << (f.remembered ? "remembered " : "")
-          << (f.refused ? "refused " : "") << (f.announced ? "announced " : "") << "(served "
-          << api_.Serves(job.id) << ", terminal " << api_.TerminalServes(job.id) << ")\n";
+    for (const auto& job : Main().jobs) {
+      const Facts& f = Memory(job.id);
+      Replica& owner = OwnerOf(job.id);
+      out << "  " << Describe(job) << ": "
+          << (Sharded() ? "shard " + std::to_string(owner.shard) + " " : std::string())
+          << (f.tracked ? "tracked " : "") << (f.seen_unfinished ? "seen-unfinished " : "")
+          << (f.taken ? "taken " : "") << (f.counted ? "counted " : "")
+          << (f.remembered ? "remembered " : "") << (f.refused ? "refused " : "")
+          << (f.announced ? "announced " : "") << "(served " << api_.Serves(job.id)
+          << ", terminal to its owner " << api_.TerminalServes(job.id, owner.ApiId()) << ")\n";
     }
     out << "the fake API's last requests:\n" << api_.Recent();
-    const std::string kept = "/tmp/creatify-checker-" + std::to_string(seed_) + ".log";
-    std::error_code ec;
-    std::filesystem::copy_file(dir_.File("exporter.log"), kept,
-                               std::filesystem::copy_options::overwrite_existing, ec);
-    out << "exporter log: " << (ec ? dir_.File("exporter.log") + " (deleted)" : kept)
-        << "; its tail:\n"
-        << FileTail(dir_.File("exporter.log"), 2500) << "\n";
+    for (const auto& replica : replicas_) {
+      const std::string log = LogPath(*replica);
+      const std::string kept = "/tmp/creatify-checker-" + std::to_string(seed_) +
+                               (Sharded() ? "-" + std::to_string(replica->shard) : "") + ".log";
+      std::error_code ec;
+      std::filesystem::copy_file(log, kept, std::filesystem::copy_options::overwrite_existing, ec);
+      out << "exporter log: " << (ec ? log + " (deleted with the sequence)" : kept)
+          << "; its tail:\n"
+          << FileTail(log, 2500) << "\n";
+    }
     return out.str();
   }
 
@@ -683,14 +834,10 @@ class Sequence {
   Profile profile_ = Profile::kChurn;
   testsupport::TempDir dir_;
   FakeApi api_;
-  Model model_;
   ModelConfig config_;
-  std::unique_ptr<ExporterProcess> exporter_;
+  // After the API and the directory: the exporters stop first.
+  std::vector<std::unique_ptr<Replica>> replicas_;
   std::vector<std::string> ops_;
-  std::map<std::string, int> terminal_at_start_;
-  std::map<std::string, double> highest_;
-  int starts_ = 0;
-  int scrapes_ = 0;
   int quiet_points_ = 0;
   int job_count_ = 0;
   bool kill_safe_ = true;

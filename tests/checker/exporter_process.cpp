@@ -28,7 +28,8 @@ std::string FileTail(const std::string& path, size_t bytes) {
 }
 
 ExporterProcess::ExporterProcess(const std::string& binary, const std::string& config_path,
-                                 const std::string& log_path)
+                                 const std::string& log_path, const std::string& api_id,
+                                 const std::vector<std::string>& flags)
     : log_path_(log_path) {
   // The log may hold earlier runs: the port is read from what this one adds.
   std::error_code ec;
@@ -38,12 +39,13 @@ ExporterProcess::ExporterProcess(const std::string& binary, const std::string& c
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   std::vector<std::string> argv = {binary, "--config.file=" + config_path,
                                    "--web.listen-address=127.0.0.1:0"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string entry(*e);
     if (entry.rfind("CREATIFY_API_", 0) != 0) env.push_back(entry);
   }
-  env.push_back("CREATIFY_API_ID=checker-id");
+  env.push_back("CREATIFY_API_ID=" + api_id);
   env.push_back("CREATIFY_API_KEY=checker-key");
   std::vector<char*> args, envp;
   for (auto& a : argv) args.push_back(a.data());

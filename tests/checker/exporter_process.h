@@ -17,11 +17,13 @@ namespace checker {
 
 class ExporterProcess {
  public:
-  // Starts `binary --config.file=<config> --web.listen-address=127.0.0.1:0`, appending its output
+  // Starts `binary --config.file=<config> --web.listen-address=127.0.0.1:0 <flags>` with the
+  // credentials `api_id` and a fixed key, appending its output
   // to `log_path`, and waits for the port it listens on. Throws std::runtime_error, with the
   // log's tail, when it exits first or does not listen in time.
   ExporterProcess(const std::string& binary, const std::string& config_path,
-                  const std::string& log_path);
+                  const std::string& log_path, const std::string& api_id,
+                  const std::vector<std::string>& flags);
   ~ExporterProcess();
   ExporterProcess(const ExporterProcess&) = delete;
   ExporterProcess& operator=(const ExporterProcess&) = delete;

@@ -62,13 +62,14 @@ std::vector<std::string> SplitIds(const std::string& joined) {
 
 }  // namespace
 
-std::string FakeApi::Serve(Entry& entry) {
+std::string FakeApi::Serve(Entry& entry, const std::string& client) {
   const ApiJob& job = entry.job;
   ++entry.serves;
   const bool terminal = IsTerminalWord(job.status);
   bool bad_now = false;
   if (terminal) {
     ++entry.terminal_serves;
+    ++entry.terminal_serves_to[client];
     bad_now = entry.terminal_serves <= job.bad_answers;
   }
   auto bad = [&](BadField field) { return bad_now && job.bad == field; };
@@ -93,25 +94,25 @@ FakeApi::FakeApi() {
                 }
                 res.set_content("{\"remaining_credits\": 1000}", "application/json");
               });
-  server_.Get(R"(/api/ads_clone/([^/]+)/)",
-              [this](const httplib::Request& req, httplib::Response& res) {
-                std::lock_guard<std::mutex> lock(mutex_);
-                auto it = jobs_.find(req.matches[1]);
-                if (it == jobs_.end() || it->second.job.kind != "ads_clone") {
-                  Note(req, 404);
-                  res.status = 404;
-                  res.set_content("{\"detail\": \"Not found.\"}", "application/json");
-                  return;
-                }
-                res.set_content(Serve(it->second), "application/json");
-                Note(req, 200);
-              });
+  server_.Get(
+      R"(/api/ads_clone/([^/]+)/)", [this](const httplib::Request& req, httplib::Response& res) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = jobs_.find(req.matches[1]);
+        if (it == jobs_.end() || it->second.job.kind != "ads_clone") {
+          Note(req, 404);
+          res.status = 404;
+          res.set_content("{\"detail\": \"Not found.\"}", "application/json");
+          return;
+        }
+        res.set_content(Serve(it->second, req.get_header_value("X-API-ID")), "application/json");
+        Note(req, 200);
+      });
   server_.Get("/api/aurora/", [this](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mutex_);
     std::string body = "[";
     auto add = [&](Entry& entry) {
       if (body.size() > 1) body += ", ";
-      body += Serve(entry);
+      body += Serve(entry, req.get_header_value("X-API-ID"));
     };
     if (req.has_param("ids")) {
       std::set<std::string> seen;
@@ -152,10 +153,12 @@ int FakeApi::Serves(const std::string& id) const {
   return it == jobs_.end() ? 0 : it->second.serves;
 }
 
-int FakeApi::TerminalServes(const std::string& id) const {
+int FakeApi::TerminalServes(const std::string& id, const std::string& client) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = jobs_.find(id);
-  return it == jobs_.end() ? 0 : it->second.terminal_serves;
+  if (it == jobs_.end()) return 0;
+  auto to = it->second.terminal_serves_to.find(client);
+  return to == it->second.terminal_serves_to.end() ? 0 : to->second;
 }
 
 void FakeApi::Note(const httplib::Request& req, int status) {

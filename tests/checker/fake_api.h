@@ -54,9 +54,10 @@ class FakeApi {
 
   // Creates or replaces the job (served from now on).
   void Put(const ApiJob& job);
-  // Answers served for the job, all of them / terminal ones.
+  // Answers served for the job: all of them, to every client; terminal ones, to the client that
+  // sends this X-API-ID (each replica of a sharded run has its own).
   int Serves(const std::string& id) const;
-  int TerminalServes(const std::string& id) const;
+  int TerminalServes(const std::string& id, const std::string& client) const;
   // Full poll cycles seen (remaining_credits requests).
   int Cycles() const;
   // The last requests served, one a line (for failure reports).
@@ -67,9 +68,10 @@ class FakeApi {
     ApiJob job;
     int serves = 0;
     int terminal_serves = 0;
+    std::map<std::string, int> terminal_serves_to;  // X-API-ID -> terminal answers
   };
-  // The JSON of one answer for the job, counting it; called with mutex_ held.
-  std::string Serve(Entry& entry);
+  // The JSON of one answer for the job to `client`, counting it; called with mutex_ held.
+  std::string Serve(Entry& entry, const std::string& client);
   // Notes a request; called with mutex_ held.
   void Note(const httplib::Request& req, int status);
 

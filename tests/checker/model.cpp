@@ -1,6 +1,7 @@
 #include "checker/model.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace checker {
 
@@ -47,6 +48,15 @@ std::string SeriesKey(const std::string& name, const std::map<std::string, std::
     key += label + "=\"" + value + "\"";
   }
   return key + "}";
+}
+
+bool Model::Owns(const std::string& id) const {
+  uint64_t hash = 14695981039346656037ULL;
+  for (unsigned char byte : id) {
+    hash ^= byte;
+    hash *= 1099511628211ULL;
+  }
+  return static_cast<int>(hash % static_cast<uint64_t>(total_shards)) == shard;
 }
 
 const ApiJob* Model::Find(const std::string& id) const {
@@ -126,7 +136,7 @@ void Model::Reconfigure(const ModelConfig& next) {
 
 void Model::Webhook(const std::string& id) {
   const ApiJob* job = Find(id);
-  if (!running || job == nullptr || !config.Enabled(job->kind)) return;
+  if (!running || job == nullptr || !config.Enabled(job->kind) || !Owns(id)) return;
   Facts& facts = memory[id];
   if (facts.tracked || facts.remembered) return;
   if (Tracked() >= config.max_tracked_jobs) {
@@ -141,7 +151,7 @@ void Model::SetDiskFull(bool full) { disk_full = full; }
 
 void Model::Observe(double now) {
   for (const auto& job : jobs) {
-    if (!config.Enabled(job.kind)) continue;
+    if (!config.Enabled(job.kind) || !Owns(job.id)) continue;
     Facts& facts = memory[job.id];
     if (facts.taken || facts.remembered) continue;
     const bool asked = job.kind == kAurora || config.Listed(job.id) || facts.tracked;
@@ -199,7 +209,7 @@ Series Model::Expected() const {
     out[SeriesKey("creatify_exporter_jobs_dropped_total", {{"kind", k}, {"reason", "limit"}})] = 0;
   }
   for (const auto& job : jobs) {
-    if (!config.Enabled(job.kind)) continue;
+    if (!config.Enabled(job.kind) || !Owns(job.id)) continue;
     auto it = facts.find(job.id);
     if (it == facts.end()) continue;
     const Facts& f = it->second;
@@ -225,7 +235,7 @@ std::vector<Model::Pending> Model::PendingTerminal() const {
   std::vector<Pending> out;
   if (!running) return out;
   for (const auto& job : jobs) {
-    if (!config.Enabled(job.kind) || !IsTerminalWord(job.status)) continue;
+    if (!config.Enabled(job.kind) || !IsTerminalWord(job.status) || !Owns(job.id)) continue;
     if (job.bad == BadField::kNone || job.bad_answers == 0) continue;
     auto it = memory.find(job.id);
     const Facts facts = it == memory.end() ? Facts{} : it->second;

@@ -81,6 +81,12 @@ class Model {
   bool disk_full = false;
   // The time of the first start (an upper bound: jobs are created after it).
   double watching_since = 0;
+  // This replica's shard (--shard, --total-shards): it counts only the jobs it owns.
+  int shard = 0;
+  int total_shards = 1;
+
+  // The README's rule: FNV-1a-64 of the id's bytes, modulo the number of shards.
+  bool Owns(const std::string& id) const;
 
   const ApiJob* Find(const std::string& id) const;
   void Put(const ApiJob& job);
