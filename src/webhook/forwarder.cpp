@@ -73,18 +73,22 @@ Forwarder::Forwarder(ForwarderOptions options, persist::ForwardQueue* queue, OnE
   if (calls.empty()) return;
   logging::Info("Resuming the webhook calls to forward stored by the last run",
                 {{"calls", std::to_string(calls.size())}});
-  int resumed = 0;
+  // Counted before any is sent: a sender may end one before the others are queued.
+  if (on_queued_) on_queued_(static_cast<int>(calls.size()));
+  int not_resumed = 0;
   for (auto& call : calls) {
     Peer* peer = PeerFor(call.shard);
-    if (peer == nullptr) continue;
+    if (peer == nullptr) {
+      ++not_resumed;
+      continue;
+    }
     {
       std::lock_guard<std::mutex> lock(peer->mutex);
       peer->calls.push_back(std::move(call));
     }
     peer->wake.notify_all();
-    ++resumed;
   }
-  if (on_queued_ && resumed > 0) on_queued_(resumed);
+  if (on_queued_ && not_resumed > 0) on_queued_(-not_resumed);
 }
 
 Forwarder::~Forwarder() { Stop(std::chrono::milliseconds(0)); }
@@ -159,10 +163,11 @@ Forwarder::Queued Forwarder::Forward(int shard, const std::string& kind, std::st
     } else {
       call.seq = ++next_seq_;
     }
+    // Counted before the sender can see it: never below zero, even for a moment.
+    if (on_queued_) on_queued_(1);
     peer->calls.push_back(std::move(call));
   }
   peer->wake.notify_all();
-  if (on_queued_) on_queued_(1);
   return Queued::kQueued;
 }
 
