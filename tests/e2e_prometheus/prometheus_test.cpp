@@ -37,10 +37,15 @@ const std::string kUp = "up{job=\"creatify-exporter\"}";
 // Alerts that must stay inactive (not even pending) while the exporter is scraped, the API
 // answers with good credentials and without faults, and jobs finish in seconds.
 const std::set<std::string> kQuietWhenHealthy = {
-    "CreatifyExporterDown",   "CreatifyExporterAbsent",
-    "CreatifyApiDown",        "CreatifyApiCredentialsRejected",
-    "CreatifyApiRateLimited", "CreatifyDataStale",
-    "CreatifyJobStuck",       "CreatifyCreditsLow",
+    "CreatifyExporterDown",
+    "CreatifyExporterAbsent",
+    "CreatifyApiDown",
+    "CreatifyApiCredentialsRejected",
+    "CreatifyApiRateLimited",
+    "CreatifyDataStale",
+    "CreatifyJobStuck",
+    "CreatifyCreditsLow",
+    "CreatifyWebhookForwardsLost",
 };
 // Alerts whose state depends on the simulated load rather than on health, with the reason.
 // Every alert of rules.yaml must be in one of the two lists, so that a new alert is classified.
