@@ -15,6 +15,7 @@
 #include "creatify/kind.h"
 #include "log/log.h"
 #include "server/routes.h"
+#include "state/clock.h"
 #include "version.h"
 #include "webconfig/basic_auth.h"
 
@@ -41,6 +42,9 @@ bool BlockStopSignals(Context& ctx) {
   pthread_sigmask(SIG_BLOCK, &ctx.stop_signals, nullptr);
   // A scraper that hangs up mid-response must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  // A state file that reaches the file size limit (RLIMIT_FSIZE) must fail its write (EFBIG), as
+  // a full disk does, not kill the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   return true;
 }
 
@@ -97,19 +101,11 @@ bool ResolveShard(Context& ctx) {
   return true;
 }
 
-namespace {
-
-double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
-
 // `state.path`; empty: no persistence (counters start at zero).
 std::string StatePath(const Context& ctx) { return ctx.config.state_path; }
 
 bool OpenState(Context& ctx) {
-  ctx.started_at = UnixNow();
+  ctx.started_at = state::UnixNow();
   const std::string path = StatePath(ctx);
   if (path.empty()) return true;
   persist::OpenResult result;
@@ -141,7 +137,7 @@ bool OpenState(Context& ctx) {
 
 bool CreateStore(Context& ctx) {
   // Every enabled kind is rendered (zeros included), even one with no ids to poll yet.
-  if (ctx.started_at == 0) ctx.started_at = UnixNow();
+  if (ctx.started_at == 0) ctx.started_at = state::UnixNow();
   ctx.publisher = std::make_unique<collect::Publisher>(
       collect::RenderOptions{.per_job_metrics = ctx.config.per_job_metrics,
                              .version = creatify_exporter::kVersion,
@@ -199,7 +195,7 @@ bool StartStateWriter(Context& ctx) {
   // that a crash before the write would take back, and neither the poller nor a scrape waits
   // for the disk (a scrape serves the last rendering).
   ctx.state_writer = std::make_unique<persist::Writer>(
-      *ctx.state_file, *ctx.store, UnixNow,
+      *ctx.state_file, *ctx.store, state::UnixNow,
       [publisher = ctx.publisher.get()](const std::shared_ptr<const state::Snapshot>& snapshot) {
         publisher->Publish(snapshot);
       });

@@ -35,9 +35,16 @@ CREATE TABLE jobs (
   info TEXT NOT NULL,
   finished_at REAL NOT NULL,
   counted INTEGER NOT NULL,
+  unread INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (kind, id)
 ) WITHOUT ROWID;
 CREATE TABLE remembered (
+  kind TEXT NOT NULL,
+  id_hash INTEGER NOT NULL,
+  forget_at REAL NOT NULL,
+  PRIMARY KEY (kind, id_hash)
+) WITHOUT ROWID;
+CREATE TABLE refused (
   kind TEXT NOT NULL,
   id_hash INTEGER NOT NULL,
   forget_at REAL NOT NULL,
@@ -60,6 +67,23 @@ CREATE TABLE histograms (
   count INTEGER NOT NULL,
   PRIMARY KEY (name, label1, label2)
 ) WITHOUT ROWID;
+)sql";
+
+// From schema version 1 (which guessed "unread" from empty columns and did not keep the jobs
+// refused for the cap) to 2, in place: nothing is lost.
+constexpr const char* kMigrateFrom1 = R"sql(
+ALTER TABLE jobs ADD COLUMN unread INTEGER NOT NULL DEFAULT 0;
+UPDATE jobs SET unread = 1
+  WHERE status = 'unknown' AND api_status IS NULL AND progress IS NULL
+    AND video_duration_seconds IS NULL AND credits_used IS NULL AND created_at IS NULL
+    AND updated_at IS NULL AND info = '[]';
+CREATE TABLE refused (
+  kind TEXT NOT NULL,
+  id_hash INTEGER NOT NULL,
+  forget_at REAL NOT NULL,
+  PRIMARY KEY (kind, id_hash)
+) WITHOUT ROWID;
+PRAGMA user_version = 2;
 )sql";
 
 // Any failure while reading or writing: caught at the edge of each public call.
@@ -193,8 +217,8 @@ state::KindSnapshot& KindOf(state::Snapshot& counters, const std::string& name) 
   return counters.kinds.back();
 }
 
-// Reads every table; throws on anything unexpected.
-state::RestoredState ReadState(sqlite3* db) {
+// Reads every table of a file of schema `version`; throws on anything unexpected.
+state::RestoredState ReadState(sqlite3* db, int64_t version) {
   state::RestoredState restored;
   {
     Statement meta(db, "SELECT value FROM meta WHERE key = 'watching_since'");
@@ -254,9 +278,13 @@ state::RestoredState ReadState(sqlite3* db) {
       throw SqlError("unknown histogram \"" + name + "\"");
     }
   }
-  Statement jobs(db,
-                 "SELECT kind, id, status, api_status, progress, video_duration_seconds, "
-                 "credits_used, created_at, updated_at, info, finished_at, counted FROM jobs");
+  Statement jobs(db, version >= 2
+                         ? "SELECT kind, id, status, api_status, progress, video_duration_seconds, "
+                           "credits_used, created_at, updated_at, info, finished_at, counted, "
+                           "unread FROM jobs"
+                         : "SELECT kind, id, status, api_status, progress, video_duration_seconds, "
+                           "credits_used, created_at, updated_at, info, finished_at, counted, "
+                           "NULL FROM jobs");
   while (jobs.Next()) {
     state::JobRecord record;
     record.job.id = jobs.Text(1);
@@ -270,25 +298,33 @@ state::RestoredState ReadState(sqlite3* db) {
     record.job.info = InfoFromJson(jobs.Text(9));
     record.finished_at = jobs.Real(10);
     record.counted = jobs.Integer(11) != 0;
-    // A job a webhook announced and no poll has read yet is written with nothing but its id:
-    // it comes back unread (not shown, not counted until read), as it was.
-    record.unread = record.status == creatify::Status::kUnknown && !record.job.status &&
-                    !record.job.progress && !record.job.video_duration_seconds &&
-                    !record.job.credits_used && !record.job.created_at && !record.job.updated_at &&
-                    record.job.info.empty();
+    if (version >= 2) {
+      record.unread = jobs.Integer(12) != 0;
+    } else {
+      // Version 1 wrote a job a webhook announced, not read yet, with nothing but its id.
+      record.unread = record.status == creatify::Status::kUnknown && !record.job.status &&
+                      !record.job.progress && !record.job.video_duration_seconds &&
+                      !record.job.credits_used && !record.job.created_at &&
+                      !record.job.updated_at && record.job.info.empty();
+    }
     restored.jobs.emplace_back(jobs.Text(0), std::move(record));
   }
-  Statement remembered(db, "SELECT kind, id_hash, forget_at FROM remembered");
-  while (remembered.Next()) {
-    restored.remembered.push_back({.kind = remembered.Text(0),
-                                   .id_hash = static_cast<uint64_t>(remembered.Integer(1)),
-                                   .forget_at = remembered.Real(2)});
-  }
+  auto read_ids = [db](const char* sql, std::vector<state::RestoredState::Remembered>* out) {
+    Statement ids(db, sql);
+    while (ids.Next()) {
+      out->push_back({.kind = ids.Text(0),
+                      .id_hash = static_cast<uint64_t>(ids.Integer(1)),
+                      .forget_at = ids.Real(2)});
+    }
+  };
+  read_ids("SELECT kind, id_hash, forget_at FROM remembered", &restored.remembered);
+  if (version >= 2) read_ids("SELECT kind, id_hash, forget_at FROM refused", &restored.refused);
   return restored;
 }
 
-// Checks the file and reads it; throws with the reason it cannot be restored.
-state::RestoredState Validate(sqlite3* db) {
+// Checks the file and reads it; throws with the reason it cannot be restored. *schema_version is
+// its schema version.
+state::RestoredState Validate(sqlite3* db, int64_t* schema_version) {
   {
     Statement check(db, "PRAGMA quick_check");
     if (!check.Next()) throw SqlError("the integrity check returned nothing");
@@ -304,10 +340,11 @@ state::RestoredState Validate(sqlite3* db) {
     throw SqlError("its schema version " + std::to_string(found) +
                    " is newer than this exporter's (" + std::to_string(kSchemaVersion) + ")");
   }
-  if (found != kSchemaVersion) {
+  if (found != 1 && found != kSchemaVersion) {
     throw SqlError("unknown schema version " + std::to_string(found));
   }
-  return ReadState(db);
+  *schema_version = found;
+  return ReadState(db, found);
 }
 
 // WAL: a reader never waits for the writer and a crash leaves the last commit whole. FULL: a
@@ -448,12 +485,16 @@ void StateFile::Load(double now, OpenResult* result) {
       // Read-only first: a read-write connection to a file that is not a database deletes its
       // -wal on close, and the -wal is part of what is moved aside.
       db = OpenConnection(path_, SQLITE_OPEN_READONLY);
-      state::RestoredState restored = Validate(db);
+      state::RestoredState restored = Validate(db, &version_);
       sqlite3_close_v2(db);
       db = OpenConnection(path_, SQLITE_OPEN_READWRITE);
       ConfigureConnection(db);
       db_ = db;
       result->restored = std::move(restored);
+      // A file of an older version is brought up to date now, or before the first write if the
+      // disk does not allow it yet: what it holds was read either way.
+      std::string error;
+      Migrate(&error);
       return;
     } catch (const std::exception& e) {
       if (db != nullptr) sqlite3_close_v2(db);
@@ -487,6 +528,22 @@ bool StateFile::MoveAside(const std::string& reason, double now, OpenResult* res
   return true;
 }
 
+bool StateFile::Migrate(std::string* error) {
+  if (version_ == kSchemaVersion) return true;
+  try {
+    Exec(db_, "BEGIN IMMEDIATE");
+    Exec(db_, kMigrateFrom1);
+    Exec(db_, "COMMIT");
+  } catch (const std::exception& e) {
+    if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    *error = "cannot bring the state file " + path_ + " from schema version " +
+             std::to_string(version_) + " to " + std::to_string(kSchemaVersion) + ": " + e.what();
+    return false;
+  }
+  version_ = kSchemaVersion;
+  return true;
+}
+
 bool StateFile::CreateFresh(double watching_since, std::string* error) {
   sqlite3* db = nullptr;
   try {
@@ -505,6 +562,7 @@ bool StateFile::CreateFresh(double watching_since, std::string* error) {
     return false;
   }
   db_ = db;
+  version_ = kSchemaVersion;
   written_->clear();
   return true;
 }
@@ -539,19 +597,23 @@ bool StateFile::EnsureOpen(double watching_since, std::string* error) {
 
 bool StateFile::Write(const state::Changes& changes, const state::Snapshot& snapshot,
                       std::string* error) {
-  if (!EnsureOpen(snapshot.watching_since, error)) return false;
+  if (!EnsureOpen(snapshot.watching_since, error) || !Migrate(error)) return false;
   Rows rows = CounterRows<Rows>(snapshot);
   try {
     Exec(db_, "BEGIN IMMEDIATE");
     const int64_t before = sqlite3_total_changes64(db_);
-    Statement upsert(db_,
-                     "INSERT OR REPLACE INTO jobs (kind, id, status, api_status, progress, "
-                     "video_duration_seconds, credits_used, created_at, updated_at, info, "
-                     "finished_at, counted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    Statement upsert(
+        db_,
+        "INSERT OR REPLACE INTO jobs (kind, id, status, api_status, progress, "
+        "video_duration_seconds, credits_used, created_at, updated_at, info, "
+        "finished_at, counted, unread) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     Statement remove(db_, "DELETE FROM jobs WHERE kind = ? AND id = ?");
     Statement remember(
         db_, "INSERT OR REPLACE INTO remembered (kind, id_hash, forget_at) VALUES (?, ?, ?)");
     Statement forget(db_, "DELETE FROM remembered WHERE kind = ? AND id_hash = ?");
+    Statement refuse(db_,
+                     "INSERT OR REPLACE INTO refused (kind, id_hash, forget_at) VALUES (?, ?, ?)");
+    Statement unrefuse(db_, "DELETE FROM refused WHERE kind = ? AND id_hash = ?");
     for (const auto& op : changes.ops) {
       switch (op.type) {
         case state::Change::Type::kUpsert: {
@@ -567,6 +629,7 @@ bool StateFile::Write(const state::Changes& changes, const state::Snapshot& snap
               .Bind(10, InfoToJson(job.info))
               .Bind(11, record.finished_at)
               .Bind(12, int64_t{record.counted ? 1 : 0})
+              .Bind(13, int64_t{record.unread ? 1 : 0})
               .Run();
           break;
         }
@@ -574,14 +637,21 @@ bool StateFile::Write(const state::Changes& changes, const state::Snapshot& snap
           remove.Bind(1, op.kind).Bind(2, op.id).Run();
           break;
         case state::Change::Type::kRemember:
-          remember.Bind(1, op.kind)
+        case state::Change::Type::kRefuse: {
+          // The remembered and refused ids are rows of the same shape in two tables.
+          Statement& add = op.type == state::Change::Type::kRemember ? remember : refuse;
+          add.Bind(1, op.kind)
               .Bind(2, static_cast<int64_t>(op.id_hash))
               .Bind(3, op.forget_at)
               .Run();
           break;
+        }
         case state::Change::Type::kForget:
-          forget.Bind(1, op.kind).Bind(2, static_cast<int64_t>(op.id_hash)).Run();
+        case state::Change::Type::kUnrefuse: {
+          Statement& drop = op.type == state::Change::Type::kForget ? forget : unrefuse;
+          drop.Bind(1, op.kind).Bind(2, static_cast<int64_t>(op.id_hash)).Run();
           break;
+        }
       }
     }
     Statement counter(db_,

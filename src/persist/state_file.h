@@ -27,9 +27,10 @@ struct sqlite3;
 
 namespace persist {
 
-// PRAGMA user_version of the files this exporter writes; a file with another version is moved
-// aside (a newer exporter's file is never overwritten in place).
-inline constexpr int kSchemaVersion = 1;
+// PRAGMA user_version of the files this exporter writes. A file of version 1 is brought up to
+// date in place; a file with another version is moved aside (a newer exporter's file is never
+// overwritten in place).
+inline constexpr int kSchemaVersion = 2;
 
 struct OpenResult {
   // The state to hand to Store::Restore, after a good restore only.
@@ -69,12 +70,16 @@ class StateFile : public Backend {
   void Load(double now, OpenResult* result);
   bool EnsureOpen(double watching_since, std::string* error);
   bool CreateFresh(double watching_since, std::string* error);
+  // Brings an open file of an older schema version up to date; true when it is.
+  bool Migrate(std::string* error);
   bool MoveAside(const std::string& reason, double now, OpenResult* result);
   void Close();
 
   std::string path_;
   FileLock lock_;
   sqlite3* db_ = nullptr;
+  // The schema version of the open file.
+  int64_t version_ = kSchemaVersion;
   // Why the file found at start was not restored (empty when it was, or there was none).
   std::string not_restored_;
   // The counters and histograms as last committed, so that a write touches only changed ones.

@@ -5,7 +5,11 @@
 namespace persist {
 
 Writer::Writer(Backend& backend, state::Store& store, std::function<double()> now, Listener written)
-    : backend_(backend), store_(store), now_(std::move(now)), written_(std::move(written)) {
+    : backend_(backend),
+      store_(store),
+      now_(std::move(now)),
+      written_(std::move(written)),
+      durable_(store.Current()) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -50,7 +54,12 @@ bool Writer::Flush() {
   std::string error;
   const bool ok = backend_.Write(pending_, *snapshot, &error);
   store_.RecordWrite(ok, now_());
-  if (written_) written_(snapshot);
+  if (ok) durable_ = snapshot;
+  if (written_) {
+    written_(ok ? snapshot
+                : std::make_shared<const state::Snapshot>(
+                      state::WithDurableCounters(*snapshot, *durable_)));
+  }
   if (ok) {
     pending_ = {};
     if (!last_error_.empty()) {

@@ -2,7 +2,14 @@
 // writing never holds up a poll or a scrape. Notify (after each Apply) wakes it; it takes the
 // changed rows and the matching snapshot from the store and writes them in one Backend::Write.
 // A failed write (disk full, read-only volume) is counted in the store (RecordWrite), logged
-// once per distinct error, and its changes are kept and written with the next attempt.
+// once per distinct error, and its changes are kept and written with the next attempt: only the
+// last change of each row is kept, so they stay bounded by the rows that exist.
+//
+// The contract with /metrics: a snapshot is handed on (`written`) only after its write was
+// attempted, and while writes fail it is handed on with the counters of the last snapshot that
+// was written (state::WithDurableCounters). A scrape therefore never sees a count that a crash
+// could take back; during a write outage the counters stand still while gauges stay live, and
+// they catch up with the first write that succeeds.
 //
 // Thread-safety: Notify, Flush and Stop may be called from any thread. The Writer keeps no copy
 // of the jobs beyond the pending changes (which share the store's records).
@@ -25,8 +32,9 @@ class Writer {
 
   // Starts the thread. `now` gives Unix seconds (the time of a write, for the store's metrics).
   // `written`, when set, is called on the writing thread with each snapshot once its write was
-  // attempted: publishing from it means /metrics never shows a count a crash could take back
-  // (unless the write failed; serving goes on regardless).
+  // attempted (with the durable counters when it failed): publishing from it means /metrics never
+  // shows a count a crash could take back. The store's current snapshot when the Writer is made
+  // is taken as durable (it was restored, or is empty).
   Writer(Backend& backend, state::Store& store, std::function<double()> now,
          Listener written = nullptr);
   // Stops (with the final write) if Stop was not called.
@@ -52,6 +60,8 @@ class Writer {
   std::mutex write_mutex_;
   state::Changes pending_;  // guarded by write_mutex_: failed changes, kept for the next write
   std::string last_error_;  // guarded by write_mutex_: the error last logged, "" when writing
+  // Guarded by write_mutex_: the last snapshot known to be on disk.
+  std::shared_ptr<const state::Snapshot> durable_;
 
   std::mutex wake_mutex_;
   std::condition_variable wake_;

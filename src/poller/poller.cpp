@@ -14,16 +14,13 @@
 #include "creatify/kind.h"
 #include "creatify/parse.h"
 #include "log/log.h"
+#include "state/clock.h"
 
 namespace poller {
 namespace {
 
 constexpr char kCreditsEndpoint[] = "remaining_credits";
 constexpr char kCreditsPath[] = "/api/remaining_credits/";
-
-double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string QueryEscape(std::string_view value) {
   static const char kHex[] = "0123456789ABCDEF";
@@ -130,7 +127,7 @@ Poller::Poller(config::Config config, state::Store& store, Fetch fetch, Cancel c
 }
 
 void Poller::RefreshIdsFiles(bool initial) {
-  const double now = UnixNow();
+  const double now = state::UnixNow();
   std::lock_guard<std::mutex> lock(ids_mutex_);
   for (auto& [kind, file] : ids_files_) {
     std::string error;
@@ -335,9 +332,10 @@ CycleReport Poller::RunCycle() {
   std::vector<Outcome> outcomes(tasks.size());
 
   std::atomic<size_t> next{0};
-  // Set on a 429, 401 or 403, or when the API looks unreachable: the rest of the cycle is not
-  // asked for (refused credentials must not cost one failing request per job).
-  std::atomic<bool> rate_limited{false};
+  // Set on a 429, a 401 or 403, or after kMaxConsecutiveTransportErrors requests in a row got no
+  // answer: the rest of the cycle is not asked for (refused credentials or an unreachable API
+  // must not cost one failing request per job).
+  std::atomic<bool> stop_asking{false};
   std::atomic<int> transport_errors_in_a_row{0};
   std::mutex retry_mutex;
   std::optional<double> retry_after;
@@ -345,7 +343,7 @@ CycleReport Poller::RunCycle() {
 
   auto work = [&](int worker) {
     for (;;) {
-      if (rate_limited.load()) return;
+      if (stop_asking.load()) return;
       {
         std::lock_guard<std::mutex> lock(mutex_);
         if (stopping_) return;
@@ -355,13 +353,13 @@ CycleReport Poller::RunCycle() {
       Outcome& out = outcomes[i];
       out = Perform(tasks[i], worker);
       if (out.response.status == 0) {
-        if (++transport_errors_in_a_row >= kMaxConsecutiveTransportErrors) rate_limited.store(true);
+        if (++transport_errors_in_a_row >= kMaxConsecutiveTransportErrors) stop_asking.store(true);
       } else {
         transport_errors_in_a_row.store(0);
       }
-      if (out.response.status == 401 || out.response.status == 403) rate_limited.store(true);
+      if (out.response.status == 401 || out.response.status == 403) stop_asking.store(true);
       if (out.response.status == 429) {
-        rate_limited.store(true);
+        stop_asking.store(true);
         got_429.store(true);
       }
       if (out.response.status == 429 && out.response.retry_after_seconds) {
@@ -468,7 +466,7 @@ state::PollCycle Poller::Assemble(const std::vector<Task>& tasks, std::vector<Ou
   }
   cycle.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  cycle.finished_at = UnixNow();
+  cycle.finished_at = state::UnixNow();
   return cycle;
 }
 
@@ -513,7 +511,10 @@ int Poller::ReadJobs(const std::vector<Hints::Job>& jobs) {
 void Poller::LogNotFound(const std::string& kind, const std::string& id) {
   std::lock_guard<std::mutex> lock(log_mutex_);
   if (logged_not_found_.insert(kind + " " + id).second) {
-    logging::Warn("Job not found: check the ids in the config", {{"kind", kind}, {"job_id", id}});
+    logging::Warn(
+        "Job not found: deleted at the API, or a wrong id (in the config, an ids file or a "
+        "webhook call)",
+        {{"kind", kind}, {"job_id", id}});
   }
 }
 
@@ -523,8 +524,10 @@ void Poller::LogOutcome(const Task& task, const Outcome& outcome) {
   const std::string target = endpoint + " " + (task.job_id.empty() ? task.path : task.job_id);
   if (outcome.not_found) {
     if (logged_not_found_.insert(target).second) {
-      logging::Warn("Job not found: check the ids in the config",
-                    {{"kind", endpoint}, {"job_id", task.job_id}});
+      logging::Warn(
+          "Job not found: deleted at the API, or a wrong id (in the config, an ids file or a "
+          "webhook call)",
+          {{"kind", endpoint}, {"job_id", task.job_id}});
     }
     return;
   }

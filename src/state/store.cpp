@@ -11,12 +11,14 @@ using creatify::Status;
 
 namespace {
 
-// The fields a terminal transition counts: a malformed one would make the counters wrong.
-bool HasMalformedCountedField(const creatify::Job& job) {
-  for (const auto& field : job.invalid_fields) {
+// The fields a terminal transition counts are not all there: one is malformed, null or missing in
+// `answer` (created_at may come from an earlier answer: `merged` holds it). Counting now would
+// make the counters wrong for good.
+bool LacksCountedField(const creatify::Job& answer, const creatify::Job& merged) {
+  for (const auto& field : answer.invalid_fields) {
     if (field == "credits_used" || field == "created_at" || field == "updated_at") return true;
   }
-  return false;
+  return !merged.credits_used || !merged.created_at || !merged.updated_at;
 }
 
 KindSnapshot EmptyKind(std::string name) {
@@ -63,8 +65,9 @@ struct Store::KindState {
   bool changed = true;
   // Finished jobs that left the output: id hash -> Unix time at which it is forgotten.
   std::unordered_map<uint64_t, double> remembered;
-  // Jobs refused because the store was full, counted once each.
-  std::unordered_set<uint64_t> refused;
+  // Jobs refused because the store was full, counted once each: id hash -> Unix time at which
+  // it is forgotten (persisted, so that a restart does not count them again).
+  std::unordered_map<uint64_t, double> refused;
   // 404 answers in a row, per id asked for.
   std::map<std::string, int, std::less<>> not_found;
 };
@@ -95,10 +98,84 @@ void Changes::Merge(Changes&& later) {
   }
   ops.insert(ops.end(), std::make_move_iterator(later.ops.begin()),
              std::make_move_iterator(later.ops.end()));
+  // The row a change writes: a job, a remembered id or a refused id of a kind. Rows are
+  // independent of each other, so only the last change of each matters.
+  auto row = [](const Change& change) {
+    std::string key;
+    switch (change.type) {
+      case Change::Type::kUpsert:
+      case Change::Type::kRemove:
+        key = "j";
+        break;
+      case Change::Type::kRemember:
+      case Change::Type::kForget:
+        key = "m";
+        break;
+      case Change::Type::kRefuse:
+      case Change::Type::kUnrefuse:
+        key = "r";
+        break;
+    }
+    key += change.kind;
+    key += '\0';
+    if (key[0] == 'j') {
+      key += change.id;
+    } else {
+      key.append(reinterpret_cast<const char*>(&change.id_hash), sizeof(change.id_hash));
+    }
+    return key;
+  };
+  std::unordered_set<std::string> later_rows;
+  std::vector<bool> keep(ops.size());
+  for (size_t i = ops.size(); i-- > 0;) keep[i] = later_rows.insert(row(ops[i])).second;
+  size_t kept = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (!keep[i]) continue;
+    if (kept != i) ops[kept] = std::move(ops[i]);
+    ++kept;
+  }
+  ops.resize(kept);
+}
+
+namespace {
+
+// Every key of `live` with its value in `durable`, or `zero` of it when `durable` has none.
+template <typename Map, typename Zero>
+void TakeDurable(Map& live, const Map& durable, Zero zero) {
+  for (auto& [key, value] : live) {
+    auto it = durable.find(key);
+    value = it != durable.end() ? it->second : zero(value);
+  }
+}
+
+double ZeroCount(double) { return 0; }
+Histogram ZeroHistogram(const Histogram& h) { return Histogram(h.upper_bounds()); }
+
+}  // namespace
+
+Snapshot WithDurableCounters(const Snapshot& live, const Snapshot& durable) {
+  Snapshot out = live;
+  for (auto& kind : out.kinds) {
+    const KindSnapshot* from = durable.FindKind(kind.name);
+    const KindSnapshot empty;
+    if (from == nullptr) from = &empty;
+    TakeDurable(kind.completed, from->completed, ZeroCount);
+    kind.credits_used = from->credits_used;
+    TakeDurable(kind.processing, from->processing, ZeroHistogram);
+    kind.invalid_items = from->invalid_items;
+    TakeDurable(kind.invalid_fields, from->invalid_fields, ZeroCount);
+    TakeDurable(kind.dropped, from->dropped, ZeroCount);
+  }
+  TakeDurable(out.api_requests, durable.api_requests, ZeroCount);
+  TakeDurable(out.api_request_duration, durable.api_request_duration, ZeroHistogram);
+  out.poll_duration = durable.poll_duration;
+  TakeDurable(out.webhook_requests, durable.webhook_requests, ZeroCount);
+  return out;
 }
 
 Store::Store(StoreOptions options) : options_(std::move(options)) {
   state_.watching_since = options_.watching_since;
+  last_now_ = options_.watching_since;
   for (const auto& name : options_.kinds) {
     state_.kinds.push_back(EmptyKind(name));
     kinds_.push_back(std::make_unique<KindState>());
@@ -161,6 +238,17 @@ bool Store::IsFinished(std::string_view kind_name, std::string_view id) const {
   return false;
 }
 
+Store::KindState& Store::SlotFor(std::string_view name) {
+  for (size_t i = 0; i < state_.kinds.size(); ++i) {
+    if (state_.kinds[i].name == name) return *kinds_[i];
+  }
+  state_.kinds.push_back(EmptyKind(std::string(name)));
+  kinds_.push_back(std::make_unique<KindState>());
+  kinds_.back()->index = kinds_.size() - 1;
+  kinds_.back()->active = false;
+  return *kinds_.back();
+}
+
 void Store::Restore(RestoredState restored) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   state_.watching_since = restored.watching_since;
@@ -176,35 +264,45 @@ void Store::Restore(RestoredState restored) {
   if (restored.counters.poll_duration.upper_bounds() == PollBuckets()) {
     state_.poll_duration = std::move(restored.counters.poll_duration);
   }
-  for (size_t i = 0; i < state_.kinds.size(); ++i) {
-    const KindSnapshot* from = restored.counters.FindKind(state_.kinds[i].name);
-    if (from == nullptr) continue;
-    KindSnapshot& to = state_.kinds[i];
-    for (const auto& [status, value] : from->completed) to.completed[status] = value;
-    to.credits_used = from->credits_used;
-    for (const auto& [status, histogram] : from->processing) {
+  // Every kind the file holds, switched on or not: a kind that is off keeps its counters hidden.
+  for (const KindSnapshot& from : restored.counters.kinds) {
+    KindSnapshot& to = state_.kinds[SlotFor(from.name).index];
+    for (const auto& [status, value] : from.completed) to.completed[status] = value;
+    to.credits_used = from.credits_used;
+    for (const auto& [status, histogram] : from.processing) {
       if (histogram.upper_bounds() == ProcessingBuckets()) to.processing[status] = histogram;
     }
-    to.invalid_items = from->invalid_items;
-    for (const auto& [field, value] : from->invalid_fields) to.invalid_fields[field] = value;
-    for (const auto& [reason, value] : from->dropped) to.dropped[reason] = value;
-    to.last_success = from->last_success;
+    to.invalid_items = from.invalid_items;
+    for (const auto& [field, value] : from.invalid_fields) to.invalid_fields[field] = value;
+    for (const auto& [reason, value] : from.dropped) to.dropped[reason] = value;
+    to.last_success = from.last_success;
   }
-  auto slot = [&](std::string_view name) -> int {
-    for (size_t i = 0; i < state_.kinds.size(); ++i) {
-      if (state_.kinds[i].name == name) return static_cast<int>(i);
-    }
-    return -1;
-  };
+  // Unfinished jobs first (each may still be counted: all are kept, whatever the cap), then the
+  // finished ones, the latest first: those the cap leaves no room for are remembered.
+  std::stable_sort(restored.jobs.begin(), restored.jobs.end(), [](const auto& a, const auto& b) {
+    const bool a_done = IsTerminal(a.second.status);
+    const bool b_done = IsTerminal(b.second.status);
+    if (a_done != b_done) return !a_done;
+    return a_done && a.second.finished_at > b.second.finished_at;
+  });
   for (auto& [kind_name, record] : restored.jobs) {
-    int i = slot(kind_name);
-    if (i < 0 || tracked_ >= options_.max_tracked_jobs) continue;
+    KindState& kind = SlotFor(kind_name);
+    if (IsTerminal(record.status) && kind.active && Full()) {
+      // Counted, or not, for good: its id stays remembered as long as it would have been.
+      const double forget_at =
+          record.finished_at + options_.terminal_retention_seconds + options_.forget_after_seconds;
+      Record({.type = Change::Type::kRemove, .kind = kind_name, .id = record.job.id});
+      RememberHash(kind, IdHash(record.job.id), forget_at);
+      continue;
+    }
     if (options_.render_job) options_.render_job(kind_name, &record);
-    if (kinds_[i]->Put(std::make_shared<const JobRecord>(std::move(record)))) ++tracked_;
+    kind.Put(std::make_shared<const JobRecord>(std::move(record)));
   }
   for (const auto& remembered : restored.remembered) {
-    int i = slot(remembered.kind);
-    if (i >= 0) kinds_[i]->remembered[remembered.id_hash] = remembered.forget_at;
+    SlotFor(remembered.kind).remembered[remembered.id_hash] = remembered.forget_at;
+  }
+  for (const auto& refused : restored.refused) {
+    SlotFor(refused.kind).refused[refused.id_hash] = refused.forget_at;
   }
   Publish();
 }
@@ -212,6 +310,7 @@ void Store::Restore(RestoredState restored) {
 void Store::Apply(const PollCycle& cycle) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   const double now = cycle.finished_at;
+  last_now_ = std::max(last_now_, now);
   state_.generation++;
   if (!cycle.partial) {
     state_.polled = true;
@@ -224,7 +323,10 @@ void Store::Apply(const PollCycle& cycle) {
     state_.api_request_duration.try_emplace(request.endpoint, ApiRequestBuckets())
         .first->second.Observe(request.seconds);
   }
-  for (size_t i = 0; i < state_.kinds.size(); ++i) Expire(now, *kinds_[i]);
+  // A hidden kind is left as it is, to come back whole.
+  for (const auto& kind : kinds_) {
+    if (kind->active) Expire(now, *kind);
+  }
   for (const auto& poll : cycle.kinds) {
     if (KindState* kind = Active(poll.kind)) MergeKind(poll, now, cycle.partial, *kind);
   }
@@ -245,15 +347,14 @@ AddResult Store::AddJob(std::string_view kind_name, std::string_view id) {
   if (kind->jobs.contains(id)) return AddResult::kKnown;
   if (kind->remembered.contains(IdHash(id))) return AddResult::kFinished;
   if (Full()) {
-    if (kind->refused.insert(IdHash(id)).second) state_.kinds[kind->index].dropped["limit"] += 1;
+    Refuse(*kind, id, last_now_);
     Publish();
     return AddResult::kFull;
   }
   JobRecord record;
   record.job.id = std::string(id);
   record.unread = true;
-  kind->refused.erase(IdHash(id));
-  ++tracked_;
+  Unrefuse(*kind, id);
   Track(*kind, std::move(record));
   Publish();
   return AddResult::kAdded;
@@ -275,7 +376,6 @@ void Store::RemoveJobs(std::string_view kind_name, const std::vector<std::string
     Record({.type = Change::Type::kRemove, .kind = counters.name, .id = id});
     kind->jobs.erase(it);
     kind->changed = true;
-    --tracked_;
     if (finished) Remember(*kind, id, now);
     changed = true;
   }
@@ -418,7 +518,7 @@ void Store::Record(Change change) {
   if (options_.record_changes) changes_.ops.push_back(std::move(change));
 }
 
-bool Store::Full() const { return tracked_ >= options_.max_tracked_jobs; }
+bool Store::Full() const { return Tracked() >= options_.max_tracked_jobs; }
 
 void Store::MergeKind(const KindPoll& poll, double now, bool partial, KindState& kind) {
   KindSnapshot& counters = state_.kinds[kind.index];
@@ -434,7 +534,6 @@ void Store::MergeKind(const KindPoll& poll, double now, bool partial, KindState&
       Record({.type = Change::Type::kRemove, .kind = counters.name, .id = id});
       kind.jobs.erase(shown);
       kind.changed = true;
-      --tracked_;
     }
     counters.dropped["not_found"] += 1;
     Remember(kind, id, now);
@@ -452,7 +551,6 @@ void Store::MergeKind(const KindPoll& poll, double now, bool partial, KindState&
               {.type = Change::Type::kRemove, .kind = counters.name, .id = std::string(it->first)});
           it = kind.jobs.erase(it);
           kind.changed = true;
-          --tracked_;
         } else {
           ++it;
         }
@@ -468,6 +566,9 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
   const bool known = it != kind.jobs.end();
   // A terminal job does not change again: its values were taken when it was counted.
   if (known && IsTerminal(it->second->status)) return;
+  // A job a webhook announced and no poll has read yet was never seen: it follows the rule of a
+  // job first seen in a listing.
+  const bool seen_before = known && !it->second->unread;
   // A finished job that left the output is never tracked, nor counted, again.
   if (!known && kind.remembered.contains(IdHash(job.id))) return;
   kind.not_found.erase(job.id);
@@ -480,9 +581,18 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
   // created_at never changes: a response that lacks it does not erase it.
   if (!next.job.created_at && known) next.job.created_at = it->second->job.created_at;
 
-  if (IsTerminal(next.status) && HasMalformedCountedField(job)) {
-    // A terminal transition is counted once and for good: take it from a clean answer, so that
-    // its credits and times are right, unless the API keeps sending the field malformed.
+  // Seen running before, or created after we started watching (and recently enough that it
+  // cannot have been counted and forgotten): it finished while we watched.
+  auto finished_while_watched = [&] {
+    const std::optional<double>& created = next.job.created_at;
+    return seen_before || (created && *created >= options_.watching_since &&
+                           *created >= now - options_.forget_after_seconds);
+  };
+  if (IsTerminal(next.status) && LacksCountedField(job, next.job) &&
+      (finished_while_watched() || !next.job.created_at)) {
+    // A terminal transition is counted once and for good: take it from a complete answer, so that
+    // its credits and times are right, unless the API keeps sending a field malformed or null.
+    // (A job that will not be counted whatever it says is taken at once.)
     int& deferrals = counters.deferred[job.id];
     if (deferrals < kMaxTerminalDeferrals) {
       ++deferrals;
@@ -492,14 +602,9 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
   counters.deferred.erase(job.id);
 
   if (IsTerminal(next.status)) {
-    // Seen running before, or created after we started watching (and recently enough that it
-    // cannot have been counted and forgotten): it finished while we watched.
     const creatify::Job& seen = next.job;
-    const bool finished_while_watched =
-        known || (seen.created_at && *seen.created_at >= options_.watching_since &&
-                  *seen.created_at >= now - options_.forget_after_seconds);
     next.finished_at = now;
-    if (finished_while_watched) {
+    if (finished_while_watched()) {
       next.counted = true;
       counters.completed[next.status] += 1;
       counters.credits_used += seen.credits_used.value_or(0);
@@ -513,12 +618,11 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
       return;
     }
   } else if (!known && Full()) {
-    if (kind.refused.insert(IdHash(job.id)).second) counters.dropped["limit"] += 1;
+    Refuse(kind, job.id, now);
     return;
   }
   if (!known) {
-    kind.refused.erase(IdHash(job.id));
-    ++tracked_;
+    Unrefuse(kind, job.id);
   } else if (next.status == it->second->status && next.job == it->second->job &&
              !it->second->unread) {
     return;  // Unchanged: the record, its lines and its row stay as they are.
@@ -536,13 +640,41 @@ void Store::Track(KindState& kind, JobRecord record) {
 }
 
 void Store::Remember(KindState& kind, std::string_view id, double now) {
-  const uint64_t hash = IdHash(id);
-  const double forget_at = now + options_.forget_after_seconds;
+  RememberHash(kind, IdHash(id), now + options_.forget_after_seconds);
+}
+
+void Store::RememberHash(KindState& kind, uint64_t hash, double forget_at) {
   kind.remembered[hash] = forget_at;
   Record({.type = Change::Type::kRemember,
           .kind = state_.kinds[kind.index].name,
           .id_hash = hash,
           .forget_at = forget_at});
+}
+
+void Store::Refuse(KindState& kind, std::string_view id, double now) {
+  const uint64_t hash = IdHash(id);
+  if (kind.refused.contains(hash)) return;
+  const double forget_at = now + options_.forget_after_seconds;
+  kind.refused.emplace(hash, forget_at);
+  state_.kinds[kind.index].dropped["limit"] += 1;
+  Record({.type = Change::Type::kRefuse,
+          .kind = state_.kinds[kind.index].name,
+          .id_hash = hash,
+          .forget_at = forget_at});
+}
+
+void Store::Unrefuse(KindState& kind, std::string_view id) {
+  const uint64_t hash = IdHash(id);
+  if (kind.refused.erase(hash) == 0) return;
+  Record({.type = Change::Type::kUnrefuse, .kind = state_.kinds[kind.index].name, .id_hash = hash});
+}
+
+size_t Store::Tracked() const {
+  size_t tracked = 0;
+  for (const auto& kind : kinds_) {
+    if (kind->active) tracked += kind->jobs.size();
+  }
+  return tracked;
 }
 
 void Store::Expire(double now, KindState& kind) {
@@ -555,7 +687,6 @@ void Store::Expire(double now, KindState& kind) {
       Remember(kind, it->first, now);
       it = kind.jobs.erase(it);
       kind.changed = true;
-      --tracked_;
     } else {
       ++it;
     }
@@ -563,6 +694,11 @@ void Store::Expire(double now, KindState& kind) {
   std::erase_if(kind.remembered, [&](const auto& entry) {
     if (entry.second > now) return false;
     Record({.type = Change::Type::kForget, .kind = kind_name, .id_hash = entry.first});
+    return true;
+  });
+  std::erase_if(kind.refused, [&](const auto& entry) {
+    if (entry.second > now) return false;
+    Record({.type = Change::Type::kUnrefuse, .kind = kind_name, .id_hash = entry.first});
     return true;
   });
 }

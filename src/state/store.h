@@ -84,11 +84,13 @@ struct KindSnapshot : KindCounters {
   std::map<std::string, int> deferred;
 };
 
-// How many poll cycles a terminal transition whose credits_used, created_at or updated_at arrives
-// malformed is put off, in the hope of a clean answer, before it is taken with what is known.
+// How many answers a terminal transition whose credits_used, created_at or updated_at arrives
+// malformed, null or missing is put off, in the hope of a complete answer, before it is taken with
+// what is known.
 inline constexpr int kMaxTerminalDeferrals = 3;
 
-// A job asked for by id that answers 404 this many polls in a row is dropped.
+// A job asked for by id that is not found this many polls in a row (a 404, or an ?ids= answer that
+// leaves it out) is dropped.
 inline constexpr int kNotFoundPolls = 3;
 
 // What became of a job announced by a webhook (Store::AddJob).
@@ -207,26 +209,28 @@ struct StoreOptions {
 };
 
 // The rows a persistence backend must write, in the order they happened: jobs added or changed,
-// jobs that left the output, finished ids remembered or forgotten. Counters are small and taken
-// whole from the snapshot.
+// jobs that left the output, finished ids remembered or forgotten, ids refused for the cap or no
+// longer. Counters are small and taken whole from the snapshot.
 struct Change {
-  enum class Type { kUpsert, kRemove, kRemember, kForget };
+  enum class Type { kUpsert, kRemove, kRemember, kForget, kRefuse, kUnrefuse };
   Type type = Type::kUpsert;
   std::string kind;
   // kUpsert, kRemove.
   std::string id;
   // kUpsert.
   std::shared_ptr<const JobRecord> record;
-  // kRemember, kForget.
+  // kRemember, kForget, kRefuse, kUnrefuse.
   uint64_t id_hash = 0;
-  // kRemember.
+  // kRemember, kRefuse.
   double forget_at = 0;
 };
 
 struct Changes {
   std::vector<Change> ops;
   bool empty() const { return ops.empty(); }
-  // Appends `later`'s rows (a failed write keeps its changes for the next one).
+  // Appends `later`'s rows, then keeps only the last change of each row (a job's later change
+  // replaces its earlier one): the changes a failing backend holds stay bounded by the rows that
+  // exist, however many writes fail.
   void Merge(Changes&& later);
 };
 
@@ -242,7 +246,14 @@ struct RestoredState {
     double forget_at = 0;
   };
   std::vector<Remembered> remembered;
+  // Jobs refused for the cap (already counted in dropped{reason="limit"}), until forget_at.
+  std::vector<Remembered> refused;
 };
+
+// A copy of `live` whose counters and histograms (everything a backend persists as a count) are
+// those of `durable`: what /metrics shows while writes fail, so that a scrape never sees a count
+// that a crash could take back. Gauges, jobs and self-metrics stay live.
+Snapshot WithDurableCounters(const Snapshot& live, const Snapshot& durable);
 
 class Store {
  public:
@@ -253,8 +264,11 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Replaces the state with a restored one (before the first Apply). Kinds not active are
-  // skipped; counters of active kinds continue from the restored values.
+  // Replaces the state with a restored one (before the first Apply). Counters continue from the
+  // restored values. A kind not active now keeps what was restored, hidden (not rendered, not
+  // written), so that it comes back whole when a reload or a restart switches it on again.
+  // Finished jobs beyond max_tracked_jobs (a lower cap than the last run's) are remembered, never
+  // forgotten; unfinished ones are all kept, so that none of them can lose its count.
   void Restore(RestoredState restored);
 
   void Apply(const PollCycle& cycle);
@@ -318,7 +332,15 @@ class Store {
   void Track(KindState& kind, JobRecord record);
   void Expire(double now, KindState& kind);
   void Remember(KindState& kind, std::string_view id, double now);
+  void RememberHash(KindState& kind, uint64_t hash, double forget_at);
+  // Counts a job refused for the cap once (until forget_after), and remembers that it was.
+  void Refuse(KindState& kind, std::string_view id, double now);
+  void Unrefuse(KindState& kind, std::string_view id);
+  // Jobs tracked by the active kinds (hidden kinds' jobs do not take room).
+  size_t Tracked() const;
   bool Full() const;
+  // The kind's slot, made hidden when it is not one of the options' kinds.
+  KindState& SlotFor(std::string_view name);
   void Record(Change change);
   void Publish();
   // The slot of an active kind in kinds_ / state_.kinds, or nullptr.
@@ -330,7 +352,8 @@ class Store {
   // The working state; guarded by apply_mutex_.
   Snapshot state_;
   std::vector<std::unique_ptr<KindState>> kinds_;
-  size_t tracked_ = 0;
+  // The latest cycle's time (the start before the first): "now" for calls that are given none.
+  double last_now_ = 0;
   // A self-metric changed since the last publish.
   bool dirty_ = false;
   Changes changes_;

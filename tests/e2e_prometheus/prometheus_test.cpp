@@ -45,6 +45,7 @@ const std::set<std::string> kQuietWhenHealthy = {
     "CreatifyDataStale",
     "CreatifyJobStuck",
     "CreatifyCreditsLow",
+    "CreatifyExporterStateWriteFailing",
     "CreatifyWebhookForwardsLost",
 };
 // Alerts whose state depends on the simulated load rather than on health, with the reason.

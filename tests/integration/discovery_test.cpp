@@ -44,18 +44,20 @@ double WebhookCount(const e2e::Exporter& exporter, const std::string& kind,
 
 TEST_CASE("webhook: jobs the config never named are counted once, however often Creatify calls") {
   testsupport::TempDir dir;
-  // Held until the exporter has read the configured job: a job first seen finished is one that
-  // finished before the exporter watched, and is rightly not counted.
+  // Held until the exporter has read the configured job. The three other jobs are created after
+  // the release, so after the exporter started watching: each finishes while it watches, and is
+  // counted though the exporter first reads it finished (a job created before it watched and
+  // first seen finished is rightly not counted, whether listed or announced by a webhook).
   e2e::Simulator simulator(
-      dir, {"--hold", "--seed=11", "--stage-duration=100ms", "--ads-clone-jobs=4",
-            "--custom-template-jobs=0", "--aurora-jobs=0", "--webhook-kinds=ads_clone",
-            "--webhook-calls=3"});
-  const auto ids = simulator.Ids("ads_clone");
-  REQUIRE(ids.size() == 4);
+      dir, {"--hold", "--seed=11", "--stage-duration=100ms", "--ads-clone-jobs=1",
+            "--spawn-interval=ads_clone=50ms", "--max-jobs=4", "--custom-template-jobs=0",
+            "--aurora-jobs=0", "--webhook-kinds=ads_clone", "--webhook-calls=3"});
+  const auto configured = simulator.Ids("ads_clone");
+  REQUIRE(configured.size() == 1);
   // One job is also in the config (seen by poll and by webhook); polls are rare, so the others
   // are known from their webhooks only.
-  e2e::Exporter exporter(dir, Base(simulator.port, "1h") + "ads_clone:\n  ids: [\"" + ids[0] +
-                                  "\"]\n" + WebhookSection());
+  e2e::Exporter exporter(dir, Base(simulator.port, "1h") + "ads_clone:\n  ids: [\"" +
+                                  configured[0] + "\"]\n" + WebhookSection());
   REQUIRE(testsupport::WaitFor(
       [&] {
         return exporter.Metrics().Value("creatify_jobs",
@@ -67,6 +69,9 @@ TEST_CASE("webhook: jobs the config never named are counted once, however often 
               "http://127.0.0.1:" + std::to_string(exporter.port) + "/webhook/{kind}/" + kToken)
               .status == 200);
   REQUIRE(simulator.Release());
+  REQUIRE(testsupport::WaitFor([&] { return simulator.Ids("ads_clone").size() == 4; },
+                               std::chrono::seconds(20)));
+  const auto ids = simulator.Ids("ads_clone");
 
   const auto truth = simulator.State()["kinds"]["ads_clone"];
   CHECK(testsupport::WaitFor([&] { return WebhookCount(exporter, "ads_clone", "accepted") == 12; },

@@ -238,7 +238,9 @@ TEST_CASE("a corrupt state file is moved aside and the exporter starts afresh, s
   CHECK(moved == 1);
 }
 
-TEST_CASE("a read-only state directory: polling and /metrics go on, the write errors are counted") {
+TEST_CASE(
+    "a read-only state directory: polling and /metrics go on, counts wait for a write, errors are "
+    "counted") {
   // Root writes through permissions, so as root the exporter runs as nobody (setpriv) from a
   // copy in a directory nobody can read, and the state directory belongs to root.
   testsupport::TempDir dir;
@@ -277,8 +279,9 @@ TEST_CASE("a read-only state directory: polling and /metrics go on, the write er
     return testsupport::ParseExposition(testsupport::HttpGet(port, "/metrics").body);
   };
 
-  // Every job is seen pending (held), then polling goes on, every job is counted, and the
-  // failed writes are counted.
+  // Every job is seen pending (held), then polling goes on, every job is seen finished, and the
+  // failed writes are counted; the counts are not shown while no write holds them (a crash would
+  // take them back).
   REQUIRE(WaitFor(
       [&] {
         return metrics().Sum("creatify_jobs", {{"status", "pending"}}) == 6;
@@ -288,20 +291,29 @@ TEST_CASE("a read-only state directory: polling and /metrics go on, the write er
   REQUIRE(WaitFor(
       [&] {
         auto m = metrics();
-        return m.Value("creatify_up") == 1 && m.Sum("creatify_jobs_completed_total") == 6 &&
+        return m.Value("creatify_up") == 1 &&
+               m.Sum("creatify_jobs", {{"status", "done"}}) +
+                       m.Sum("creatify_jobs", {{"status", "failed"}}) +
+                       m.Sum("creatify_jobs", {{"status", "rejected"}}) ==
+                   6 &&
                m.Value("creatify_exporter_state_write_errors_total").value_or(0) >= 2;
       },
       std::chrono::seconds(30)));
   auto before = metrics();
   CHECK(before.Value("creatify_exporter_state_restored") == 0);
   CHECK_FALSE(before.Value("creatify_exporter_state_last_write_timestamp_seconds").has_value());
+  CHECK(before.Sum("creatify_jobs_completed_total") == 0);
+  CHECK(before.Value("creatify_credits_used_total", {{"kind", "aurora"}}) == 0);
   CHECK(process.Log().find("Cannot write the state") != std::string::npos);
 
-  // Once the directory is writable, everything is written with the next write.
+  // Once the directory is writable, everything is written with the next write, and the counts
+  // catch up whole.
   fs::permissions(state_dir, fs::perms::all);
   REQUIRE(WaitFor(
       [&] {
-        return metrics().Value("creatify_exporter_state_last_write_timestamp_seconds").has_value();
+        auto m = metrics();
+        return m.Value("creatify_exporter_state_last_write_timestamp_seconds").has_value() &&
+               m.Sum("creatify_jobs_completed_total") == 6;
       },
       std::chrono::seconds(30)));
   CHECK(process.Stop(SIGTERM) == 0);

@@ -140,10 +140,11 @@ int FreeLoopbackPort(const char* address) {
 
 TEST_CASE("a webhook sent to a replica that does not own the job gets it tracked once") {
   testsupport::TempDir dir;
-  Simulator simulator(dir, {"--seed=21", "--stage-duration=50ms", "--ads-clone-jobs=9",
+  // The jobs are created once the replicas run (at the release), so that each finishes while they
+  // watch: a webhook for a job created before and first read finished is rightly not counted.
+  Simulator simulator(dir, {"--hold", "--seed=21", "--stage-duration=50ms", "--ads-clone-jobs=0",
+                            "--spawn-interval=ads_clone=10ms", "--max-jobs=9",
                             "--custom-template-jobs=0", "--aurora-jobs=0"});
-  const auto ids = simulator.Ids("ads_clone");
-  REQUIRE(ids.size() == 9);
   const std::string token = "shard-webhook-token-0123456789";
   // The jobs are known only from their webhooks, and polls are rare.
   const std::string config =
@@ -164,6 +165,18 @@ TEST_CASE("a webhook sent to a replica that does not own the job gets it tracked
             "--total-shards=3", "--shard=" + std::to_string(i), peer_url,
             "--web.listen-address=127.0.0.1" + std::to_string(i) + ":" + std::to_string(port)}));
   }
+  REQUIRE(simulator.Release());
+  auto finished = [&] {
+    const auto kind = simulator.State()["kinds"]["ads_clone"];
+    double total = 0;
+    for (const std::string status : {"done", "failed", "rejected"}) {
+      total += kind["completed"][status].get<double>();
+    }
+    return total;
+  };
+  REQUIRE(testsupport::WaitFor([&] { return finished() == 9; }, std::chrono::seconds(20)));
+  const auto ids = simulator.Ids("ads_clone");
+  REQUIRE(ids.size() == 9);
   // Every call goes to replica 0, twice (Creatify may call more than once).
   httplib::Client client("127.0.0.10", port);
   for (int round = 0; round < 2; ++round) {

@@ -24,7 +24,7 @@ inline state::StoreOptions Options(double watching_since = kStart) {
 }
 
 inline creatify::Job Job(const std::string& id, creatify::Status status, double created,
-                         std::optional<double> credits = std::nullopt) {
+                         std::optional<double> credits = 0.0) {
   creatify::Job job;
   job.id = id;
   job.status = status;

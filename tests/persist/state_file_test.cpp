@@ -407,3 +407,119 @@ TEST_CASE("a job a webhook announced and no poll has read comes back unread, not
   CHECK(announced->unread);
   CHECK_FALSE(snapshot->FindKind("aurora")->jobs.at("read").unread);
 }
+
+TEST_CASE("a job read with nothing but its id is not taken for an unread one") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  state::Store store(persist_test::Options());
+  {
+    OpenResult result;
+    auto file = MustOpen(path, kStart, &result);
+    // The API answered with an id only (no status, no fields): read, though empty.
+    creatify::Job bare;
+    bare.id = "bare";
+    state::PollCycle cycle = persist_test::Cycle(kStart + 1, {bare});
+    store.Apply(cycle);
+    persist_test::WriteChanges(store, *file);
+  }
+  OpenResult result;
+  auto file = MustOpen(path, kStart + 60, &result);
+  REQUIRE(result.restored);
+  state::Store restored(persist_test::Options(kStart + 60));
+  restored.Restore(std::move(*result.restored));
+  CHECK_FALSE(restored.Current()->FindKind("aurora")->jobs.at("bare").unread);
+}
+
+TEST_CASE("a kind that is off for a run keeps its rows, and its counts come back whole") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  auto store = WriteBusyState(path);
+  const auto before = store->Current();
+  const double aurora_done = before->FindKind("aurora")->completed.at(Status::kDone);
+  REQUIRE(aurora_done > 0);
+  store.reset();
+  {
+    // A run with aurora off, which writes.
+    OpenResult result;
+    auto file = MustOpen(path, kStart + 800, &result);
+    REQUIRE(result.restored);
+    auto options = persist_test::Options(kStart + 800);
+    options.kinds = {"ads_clone"};
+    state::Store off(options);
+    off.Restore(std::move(*result.restored));
+    off.Apply(persist_test::Cycle(kStart + 810, {},
+                                  {persist_test::Job("c3", Status::kRunning, kStart + 805)}));
+    persist_test::WriteChanges(off, *file);
+    // Switched on again by a reload in the same run: everything is there.
+    off.Reconfigure({"aurora", "ads_clone"}, 60, 600, 10000, nullptr, false);
+    CHECK(off.Current()->FindKind("aurora")->completed.at(Status::kDone) == aurora_done);
+    persist_test::WriteChanges(off, *file);
+  }
+  OpenResult result;
+  auto file = MustOpen(path, kStart + 900, &result);
+  REQUIRE(result.restored);
+  state::Store on(persist_test::Options(kStart + 900));
+  on.Restore(std::move(*result.restored));
+  auto after = on.Current();
+  CHECK(after->FindKind("aurora")->completed == before->FindKind("aurora")->completed);
+  CHECK(after->FindKind("aurora")->credits_used == before->FindKind("aurora")->credits_used);
+  CHECK(after->FindKind("aurora")->jobs.size() == before->FindKind("aurora")->jobs.size());
+  CHECK(after->FindKind("aurora")->remembered == before->FindKind("aurora")->remembered);
+}
+
+TEST_CASE("jobs refused for the cap and unread jobs are stored as such") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  auto options = persist_test::Options();
+  options.max_tracked_jobs = 1;
+  {
+    OpenResult result;
+    auto file = MustOpen(path, kStart, &result);
+    state::Store store(options);
+    REQUIRE(store.AddJob("aurora", "announced") == state::AddResult::kAdded);
+    store.Apply(
+        persist_test::Cycle(kStart + 1, {persist_test::Job("over", Status::kRunning, kStart)}));
+    REQUIRE(store.Current()->FindKind("aurora")->dropped.at("limit") == 1);
+    persist_test::WriteChanges(store, *file);
+  }
+  OpenResult result;
+  auto file = MustOpen(path, kStart + 60, &result);
+  REQUIRE(result.restored);
+  CHECK(result.restored->refused.size() == 1);
+  state::Store restored(options);
+  restored.Restore(std::move(*result.restored));
+  restored.Apply(
+      persist_test::Cycle(kStart + 61, {persist_test::Job("over", Status::kRunning, kStart)}));
+  CHECK(restored.Current()->FindKind("aurora")->dropped.at("limit") == 1);
+  CHECK(restored.Current()->FindKind("aurora")->jobs.at("announced").unread);
+}
+
+TEST_CASE("a file of schema version 1 is brought up to date in place, losing nothing") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  auto store = WriteBusyState(path);
+  // What version 1 wrote: no unread column, no refused table; an unread job had empty columns.
+  Sql(path,
+      "INSERT INTO jobs (kind, id, status, info, finished_at, counted, unread) VALUES "
+      "('ads_clone', 'announced', 'unknown', '[]', 0, 0, 0);"
+      "ALTER TABLE jobs DROP COLUMN unread; DROP TABLE refused; PRAGMA user_version = 1;");
+  OpenResult result;
+  auto file = MustOpen(path, kStart + 900, &result);
+  REQUIRE(result.restored);
+  CHECK(result.moved_aside.empty());
+  const size_t jobs = result.restored->jobs.size();
+  state::Store restored(persist_test::Options(kStart + 900));
+  restored.Restore(std::move(*result.restored));
+  auto snapshot = restored.Current();
+  CHECK(snapshot->FindKind("ads_clone")->jobs.at("announced").unread);
+  CHECK(snapshot->FindKind("aurora")->completed == store->Current()->FindKind("aurora")->completed);
+  // The file is version 2 now, and takes writes.
+  restored.Apply(persist_test::Cycle(kStart + 901, {}));
+  persist_test::WriteChanges(restored, *file);
+  file.reset();
+  OpenResult again;
+  auto reopened = MustOpen(path, kStart + 902, &again);
+  REQUIRE(again.restored);
+  CHECK(again.restored->jobs.size() == jobs);
+  Sql(path, "SELECT count(*) FROM refused");
+}

@@ -1,5 +1,6 @@
 #include "persist/writer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -135,4 +136,51 @@ TEST_CASE("the writer writes a real state file that a new store restores") {
   Store restored(persist_test::Options(kStart + 900));
   restored.Restore(std::move(*result.restored));
   persist_test::CheckSameState(*store->Current(), *restored.Current());
+}
+
+TEST_CASE("while writes fail, what is shown keeps the counts on disk, and they catch up after") {
+  FakeBackend backend;
+  Store store(persist_test::Options());
+  std::shared_ptr<const state::Snapshot> shown;
+  persist::Writer writer(
+      backend, store, [] { return kStart + 1; },
+      [&](const std::shared_ptr<const state::Snapshot>& s) { shown = s; });
+  store.Apply(OneJob(kStart + 10, "a", Status::kRunning));
+  REQUIRE(writer.Flush());
+  backend.SetFailing(true);
+  store.Apply(OneJob(kStart + 15, "a", Status::kDone));
+  CHECK_FALSE(writer.Flush());
+  REQUIRE(shown);
+  // The job is shown done (a gauge), but its count is not shown before it is on disk.
+  CHECK(shown->FindKind("aurora")->jobs.at("a").status == Status::kDone);
+  CHECK(shown->FindKind("aurora")->completed.at(Status::kDone) == 0);
+  CHECK(store.Current()->FindKind("aurora")->completed.at(Status::kDone) == 1);
+  backend.SetFailing(false);
+  CHECK(writer.Flush());
+  CHECK(shown->FindKind("aurora")->completed.at(Status::kDone) == 1);
+}
+
+// Counts the changes handed to each write.
+class CountingBackend : public persist::Backend {
+ public:
+  bool Write(const state::Changes& changes, const state::Snapshot&, std::string* error) override {
+    largest = std::max(largest, changes.ops.size());
+    *error = "disk full";
+    return false;
+  }
+  size_t largest = 0;
+};
+
+TEST_CASE("the changes kept through a long write outage stay bounded by the jobs") {
+  CountingBackend backend;
+  Store store(persist_test::Options());
+  persist::Writer writer(backend, store, [] { return kStart; });
+  for (int i = 0; i < 200; ++i) {
+    const Status status = i % 2 == 0 ? Status::kRunning : Status::kPending;
+    store.Apply(persist_test::Cycle(kStart + i, {persist_test::Job("a", status, kStart + 1),
+                                                 persist_test::Job("b", status, kStart + 1)}));
+    writer.Flush();
+  }
+  CHECK(backend.largest == 2);
+  writer.Stop();
 }

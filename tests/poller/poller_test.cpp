@@ -43,6 +43,11 @@ std::string AdsClone(const std::string& id, const std::string& status, double cr
          R"(,"created_at":"2099-01-01T00:00:00Z","updated_at":"2099-01-01T00:05:00Z"})";
 }
 
+// What a terminal answer carries besides its id and status: the fields it is counted with (an
+// answer without them is put off, in the hope of a complete one).
+constexpr char kCountedFields[] =
+    R"("credits_used":1,"created_at":"2099-01-01T00:00:00Z","updated_at":"2099-01-01T00:05:00Z")";
+
 // Answers from a table; records every path asked for.
 struct FakeApi {
   std::mutex mutex;
@@ -158,7 +163,8 @@ TEST_CASE("configured aurora ids are asked in batches of at most 100, unfinished
         if (comma == std::string::npos) comma = ids.size();
         std::string id = ids.substr(start, comma - start);
         if (body.size() > 1) body += ",";
-        body += R"({"id":")" + id + R"(","status":")" + (id == "id7" ? "done" : "running") + "\"}";
+        body += R"({"id":")" + id + R"(","status":")" +
+                (id == "id7" ? std::string("done\",") + kCountedFields : "running\"") + "}";
         start = comma + 1;
       }
       return Json(body + "]");
@@ -518,8 +524,10 @@ TEST_CASE("between two listings, only the unfinished jobs found are asked for, b
   api.answers["/api/aurora/?ordering=-created_at"] = Json(
       R"([{"id":"x","status":"running"},{"id":"y","status":"done","created_at":"2000-01-01T00:00:00Z"},{"id":"z","status":"pending"}])");
   api.answers["/api/aurora/?ids=x,z&ordering=-created_at"] =
-      Json(R"([{"id":"x","status":"done"},{"id":"z","status":"running"}])");
-  api.answers["/api/aurora/?ids=z&ordering=-created_at"] = Json(R"([{"id":"z","status":"done"}])");
+      Json(std::string(R"([{"id":"x","status":"done",)") + kCountedFields +
+           R"(},{"id":"z","status":"running"}])");
+  api.answers["/api/aurora/?ids=z&ordering=-created_at"] =
+      Json(std::string(R"([{"id":"z","status":"done",)") + kCountedFields + "}]");
   state::Store store(ActiveKinds(config), 0);
   poller::Poller poller(config, store, api.Fetch());
   CHECK(poller.RunCycle().requests == 2);  // the listing and the credits
@@ -627,7 +635,8 @@ TEST_CASE("hinted jobs are read at once, in ?ids= batches for list kinds, and co
   FakeApi api;
   api.answers["/api/ads_clone/w1/"] = Json(AdsClone("w1", "done", 4));
   api.answers["/api/aurora/?ids=h1,h2"] =
-      Json(R"([{"id":"h1","status":"running"},{"id":"h2","status":"done"}])");
+      Json(std::string(R"([{"id":"h1","status":"running"},{"id":"h2","status":"done",)") +
+           kCountedFields + "}]");
   state::Store store(config.EnabledKinds(), 0);
   poller::Hints hints;
   poller::Poller poller(config, store, api.Fetch(), nullptr, {}, &hints);

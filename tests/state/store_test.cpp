@@ -17,7 +17,7 @@ namespace {
 constexpr double kWatchStart = 1'700'000'000;
 
 Job MakeJob(std::string id, Status status, double created = kWatchStart - 100,
-            std::optional<double> credits = std::nullopt) {
+            std::optional<double> credits = 0.0) {
   Job job;
   job.id = std::move(id);
   job.status = status;
@@ -76,10 +76,11 @@ TEST_CASE("a job already terminal when first seen is counted only if created aft
   store.Apply(Cycle({MakeJob("old", Status::kDone, kWatchStart - 1, 5),
                      MakeJob("new", Status::kRejected, kWatchStart + 1, 7),
                      MakeJob("undated", Status::kDone, kWatchStart, 1)}));
-  // "undated": created exactly at the start counts; a job with no created_at never does.
+  // "undated": created exactly at the start counts; a job with no created_at never does (it is
+  // put off a few answers first, in the hope of one that has it).
   Job no_date = MakeJob("no-date", Status::kDone);
   no_date.created_at.reset();
-  store.Apply(Cycle({no_date}));
+  for (int i = 0; i <= state::kMaxTerminalDeferrals; ++i) store.Apply(Cycle({no_date}));
   CHECK(Completed(store, Status::kDone) == 1);
   CHECK(Completed(store, Status::kRejected) == 1);
   CHECK(store.Current()->FindKind("aurora")->credits_used == 8);
@@ -242,6 +243,44 @@ TEST_CASE("a terminal transition with malformed fields waits for a clean answer,
   CHECK(Completed(store, Status::kRejected) == 1);
 }
 
+TEST_CASE(
+    "a terminal answer with credits_used or a time null or missing waits like a malformed one") {
+  Store store({"aurora"}, kWatchStart);
+  // credits_used null, then the real value: counted once, with it.
+  store.Apply(Cycle({MakeJob("a", Status::kRunning)}));
+  store.Apply(Cycle({MakeJob("a", Status::kDone, kWatchStart - 100, std::nullopt)}));
+  CHECK(Completed(store, Status::kDone) == 0);
+  CHECK(store.Current()->FindKind("aurora")->jobs.at("a").status == Status::kRunning);
+  store.Apply(Cycle({MakeJob("a", Status::kDone, kWatchStart - 100, 42)}));
+  CHECK(Completed(store, Status::kDone) == 1);
+  CHECK(store.Current()->FindKind("aurora")->credits_used == 42);
+
+  // updated_at missing for good: counted after kMaxTerminalDeferrals answers, without a time.
+  store.Apply(Cycle({MakeJob("b", Status::kRunning)}));
+  Job no_update = MakeJob("b", Status::kFailed, kWatchStart - 100, 2);
+  no_update.updated_at.reset();
+  for (int i = 0; i < state::kMaxTerminalDeferrals; ++i) {
+    store.Apply(Cycle({no_update}));
+    CHECK(Completed(store, Status::kFailed) == 0);
+  }
+  store.Apply(Cycle({no_update}));
+  CHECK(Completed(store, Status::kFailed) == 1);
+  CHECK(store.Current()->FindKind("aurora")->credits_used == 44);
+  CHECK(store.Current()->FindKind("aurora")->processing.at(Status::kFailed).count() == 0);
+
+  // created_at missing from the terminal answer but known from an earlier one: counted at once.
+  store.Apply(Cycle({MakeJob("c", Status::kRunning)}));
+  Job no_created = MakeJob("c", Status::kDone, kWatchStart - 100, 1);
+  no_created.created_at.reset();
+  store.Apply(Cycle({no_created}));
+  CHECK(Completed(store, Status::kDone) == 2);
+
+  // A job first seen finished long before we watched is not held back: it is never counted.
+  store.Apply(Cycle({MakeJob("old", Status::kDone, kWatchStart - 100, std::nullopt)}));
+  CHECK(store.Current()->FindKind("aurora")->jobs.contains("old"));
+  CHECK(store.Current()->FindKind("aurora")->deferred.empty());
+}
+
 TEST_CASE("a response without created_at keeps the one already known") {
   Store store({"aurora"}, kWatchStart);
   store.Apply(Cycle({MakeJob("a", Status::kRunning, kWatchStart - 50)}));
@@ -388,8 +427,8 @@ TEST_CASE("a job added by id is tracked unread, then counted once when a poll re
     CHECK(record.unread);
     CHECK_FALSE(store.IsFinished("aurora", "w1"));
   }
-  // Created long before the exporter started watching: it still finished while we watched.
-  Job done = MakeJob("w1", Status::kDone, kWatchStart - 100'000, 7);
+  // Created while we watched, first read done: it finished while we watched.
+  Job done = MakeJob("w1", Status::kDone, kWatchStart + 1, 7);
   store.Apply(Cycle({done}));
   store.Apply(Cycle({done}));
   CHECK(Completed(store, Status::kDone) == 1);
@@ -399,6 +438,26 @@ TEST_CASE("a job added by id is tracked unread, then counted once when a poll re
   CHECK(store.IsFinished("aurora", "w1"));
 }
 
+TEST_CASE("a job a webhook announced follows the first-seen rule of a listed job") {
+  Store store(state::StoreOptions{
+      .kinds = {"aurora"}, .watching_since = kWatchStart, .forget_after_seconds = 3600});
+  // Finished before the exporter watched, and created within forget_after of now but before
+  // watching_since: never counted, however it was learned.
+  REQUIRE(store.AddJob("aurora", "old") == state::AddResult::kAdded);
+  // Created after watching_since but longer than forget_after ago.
+  REQUIRE(store.AddJob("aurora", "forgotten") == state::AddResult::kAdded);
+  // Read unfinished first: seen running, so counted when it finishes.
+  REQUIRE(store.AddJob("aurora", "running") == state::AddResult::kAdded);
+  PollCycle first = Cycle({MakeJob("old", Status::kDone, kWatchStart - 100, 5),
+                           MakeJob("running", Status::kRunning, kWatchStart - 100)});
+  store.Apply(first);
+  PollCycle later = Cycle({MakeJob("forgotten", Status::kDone, kWatchStart + 1, 3),
+                           MakeJob("running", Status::kDone, kWatchStart - 100, 4)});
+  later.finished_at = kWatchStart + 1 + 3600 + 10;
+  store.Apply(later);
+  CHECK(Completed(store, Status::kDone) == 1);
+  CHECK(store.Current()->FindKind("aurora")->credits_used == 4);
+}
 TEST_CASE("a partial cycle merges jobs but leaves up, readiness and the poll duration alone") {
   Store store({"aurora"}, kWatchStart);
   PollCycle cycle = Cycle({MakeJob("a", Status::kRunning)});
@@ -464,4 +523,162 @@ TEST_CASE("self-metrics are shown from the next publish") {
   store.PublishIfChanged();
   CHECK(store.Current() == snapshot);
   CHECK(generation == snapshot->generation);
+}
+
+namespace {
+
+// What a store holds, as a backend would hand it back after a restart.
+state::RestoredState Saved(const Store& store, double watching_since,
+                           std::vector<std::pair<std::string, state::JobRecord>> jobs = {}) {
+  state::RestoredState restored;
+  restored.watching_since = watching_since;
+  restored.counters = *store.Current();
+  for (const auto& kind : restored.counters.kinds) {
+    for (const auto& record : kind.jobs) jobs.emplace_back(kind.name, *record);
+  }
+  restored.jobs = std::move(jobs);
+  return restored;
+}
+
+}  // namespace
+
+TEST_CASE("a kind that is off at a restart keeps its counts and jobs hidden, and gets them back") {
+  Store first({"aurora", "ads_clone"}, kWatchStart);
+  first.Apply(Cycle({MakeJob("a", Status::kRunning), MakeJob("b", Status::kRunning)}));
+  first.Apply(
+      Cycle({MakeJob("a", Status::kDone, kWatchStart - 100, 5), MakeJob("b", Status::kRunning)}));
+  REQUIRE(Completed(first, Status::kDone) == 1);
+
+  // Restarted with aurora off: nothing of it is shown, and nothing of it changes.
+  Store off(state::StoreOptions{.kinds = {"ads_clone"}, .watching_since = kWatchStart + 50});
+  off.Restore(Saved(first, kWatchStart));
+  CHECK(off.Current()->FindKind("aurora") == nullptr);
+  CHECK(off.AddJob("aurora", "x") == state::AddResult::kNoKind);
+  off.Apply(Cycle({MakeJob("b", Status::kDone, kWatchStart - 100, 9)}));  // not polled: ignored
+
+  // Switched on by a reload: the counters, the finished job and the running one are all back,
+  // and the running one, seen running before the restart, counts when it finishes.
+  off.Reconfigure({"aurora", "ads_clone"}, 900, 7 * 86400, 10000, nullptr, false);
+  auto on = off.Current();
+  REQUIRE(on->FindKind("aurora") != nullptr);
+  CHECK(on->FindKind("aurora")->completed.at(Status::kDone) == 1);
+  CHECK(on->FindKind("aurora")->credits_used == 5);
+  CHECK(on->FindKind("aurora")->jobs.contains("a"));
+  CHECK(on->FindKind("aurora")->jobs.contains("b"));
+  off.Apply(Cycle({MakeJob("a", Status::kDone, kWatchStart - 100, 5),
+                   MakeJob("b", Status::kDone, kWatchStart - 100, 9)}));
+  CHECK(Completed(off, Status::kDone) == 2);
+  CHECK(off.Current()->FindKind("aurora")->credits_used == 14);
+}
+
+TEST_CASE("a lower max_tracked_jobs at a restart remembers the finished jobs it has no room for") {
+  Store first(Options(/*retention=*/900, /*forget_after=*/86400));
+  std::vector<Job> running;
+  std::vector<Job> done;
+  for (int i = 0; i < 5; ++i) {
+    running.push_back(MakeJob("j" + std::to_string(i), Status::kRunning));
+    done.push_back(MakeJob("j" + std::to_string(i), Status::kDone, kWatchStart - 100, 1));
+  }
+  running.push_back(MakeJob("still", Status::kRunning));
+  done.push_back(MakeJob("still", Status::kRunning));
+  first.Apply(At(kWatchStart + 10, running));
+  first.Apply(At(kWatchStart + 20, done));
+  REQUIRE(Completed(first, Status::kDone) == 5);
+
+  Store second(Options(900, 86400, /*max_tracked=*/2));
+  second.Restore(Saved(first, kWatchStart));
+  auto kind = second.Current()->FindKind("aurora");
+  // The unfinished job is kept whatever the cap; one finished job fits; four are remembered.
+  CHECK(kind->jobs.contains("still"));
+  CHECK(kind->jobs.size() == 2);
+  CHECK(kind->remembered == 4);
+  // The rows of the jobs remembered are removed, their ids remembered.
+  int removed = 0;
+  int remembered = 0;
+  for (const auto& op : second.TakeChanges().ops) {
+    removed += op.type == state::Change::Type::kRemove;
+    remembered += op.type == state::Change::Type::kRemember;
+  }
+  CHECK(removed == 4);
+  CHECK(remembered == 4);
+  // The next listing shows them all done again: none is counted twice.
+  done.back() = MakeJob("still", Status::kDone, kWatchStart - 100, 1);
+  second.Apply(At(kWatchStart + 30, done));
+  second.Apply(At(kWatchStart + 40, done));
+  CHECK(Completed(second, Status::kDone) == 6);
+  CHECK(second.Current()->FindKind("aurora")->credits_used == 6);
+}
+
+TEST_CASE("a job refused for the cap is counted once, across a restart too") {
+  Store first(Options(900, 86400, /*max_tracked=*/1));
+  first.Apply(
+      At(kWatchStart + 10, {MakeJob("a", Status::kRunning), MakeJob("b", Status::kRunning)}));
+  CHECK(first.AddJob("aurora", "c") == state::AddResult::kFull);
+  CHECK(first.Current()->FindKind("aurora")->dropped.at("limit") == 2);
+  auto changes = first.TakeChanges();
+  state::RestoredState saved = Saved(first, kWatchStart);
+  for (const auto& op : changes.ops) {
+    if (op.type == state::Change::Type::kRefuse) {
+      saved.refused.push_back({.kind = op.kind, .id_hash = op.id_hash, .forget_at = op.forget_at});
+    }
+  }
+  REQUIRE(saved.refused.size() == 2);
+
+  Store second(Options(900, 86400, /*max_tracked=*/1));
+  second.Restore(std::move(saved));
+  second.Apply(
+      At(kWatchStart + 20, {MakeJob("a", Status::kRunning), MakeJob("b", Status::kRunning)}));
+  CHECK(second.AddJob("aurora", "c") == state::AddResult::kFull);
+  CHECK(second.Current()->FindKind("aurora")->dropped.at("limit") == 2);
+  // Refused ids are forgotten with forget_after, like remembered ones.
+  second.Apply(At(kWatchStart + 20 + 86400 + 1, {}));
+  bool unrefused = false;
+  for (const auto& op : second.TakeChanges().ops) {
+    unrefused = unrefused || op.type == state::Change::Type::kUnrefuse;
+  }
+  CHECK(unrefused);
+}
+
+TEST_CASE("pending changes keep only the last change of each row") {
+  state::Changes pending;
+  auto upsert = [](std::string id) {
+    return state::Change{
+        .type = state::Change::Type::kUpsert, .kind = "aurora", .id = std::move(id)};
+  };
+  for (int round = 0; round < 100; ++round) {
+    state::Changes later;
+    later.ops.push_back(upsert("a"));
+    later.ops.push_back(upsert("b"));
+    later.ops.push_back({.type = state::Change::Type::kRemember, .kind = "aurora", .id_hash = 7});
+    later.ops.push_back({.type = state::Change::Type::kForget, .kind = "aurora", .id_hash = 7});
+    later.ops.push_back({.type = state::Change::Type::kRefuse, .kind = "aurora", .id_hash = 7});
+    pending.Merge(std::move(later));
+  }
+  pending.Merge(state::Changes{
+      .ops = {{.type = state::Change::Type::kRemove, .kind = "aurora", .id = "a"}, upsert("a2")}});
+  REQUIRE(pending.ops.size() == 5);
+  CHECK(pending.ops[0].id == "b");
+  CHECK(pending.ops[1].type == state::Change::Type::kForget);
+  CHECK(pending.ops[2].type == state::Change::Type::kRefuse);
+  CHECK(pending.ops[3].type == state::Change::Type::kRemove);
+  CHECK(pending.ops[3].id == "a");
+  CHECK(pending.ops[4].id == "a2");
+}
+
+TEST_CASE("durable counters: a live snapshot shown with the counts that are on disk") {
+  Store store({"aurora"}, kWatchStart);
+  store.Apply(Cycle({MakeJob("a", Status::kRunning)}));
+  auto durable = store.Current();
+  store.Apply(
+      Cycle({MakeJob("a", Status::kDone, kWatchStart - 100, 5), MakeJob("b", Status::kRunning)}));
+  auto live = store.Current();
+  state::Snapshot shown = state::WithDurableCounters(*live, *durable);
+  const auto* kind = shown.FindKind("aurora");
+  CHECK(kind->completed.at(Status::kDone) == 0);
+  CHECK(kind->credits_used == 0);
+  CHECK(kind->processing.at(Status::kDone).count() == 0);
+  CHECK(shown.poll_duration.count() == durable->poll_duration.count());
+  // Gauges and jobs stay live.
+  CHECK(kind->jobs.contains("b"));
+  CHECK(kind->jobs.at("a").status == Status::kDone);
 }

@@ -1,0 +1,86 @@
+// The checker's scripted Creatify API: serves, per job, exactly what the driver set, and counts
+// what it served (per job, and full poll cycles by their one remaining_credits request), so
+// that the driver can wait for "the exporter has read this" instead of sleeping.
+//
+// Two kinds only: ads_clone, asked for by id (GET /api/ads_clone/{id}/), and aurora, listed
+// (GET /api/aurora/, with or without ?ids=). A terminal answer can carry a bad credits_used,
+// created_at or updated_at for its first `bad_answers` serves, then turn clean.
+//
+// Thread-safety: every public member may be called from any thread.
+#pragma once
+
+#include <httplib.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace checker {
+
+enum class BadField { kNone, kCredits, kCreatedAt, kUpdatedAt };
+enum class BadShape { kNull, kMissing, kMalformed };
+
+struct ApiJob {
+  std::string kind;  // "ads_clone" or "aurora"
+  std::string id;
+  double created_at = 0;  // Unix seconds, millisecond precision
+  std::string status = "pending";
+  // Sent in terminal answers; unfinished answers send 0 and updated_at = created_at.
+  double credits_used = 0;
+  double updated_at = 0;
+  BadField bad = BadField::kNone;
+  BadShape shape = BadShape::kNull;
+  // Terminal answers served with the bad field before the clean ones.
+  int bad_answers = 0;
+};
+
+bool IsTerminalWord(const std::string& status);
+
+// "2026-12-04T15:36:56.123Z".
+std::string IsoTime(double unix_seconds);
+
+class FakeApi {
+ public:
+  FakeApi();
+  ~FakeApi();
+  FakeApi(const FakeApi&) = delete;
+  FakeApi& operator=(const FakeApi&) = delete;
+
+  int port() const { return port_; }
+
+  // Creates or replaces the job (served from now on).
+  void Put(const ApiJob& job);
+  // Answers served for the job, all of them / terminal ones.
+  int Serves(const std::string& id) const;
+  int TerminalServes(const std::string& id) const;
+  // Full poll cycles seen (remaining_credits requests).
+  int Cycles() const;
+  // The last requests served, one a line (for failure reports).
+  std::string Recent() const;
+
+ private:
+  struct Entry {
+    ApiJob job;
+    int serves = 0;
+    int terminal_serves = 0;
+  };
+  // The JSON of one answer for the job, counting it; called with mutex_ held.
+  std::string Serve(Entry& entry);
+  // Notes a request; called with mutex_ held.
+  void Note(const httplib::Request& req, int status);
+
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  mutable std::mutex mutex_;
+  std::map<std::string, Entry> jobs_;      // guarded by mutex_
+  std::vector<std::string> aurora_order_;  // guarded by mutex_, creation order
+  int cycles_ = 0;                         // guarded by mutex_
+  std::deque<std::string> recent_;         // guarded by mutex_
+};
+
+}  // namespace checker

@@ -1,0 +1,243 @@
+#include "checker/model.h"
+
+#include <algorithm>
+
+namespace checker {
+
+namespace {
+
+constexpr const char* kTerminalStatuses[] = {"done", "failed", "rejected"};
+
+// The values the exporter counts for a terminal job: the clean answer's when one comes within
+// the deferrals, else what the 4th bad answer and the earlier ones tell.
+struct Counted {
+  double credits = 0;
+  std::optional<double> created_at;
+  std::optional<double> updated_at;
+};
+
+Counted Resolve(const ApiJob& job, bool seen_unfinished) {
+  Counted out{job.credits_used, job.created_at, job.updated_at};
+  if (job.bad == BadField::kNone || job.bad_answers <= kDeferredAnswers) return out;
+  switch (job.bad) {
+    case BadField::kCredits:
+      out.credits = 0;
+      break;
+    case BadField::kCreatedAt:
+      // As last known from an earlier (unfinished) answer.
+      if (!seen_unfinished) out.created_at.reset();
+      break;
+    case BadField::kUpdatedAt:
+      out.updated_at.reset();
+      break;
+    case BadField::kNone:
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string SeriesKey(const std::string& name, const std::map<std::string, std::string>& labels) {
+  std::string key = name + "{";
+  bool first = true;
+  for (const auto& [label, value] : labels) {
+    if (!first) key += ",";
+    first = false;
+    key += label + "=\"" + value + "\"";
+  }
+  return key + "}";
+}
+
+const ApiJob* Model::Find(const std::string& id) const {
+  for (const auto& job : jobs) {
+    if (job.id == id) return &job;
+  }
+  return nullptr;
+}
+
+void Model::Put(const ApiJob& job) {
+  for (auto& existing : jobs) {
+    if (existing.id == job.id) {
+      existing = job;
+      return;
+    }
+  }
+  jobs.push_back(job);
+}
+
+size_t Model::Tracked() const {
+  size_t tracked = 0;
+  for (const auto& [id, facts] : memory) tracked += facts.tracked ? 1 : 0;
+  return tracked;
+}
+
+std::set<std::string> Model::ListedIds(const ModelConfig& config) {
+  std::set<std::string> ids = config.config_ids;
+  ids.insert(config.file_ids.begin(), config.file_ids.end());
+  return ids;
+}
+
+void Model::Start(const ModelConfig& next) {
+  memory = durable;
+  config = next;
+  running = true;
+  disk_full = false;
+  // Restored finished jobs over the cap are put aside as remembered ids (newest first here;
+  // which ones does not change a count: the driver lowers the cap only when every tracked job
+  // is finished).
+  for (auto it = jobs.rbegin(); it != jobs.rend() && Tracked() > config.max_tracked_jobs; ++it) {
+    Facts& facts = memory[it->id];
+    if (facts.tracked && facts.taken) {
+      facts.tracked = false;
+      facts.remembered = true;
+    }
+  }
+}
+
+void Model::Kill() {
+  memory = durable;
+  running = false;
+  disk_full = false;
+}
+
+void Model::Terminate() {
+  if (disk_full) {
+    Kill();
+    return;
+  }
+  durable = memory;
+  running = false;
+}
+
+void Model::Reconfigure(const ModelConfig& next) {
+  const auto before = ListedIds(config);
+  const auto after = ListedIds(next);
+  for (const auto& id : before) {
+    if (after.contains(id)) continue;
+    Facts& facts = memory[id];
+    if (!facts.tracked) continue;
+    facts.tracked = false;
+    facts.announced = false;
+    if (facts.taken) facts.remembered = true;
+  }
+  config = next;
+}
+
+void Model::Webhook(const std::string& id) {
+  const ApiJob* job = Find(id);
+  if (!running || job == nullptr || !config.Enabled(job->kind)) return;
+  Facts& facts = memory[id];
+  if (facts.tracked || facts.remembered) return;
+  if (Tracked() >= config.max_tracked_jobs) {
+    facts.refused = true;
+    return;
+  }
+  facts.tracked = true;
+  facts.announced = true;
+}
+
+void Model::SetDiskFull(bool full) { disk_full = full; }
+
+void Model::Observe(double now) {
+  for (const auto& job : jobs) {
+    if (!config.Enabled(job.kind)) continue;
+    Facts& facts = memory[job.id];
+    if (facts.taken || facts.remembered) continue;
+    const bool asked = job.kind == kAurora || config.Listed(job.id) || facts.tracked;
+    if (!asked) continue;
+    if (!IsTerminalWord(job.status)) {
+      if (!facts.tracked) {
+        if (Tracked() >= config.max_tracked_jobs) {
+          facts.refused = true;
+          continue;
+        }
+        facts.tracked = true;
+      }
+      facts.seen_unfinished = true;
+      facts.announced = false;
+      continue;
+    }
+    const Counted values = Resolve(job, facts.seen_unfinished);
+    const bool finished_while_watched =
+        facts.seen_unfinished || (values.created_at && *values.created_at >= watching_since &&
+                                  *values.created_at >= now - config.forget_after);
+    facts.taken = true;
+    facts.announced = false;
+    if (finished_while_watched) {
+      facts.counted = true;
+      facts.status = job.status;
+      facts.credits = values.credits;
+      if (values.created_at && values.updated_at && *values.updated_at >= *values.created_at) {
+        facts.processing = *values.updated_at - *values.created_at;
+      }
+    }
+    if (!facts.tracked) {
+      if (Tracked() < config.max_tracked_jobs) {
+        facts.tracked = true;
+      } else {
+        facts.remembered = true;
+      }
+    }
+  }
+  if (!disk_full) durable = memory;
+}
+
+Series Model::Expected() const {
+  const auto& facts = disk_full ? durable : memory;
+  Series out;
+  for (const char* kind : {kAdsClone, kAurora}) {
+    if (!config.Enabled(kind)) continue;
+    const std::string k = kind;
+    for (const char* status : kTerminalStatuses) {
+      out[SeriesKey("creatify_jobs_completed_total", {{"kind", k}, {"status", status}})] = 0;
+      out[SeriesKey("creatify_job_processing_seconds_count", {{"kind", k}, {"status", status}})] =
+          0;
+      out[SeriesKey("creatify_job_processing_seconds_sum", {{"kind", k}, {"status", status}})] = 0;
+    }
+    out[SeriesKey("creatify_credits_used_total", {{"kind", k}})] = 0;
+    out[SeriesKey("creatify_exporter_jobs_dropped_total", {{"kind", k}, {"reason", "limit"}})] = 0;
+  }
+  for (const auto& job : jobs) {
+    if (!config.Enabled(job.kind)) continue;
+    auto it = facts.find(job.id);
+    if (it == facts.end()) continue;
+    const Facts& f = it->second;
+    if (f.refused) {
+      out[SeriesKey("creatify_exporter_jobs_dropped_total",
+                    {{"kind", job.kind}, {"reason", "limit"}})] += 1;
+    }
+    if (!f.counted) continue;
+    out[SeriesKey("creatify_jobs_completed_total", {{"kind", job.kind}, {"status", f.status}})] +=
+        1;
+    out[SeriesKey("creatify_credits_used_total", {{"kind", job.kind}})] += f.credits;
+    if (f.processing) {
+      out[SeriesKey("creatify_job_processing_seconds_count",
+                    {{"kind", job.kind}, {"status", f.status}})] += 1;
+      out[SeriesKey("creatify_job_processing_seconds_sum",
+                    {{"kind", job.kind}, {"status", f.status}})] += *f.processing;
+    }
+  }
+  return out;
+}
+
+std::vector<Model::Pending> Model::PendingTerminal() const {
+  std::vector<Pending> out;
+  if (!running) return out;
+  for (const auto& job : jobs) {
+    if (!config.Enabled(job.kind) || !IsTerminalWord(job.status)) continue;
+    if (job.bad == BadField::kNone || job.bad_answers == 0) continue;
+    auto it = memory.find(job.id);
+    const Facts facts = it == memory.end() ? Facts{} : it->second;
+    if (facts.taken || facts.remembered) continue;
+    if (job.kind != kAurora && !config.Listed(job.id) && !facts.tracked) continue;
+    if (job.bad_answers <= kDeferredAnswers) {
+      out.push_back({job.id, job.bad_answers + 1, 0});
+    } else {
+      out.push_back({job.id, 0, kDeferredAnswers + 1});
+    }
+  }
+  return out;
+}
+
+}  // namespace checker

@@ -1,0 +1,124 @@
+// The reference model of the counting contract (issue 15, "Counts that cannot lie"), written
+// from the README and the issue, sharing no code with src/: given what the API answered for
+// each job and what happened to the exporter (starts, kills, clean stops, reloads, a full state
+// disk, webhooks, ids files), it says what every counting series must show at a quiet point.
+//
+// The contract, as the model states it:
+// - A job is counted once (completed{status} +1, credits += credits_used or 0, processing
+//   observes updated_at - created_at when both are known and updated >= created) when the
+//   exporter takes its terminal answer, if it finished while watched: it was seen unfinished
+//   before (that sighting surviving restarts only when it was written), or it is first seen
+//   terminal with created_at >= watching_since and created_at >= now - forget_after. A job
+//   announced by a webhook follows the same rule as a listed one.
+// - A terminal answer with a null, missing or malformed credits_used, created_at or updated_at
+//   is put off for 3 answers; the first clean one within them is counted with its values, else
+//   the 4th is counted with what is known (credits 0, created_at from earlier answers).
+// - A job taken once is never counted again: not after a restart, a reload, a lower
+//   max_tracked_jobs, a kind switched off and on, an ids file change or a forgotten retention.
+// - A job refused for max_tracked_jobs is counted once in jobs_dropped_total{reason="limit"}.
+// - Counters survive anything; while state writes fail, /metrics shows what was last written.
+//
+// Not thread-safe.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "checker/fake_api.h"
+
+namespace checker {
+
+inline constexpr const char* kAdsClone = "ads_clone";  // asked for by id
+inline constexpr const char* kAurora = "aurora";       // listed
+inline constexpr int kDeferredAnswers = 3;
+
+// The exporter's configuration, as far as counting is concerned.
+struct ModelConfig {
+  bool ads_clone_enabled = true;
+  bool aurora_enabled = true;
+  std::set<std::string> config_ids;  // ads_clone ids in the config
+  std::set<std::string> file_ids;    // ads_clone ids in the ids file
+  size_t max_tracked_jobs = 10000;
+  double terminal_retention = 900;
+  double forget_after = 7 * 24 * 3600;
+
+  bool Enabled(const std::string& kind) const {
+    return kind == kAdsClone ? ads_clone_enabled : aurora_enabled;
+  }
+  bool Listed(const std::string& id) const {
+    return config_ids.contains(id) || file_ids.contains(id);
+  }
+};
+
+// What the exporter knows of a job, as the contract has it.
+struct Facts {
+  bool tracked = false;          // holds it: unfinished, announced, or finished and shown
+  bool announced = false;        // a webhook named it and no answer was taken yet
+  bool seen_unfinished = false;  // took an unfinished answer
+  bool taken = false;            // took its terminal answer (counted or not)
+  bool remembered = false;       // finished and left the output: never taken again
+  bool refused = false;          // counted in jobs_dropped_total{reason="limit"}
+  bool counted = false;
+  std::string status;                // counted status
+  double credits = 0;                // counted credits
+  std::optional<double> processing;  // observed processing seconds
+};
+
+using Series = std::map<std::string, double>;  // "name{labels}" -> value
+
+class Model {
+ public:
+  // Every job, in creation order, as the API now serves it.
+  std::vector<ApiJob> jobs;
+  std::map<std::string, Facts> memory;   // the running exporter's knowledge
+  std::map<std::string, Facts> durable;  // as last written
+  ModelConfig config;
+  bool running = false;
+  bool disk_full = false;
+  // The time of the first start (an upper bound: jobs are created after it).
+  double watching_since = 0;
+
+  const ApiJob* Find(const std::string& id) const;
+  void Put(const ApiJob& job);
+
+  // A start with `config`: restores what was written, then puts the jobs over the cap aside.
+  void Start(const ModelConfig& next);
+  // A SIGKILL (or a SIGTERM whose last write fails): what was not written is lost.
+  void Kill();
+  // A SIGTERM with a working disk: the last write keeps everything.
+  void Terminate();
+  // A reload, or the exporter's re-reading of the ids file.
+  void Reconfigure(const ModelConfig& next);
+  void Webhook(const std::string& id);
+  void SetDiskFull(bool full);
+
+  // What the exporter must have taken once it read every job in its current state (a quiet
+  // point), at Unix time `now`.
+  void Observe(double now);
+
+  // The counting series /metrics must show now, for the enabled kinds.
+  Series Expected() const;
+  // A terminal answer the exporter must still read before the model's point is reached: one
+  // with a bad field is put off, so the fake API must have served `total` terminal answers of
+  // the job in all, and `since_start` since the exporter started (deferrals are not written).
+  struct Pending {
+    std::string id;
+    int total = 0;
+    int since_start = 0;
+  };
+  std::vector<Pending> PendingTerminal() const;
+
+  size_t Tracked() const;
+
+ private:
+  static std::set<std::string> ListedIds(const ModelConfig& config);
+};
+
+// A series key as the driver builds it from an exposition.
+std::string SeriesKey(const std::string& name, const std::map<std::string, std::string>& labels);
+
+}  // namespace checker
