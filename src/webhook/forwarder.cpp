@@ -46,6 +46,7 @@ struct Forwarder::Peer {
   bool stopping = false;                  // guarded by mutex
   Clock::time_point stop_by;              // guarded by mutex: sending may go on until then
   bool finished = false;                  // guarded by mutex: the thread has ended
+  bool full_logged = false;               // guarded by mutex: until the queue has room again
 
   std::mutex cancel_mutex;
   bool cancelled = false;  // guarded by cancel_mutex
@@ -148,7 +149,16 @@ Forwarder::Queued Forwarder::Forward(int shard, const std::string& kind, std::st
     // Stored under the peer's lock: the calls to one peer are stored and sent in the same order.
     std::lock_guard<std::mutex> lock(peer->mutex);
     if (peer->stopping) return Queued::kNotStored;
-    if (peer->calls.size() >= options_.max_queue) return Queued::kFull;
+    if (peer->calls.size() >= options_.max_queue) {
+      // Once while the queue stays full: the calls refused are counted one by one.
+      if (!peer->full_logged) {
+        logging::Warn(
+            "Too many webhook calls wait for a replica; refusing more with 503",
+            {{"shard", std::to_string(shard)}, {"waiting", std::to_string(peer->calls.size())}});
+      }
+      peer->full_logged = true;
+      return Queued::kFull;
+    }
     std::string error;
     if (queue_ != nullptr) {
       const bool stored = queue_->Add(&call, &error);
@@ -217,6 +227,7 @@ void Forwarder::End(Peer& peer, const persist::QueuedCall& call, std::string_vie
   {
     std::lock_guard<std::mutex> lock(peer.mutex);
     peer.calls.pop_front();
+    if (peer.calls.size() < options_.max_queue) peer.full_logged = false;
   }
   std::string store_error;
   if (queue_ != nullptr && !queue_->Remove(call.seq, &store_error)) {

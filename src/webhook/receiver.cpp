@@ -116,9 +116,7 @@ server::Response Receiver::Handle(const server::Request& request) {
                       R"({"status":"forwarded"})"
                       "\n");
       case Forwarder::Queued::kFull:
-        logging::Warn(
-            "Webhook for a job of another replica refused: too many calls wait to be handed to it",
-            {{"kind", std::string(kind)}, {"job_id", *id}, {"shard", std::to_string(owner)}});
+        // Logged by the forwarder, once while the queue stays full.
         return Answer(kind, kForwardQueueFull, 503,
                       R"({"error":"busy"})"
                       "\n");
