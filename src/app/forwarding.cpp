@@ -29,7 +29,8 @@ void CreateForwarder(Context& ctx) {
   ctx.forwarder = std::make_unique<webhook::Forwarder>(
       webhook::ForwarderOptions{
           .url_template = ctx.flags.peer_url,
-          .user_agent = std::string("creatify-exporter/") + creatify_exporter::kVersion},
+          .user_agent = std::string("creatify-exporter/") + creatify_exporter::kVersion,
+          .total_shards = ctx.shard.total},
       ctx.forward_queue.get(),
       [store](const std::string& kind, std::string_view result) {
         store->CountWebhookForward(kind, result);

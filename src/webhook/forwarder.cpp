@@ -10,7 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include "creatify/webhook.h"
 #include "log/log.h"
+#include "state/job_record.h"
 
 namespace webhook {
 namespace {
@@ -78,6 +80,13 @@ Forwarder::Forwarder(ForwarderOptions options, persist::ForwardQueue* queue, OnE
   if (on_queued_) on_queued_(static_cast<int>(calls.size()));
   int not_resumed = 0;
   for (auto& call : calls) {
+    if (options_.total_shards > 0) {
+      std::string why;
+      if (auto id = creatify::ParseWebhookBody(call.body, &why)) {
+        call.shard =
+            static_cast<int>(state::IdHash(*id) % static_cast<uint64_t>(options_.total_shards));
+      }
+    }
     Peer* peer = PeerFor(call.shard);
     if (peer == nullptr) {
       ++not_resumed;

@@ -43,6 +43,9 @@ inline constexpr std::string_view kExpired = "expired";      // kForwardPatience
 struct ForwarderOptions {
   std::string url_template;
   std::string user_agent;
+  // The number of shards now: a resumed call goes to the owner its job has now, which differs
+  // from the one stored when --total-shards changed since. 0: as stored.
+  int total_shards = 0;
   std::chrono::milliseconds patience = kForwardPatience;
   // The wait after a failed attempt, doubled after each further one up to max_backoff; per peer.
   std::chrono::milliseconds first_backoff = std::chrono::seconds(1);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -17,6 +18,7 @@
 
 #include "persist/forward_queue.h"
 #include "persist/state_file.h"
+#include "state/job_record.h"
 #include "support/process.h"
 
 using testsupport::WaitFor;
@@ -315,6 +317,29 @@ TEST_CASE("calls stored in the state file survive a stop and are resumed in orde
   REQUIRE(queue->Load(&stored, &error));
   CHECK(stored.empty());
   CHECK(ends.Count("custom_template", webhook::kDelivered) == 4);
+}
+
+TEST_CASE("a resumed call goes to the owner its job has with the shard count of now") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  auto state_file = MakeStateFile(path);
+  auto queue = MustOpenQueue(path);
+  // Stored by a run with 5 shards, for shard 4; this run has 2.
+  const std::string id = "moved-job";
+  persist::QueuedCall call{.shard = 4,
+                           .kind = "aurora",
+                           .body = R"({"id":")" + id + R"("})",
+                           .received_at = static_cast<double>(std::time(nullptr))};
+  std::string error;
+  REQUIRE(queue->Add(&call, &error));
+  Peers peers;
+  Ends ends;
+  auto options = Fast(peers.Template());
+  options.total_shards = 2;
+  Forwarder forwarder(options, queue.get(), ends.Callback(), ends.Waiting());
+  const int owner = static_cast<int>(state::IdHash(id) % 2);
+  REQUIRE(WaitFor([&] { return peers.Delivered(owner).size() == 1; }, 10s));
+  CHECK(peers.Delivered(4).empty());
 }
 
 TEST_CASE("each way a call ends has its own result") {
