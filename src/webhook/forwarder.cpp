@@ -285,17 +285,19 @@ void Forwarder::Run(Peer& peer) {
       lock.lock();
       continue;
     }
-    if (failures++ == 0) {
+    lock.lock();
+    // A send cut short by Stop says nothing of the peer.
+    if (failures++ == 0 && !peer.stopping) {
       logging::Warn("Cannot hand webhook calls to the replica that owns their jobs; retrying",
                     {{"shard", std::to_string(peer.shard)}, {"error", error}});
     }
     last_error = error;
     // 1 s, 2 s, 4 s, ... up to max_backoff; the calls behind this one wait too, to keep the order.
     auto backoff = options_.max_backoff;
-    if (failures <= 20)
+    if (failures <= 20) {
       backoff = std::min(backoff, options_.first_backoff * (1L << (failures - 1)));
+    }
     const auto retry_at = Clock::now() + backoff;
-    lock.lock();
     for (;;) {
       const auto until = peer.stopping ? std::min(retry_at, peer.stop_by) : retry_at;
       if (Clock::now() >= until) break;
