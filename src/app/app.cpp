@@ -37,6 +37,7 @@ int Run(const Flags& flags) {
     if (!step(ctx)) {
       StopPoller(ctx);
       StopServer(ctx);
+      StopForwarder(ctx);
       StopStateWriter(ctx);
       return 1;
     }
@@ -44,8 +45,9 @@ int Run(const Flags& flags) {
 
   WaitForStopSignal(ctx);
 
-  // Shut-down, in order: stop answering, stop polling, then write the last state.
+  // Shut-down, in order: stop answering, stop forwarding, stop polling, then write the last state.
   StopServer(ctx);
+  StopForwarder(ctx);
   StopPoller(ctx);
   StopStateWriter(ctx);
   logging::Info("Stopped");

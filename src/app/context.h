@@ -2,6 +2,7 @@
 // the main thread; the members are themselves thread-safe where the server threads use them.
 #pragma once
 
+#include <chrono>
 #include <csignal>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include "app/flags.h"
 #include "collect/collector.h"
 #include "config/config.h"
+#include "persist/forward_queue.h"
 #include "persist/state_file.h"
 #include "persist/writer.h"
 #include "poller/hints.h"
@@ -40,6 +42,9 @@ struct Context {
   std::unique_ptr<collect::Publisher> publisher;
   // Jobs a webhook announced, to read at once; outlives the pollers (a reload replaces those).
   std::unique_ptr<poller::Hints> hints;
+  // The webhook calls to forward, stored in the state file (null without one, or without
+  // forwarding). Before the forwarder: it outlives it.
+  std::unique_ptr<persist::ForwardQueue> forward_queue;
   // With several shards and --shard.peer-url: hands webhook calls to the replica that owns
   // their job.
   std::unique_ptr<webhook::Forwarder> forwarder;
@@ -78,6 +83,9 @@ void WaitForStopSignal(Context& ctx);
 std::string Reload(Context& ctx);
 
 void StopServer(Context& ctx);
+// After StopServer: no call is added any more. Without a state file, the calls waiting are sent
+// for up to kForwardDrain; with one, they stay stored for the next start.
+void StopForwarder(Context& ctx);
 void StopPoller(Context& ctx);
 // Writes the last state (after the poller stopped, so nothing is lost).
 void StopStateWriter(Context& ctx);
@@ -90,6 +98,12 @@ inline constexpr size_t kMaxReloadBodyBytes = 4 << 10;
 // "" when the config can run with these shards: with several shards, a webhook token needs
 // --shard.peer-url (a call for another replica's job would be lost otherwise).
 std::string ShardingError(const Flags& flags, const config::Config& config);
+
+// Part of CreateStore, after the store is made: with several shards and --shard.peer-url, makes
+// ctx.forwarder, on the state file when there is one (resuming the calls it holds).
+void CreateForwarder(Context& ctx);
+// How long a stop keeps sending the calls waiting in memory (no state file).
+inline constexpr std::chrono::seconds kForwardDrain{5};
 
 // Helpers shared by start-up and reload.
 webhook::Settings WebhookSettings(const config::Config& config);

@@ -8,6 +8,13 @@ void StopServer(Context& ctx) {
   if (ctx.server_thread.joinable()) ctx.server_thread.join();
 }
 
+void StopForwarder(Context& ctx) {
+  if (!ctx.forwarder) return;
+  ctx.forwarder->Stop(kForwardDrain);
+  // The calls delivered meanwhile are counted in the last state written.
+  ctx.store->PublishIfChanged();
+}
+
 void StopPoller(Context& ctx) {
   if (ctx.poller) ctx.poller->Stop();
 }

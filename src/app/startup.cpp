@@ -170,13 +170,7 @@ bool CreateStore(Context& ctx) {
   ctx.store->PublishIfChanged();
   ctx.publisher->Publish(ctx.store->Current());
   ctx.hints = std::make_unique<poller::Hints>();
-  if (ctx.shard.total > 1 && !ctx.flags.peer_url.empty()) {
-    ctx.forwarder = std::make_unique<webhook::Forwarder>(
-        ctx.flags.peer_url, std::string("creatify-exporter/") + creatify_exporter::kVersion,
-        [store = ctx.store.get()](const std::string& kind) {
-          store->CountWebhook(kind, webhook::kForwardFailed);
-        });
-  }
+  CreateForwarder(ctx);
   ctx.webhook =
       std::make_unique<webhook::Receiver>(*ctx.store, *ctx.hints, ctx.shard, ctx.forwarder.get());
   ctx.webhook->Configure(WebhookSettings(ctx.config));

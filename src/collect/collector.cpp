@@ -198,6 +198,22 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
     out.Sample("creatify_exporter_webhook_requests_total",
                {{"kind", key.first}, {"result", key.second}}, value);
   }
+  // Only with forwarding (several shards and a peer URL): an unsharded exporter shows neither.
+  if (snapshot.webhook_forwards_waiting) {
+    out.Family("creatify_exporter_webhook_forwards_total",
+               "Webhook calls handed to the replica that owns their job, by kind and how the "
+               "hand-over ended.",
+               "counter");
+    for (const auto& [key, value] : snapshot.webhook_forwards) {
+      if (snapshot.FindKind(key.first) == nullptr) continue;
+      out.Sample("creatify_exporter_webhook_forwards_total",
+                 {{"kind", key.first}, {"result", key.second}}, value);
+    }
+    out.Family("creatify_exporter_webhook_forwards_waiting",
+               "Webhook calls waiting to be handed to the replica that owns their job.", "gauge");
+    out.Sample("creatify_exporter_webhook_forwards_waiting", {},
+               *snapshot.webhook_forwards_waiting);
+  }
   out.Family("creatify_exporter_ids_file_ids", "Job ids in the kind's ids_file, as last read.",
              "gauge");
   for (const auto& [kind, file] : snapshot.ids_files) {

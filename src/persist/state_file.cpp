@@ -239,6 +239,10 @@ state::RestoredState ReadState(sqlite3* db, int64_t version) {
       restored.counters.api_requests[{label1, label2}] = value;
       continue;
     }
+    if (name == "webhook_forwards") {
+      restored.counters.webhook_forwards[{label1, label2}] = value;
+      continue;
+    }
     state::KindSnapshot& kind = KindOf(restored.counters, label1);
     if (name == "completed") {
       kind.completed[TerminalStatusFromText(label2)] = value;
@@ -348,6 +352,8 @@ state::RestoredState Validate(sqlite3* db, int64_t* schema_version) {
 void ConfigureConnection(sqlite3* db) {
   Statement wal(db, "PRAGMA journal_mode = WAL");
   if (!wal.Next() || wal.Text(0) != "wal") throw SqlError("cannot switch to WAL mode");
+  // The webhook forwarder writes its calls to the same file on a connection of its own.
+  sqlite3_busy_timeout(db, 5000);
   Exec(db, "PRAGMA synchronous = FULL");
 }
 
@@ -430,6 +436,9 @@ Rows CounterRows(const state::Snapshot& snapshot) {
   }
   for (const auto& [key, value] : snapshot.api_requests) {
     counter({"api_requests", key.first, key.second}, value);
+  }
+  for (const auto& [key, value] : snapshot.webhook_forwards) {
+    counter({"webhook_forwards", key.first, key.second}, value);
   }
   for (const auto& [endpoint, histogram] : snapshot.api_request_duration) {
     AddHistogram(rows, {"api_request_duration", endpoint, ""}, histogram);

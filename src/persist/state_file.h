@@ -57,6 +57,8 @@ class StateFile : public Backend {
              std::string* error) override;
 
   const std::string& path() const { return path_; }
+  // Whether the file is open now (restored or made at Open): others may then use it too.
+  bool is_open() const { return db_ != nullptr; }
   // Rows inserted, replaced or deleted by the last successful Write (tests: only changed rows).
   int64_t last_write_rows() const { return last_write_rows_; }
 

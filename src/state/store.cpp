@@ -257,6 +257,9 @@ void Store::Restore(RestoredState restored) {
   for (const auto& [key, value] : restored.counters.webhook_requests) {
     state_.webhook_requests[key] = value;
   }
+  for (const auto& [key, value] : restored.counters.webhook_forwards) {
+    state_.webhook_forwards[key] = value;
+  }
   state_.api_request_duration = std::move(restored.counters.api_request_duration);
   if (restored.counters.poll_duration.upper_bounds() == PollBuckets()) {
     state_.poll_duration = std::move(restored.counters.poll_duration);
@@ -430,6 +433,18 @@ void Store::MarkPollAttempted() {
 void Store::CountWebhook(std::string_view kind, std::string_view result, double amount) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   state_.webhook_requests[{std::string(kind), std::string(result)}] += amount;
+  dirty_ = true;
+}
+
+void Store::CountWebhookForward(std::string_view kind, std::string_view result, double amount) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  state_.webhook_forwards[{std::string(kind), std::string(result)}] += amount;
+  dirty_ = true;
+}
+
+void Store::AddWebhookForwardsWaiting(double delta) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  state_.webhook_forwards_waiting = state_.webhook_forwards_waiting.value_or(0) + delta;
   dirty_ = true;
 }
 

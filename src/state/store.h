@@ -125,6 +125,10 @@ struct Snapshot {
   double watching_since = 0;
   // Calls to the webhook receiver: (kind, result) -> requests.
   std::map<std::pair<std::string, std::string>, double> webhook_requests;
+  // Webhook calls handed to another replica, by how they ended: (kind, result) -> calls.
+  std::map<std::pair<std::string, std::string>, double> webhook_forwards;
+  // Calls waiting to be handed to another replica; unset without forwarding.
+  std::optional<double> webhook_forwards_waiting;
   // The ids files, per kind that has one.
   struct IdsFile {
     // Ids in the file as last read.
@@ -292,6 +296,8 @@ class Store {
   // Self-metrics that change between polls; shown from the next publish (PublishIfChanged, or
   // the next Apply).
   void CountWebhook(std::string_view kind, std::string_view result, double amount = 1);
+  void CountWebhookForward(std::string_view kind, std::string_view result, double amount = 1);
+  void AddWebhookForwardsWaiting(double delta);
   void SetIdsFile(std::string_view kind, double ids, double invalid_lines, bool read_failed);
   void RecordReload(bool ok, double at);
   // Forgets the ids-file figures of the kinds not in `kinds` (a reload took their file away).

@@ -1,5 +1,7 @@
 #include "webhook/receiver.h"
 
+#include <nlohmann/json.hpp>
+
 #include "creatify/webhook.h"
 #include "log/log.h"
 
@@ -29,13 +31,19 @@ void Receiver::Configure(Settings settings) {
         store_.CountWebhook(kind, result, 0);
       }
       if (forwarder_ != nullptr) {
-        store_.CountWebhook(kind, kForwarded, 0);
-        store_.CountWebhook(kind, kForwardFailed, 0);
+        for (std::string_view result : {kForwarded, kForwardQueueFull, kForwardFailed}) {
+          store_.CountWebhook(kind, result, 0);
+        }
+        for (std::string_view result : {kDelivered, kRefused, kExpired}) {
+          store_.CountWebhookForward(kind, result, 0);
+        }
       }
     }
     store_.CountWebhook(kOtherKind, kUnauthorized, 0);
     store_.CountWebhook(kOtherKind, kUnknownKind, 0);
   }
+  // Calls already waiting are sent with the new token: a rotated token never strands them.
+  if (forwarder_ != nullptr) forwarder_->SetToken(settings.token);
   std::lock_guard<std::mutex> lock(mutex_);
   settings_ = std::move(settings);
 }
@@ -95,23 +103,29 @@ server::Response Receiver::Handle(const server::Request& request) {
   std::string why;
   auto id = creatify::ParseWebhookBody(request.body, &why);
   if (!id) {
-    return Answer(kind, kBadRequest, 400, R"({"error":")" + why + "\"}\n");
+    // Built by the JSON library: `why` may quote the body ("no string "id"").
+    return Answer(kind, kBadRequest, 400, nlohmann::json{{"error", why}}.dump() + "\n");
   }
   // Another replica owns the job: it is handed over, unless it comes from another replica (whose
   // shard count may differ during a change of it: taken here rather than passed around).
   if (!forwarded && forwarder_ != nullptr && !shard_.Owns(*id)) {
     const int owner = static_cast<int>(state::IdHash(*id) % static_cast<uint64_t>(shard_.total));
-    if (forwarder_->Forward(owner, std::string(kind), token, request.body)) {
-      return Answer(kind, kForwarded, 202,
-                    R"({"status":"forwarded"})"
-                    "\n");
+    switch (forwarder_->Forward(owner, std::string(kind), request.body)) {
+      case Forwarder::Queued::kQueued:
+        return Answer(kind, kForwarded, 202,
+                      R"({"status":"forwarded"})"
+                      "\n");
+      case Forwarder::Queued::kFull:
+        // Logged by the forwarder, once while the queue stays full.
+        return Answer(kind, kForwardQueueFull, 503,
+                      R"({"error":"busy"})"
+                      "\n");
+      case Forwarder::Queued::kNotStored:
+        break;
     }
-    logging::Warn(
-        "Webhook for a job of another replica refused: too many calls waiting to be "
-        "handed over",
-        {{"kind", std::string(kind)}, {"job_id", *id}});
+    // Logged by the forwarder, once per distinct error.
     return Answer(kind, kForwardFailed, 503,
-                  R"({"error":"busy"})"
+                  R"({"error":"cannot queue the call"})"
                   "\n");
   }
   if (forwarded && !shard_.Owns(*id)) {

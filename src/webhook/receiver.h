@@ -29,9 +29,12 @@ inline constexpr std::string_view kUnauthorized = "unauthorized";  // 401
 inline constexpr std::string_view kUnknownKind = "unknown_kind";   // 404
 inline constexpr std::string_view kTooLarge = "too_large";         // 413
 inline constexpr std::string_view kBadRequest = "bad_request";     // 400
-// 202: another replica owns the job, and the call is handed to it (kForwardFailed if it could not
-// be, in the end).
+// 202: another replica owns the job, and the call is queued to be handed to it (how that ends
+// is counted in creatify_exporter_webhook_forwards_total).
 inline constexpr std::string_view kForwarded = "forwarded";
+// 503, so that the sender tries again: kMaxForwardQueue calls already wait for the owner.
+inline constexpr std::string_view kForwardQueueFull = "forward_queue_full";
+// 503 too: the call could not be queued (the state file cannot be written, the exporter stops).
 inline constexpr std::string_view kForwardFailed = "forward_failed";
 // The `kind` label of a call whose kind is not an enabled kind (the path's word is never used
 // as a label value: anyone may send anything).
@@ -56,7 +59,8 @@ class Receiver {
            Forwarder* forwarder = nullptr)
       : store_(store), hints_(hints), shard_(shard), forwarder_(forwarder) {}
 
-  // Takes effect for the next call. Sets the counters of every (enabled kind, result) to exist.
+  // Takes effect for the next call, and for the forwarder's next send (its token). Sets the
+  // counters of every (enabled kind, result) to exist.
   void Configure(Settings settings);
 
   server::Response Handle(const server::Request& request);

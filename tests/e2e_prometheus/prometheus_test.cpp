@@ -46,6 +46,7 @@ const std::set<std::string> kQuietWhenHealthy = {
     "CreatifyJobStuck",
     "CreatifyCreditsLow",
     "CreatifyExporterStateWriteFailing",
+    "CreatifyWebhookForwardsLost",
 };
 // Alerts whose state depends on the simulated load rather than on health, with the reason.
 // Every alert of rules.yaml must be in one of the two lists, so that a new alert is classified.

@@ -72,9 +72,28 @@ TEST_CASE(
                                              "\n  discover: true\n"
                                              "webhook:\n  token: docs-test-token-0123456789\n"),
                           dir.File("state.db")));
+  // With shards and a peer URL, for the forwarding families (shown only then).
+  testsupport::TempDir sharded_dir;
+  e2e::Exporter sharded(
+      sharded_dir,
+      e2e::ConfigFor(simulator.port, {}, {}, "webhook:\n  token: docs-test-token-0123456789\n"),
+      {"--total-shards=2", "--shard=0", "--shard.peer-url=http://127.0.0.1:1/{shard}"});
+  // The first exporter's families, and those only the sharded one has.
+  auto both = [&] {
+    testsupport::Exposition out = exporter.Metrics();
+    const testsupport::Exposition more = sharded.Metrics();
+    for (const auto& [name, type] : more.types) {
+      if (out.types.contains(name)) continue;
+      out.types[name] = type;
+      for (const auto& sample : more.samples) {
+        if (FamilyOf(more, sample.name) == name) out.samples.push_back(sample);
+      }
+    }
+    return out;
+  };
   testsupport::Exposition live;
   auto every_family_has_samples = [&] {
-    live = exporter.Metrics();
+    live = both();
     std::set<std::string> seen;
     for (const auto& sample : live.samples) seen.insert(FamilyOf(live, sample.name));
     for (const auto& [name, row] : table) {
