@@ -170,6 +170,7 @@ Snapshot WithDurableCounters(const Snapshot& live, const Snapshot& durable) {
   TakeDurable(out.api_request_duration, durable.api_request_duration, ZeroHistogram);
   out.poll_duration = durable.poll_duration;
   TakeDurable(out.webhook_requests, durable.webhook_requests, ZeroCount);
+  TakeDurable(out.webhook_forwards, durable.webhook_forwards, ZeroCount);
   return out;
 }
 

@@ -672,7 +672,13 @@ TEST_CASE("durable counters: a live snapshot shown with the counts that are on d
   store.Apply(
       Cycle({MakeJob("a", Status::kDone, kWatchStart - 100, 5), MakeJob("b", Status::kRunning)}));
   auto live = store.Current();
+  store.CountWebhook("aurora", "accepted");
+  store.CountWebhookForward("aurora", "delivered");
+  store.PublishIfChanged();
+  live = store.Current();
   state::Snapshot shown = state::WithDurableCounters(*live, *durable);
+  CHECK(shown.webhook_requests.at({"aurora", "accepted"}) == 0);
+  CHECK(shown.webhook_forwards.at({"aurora", "delivered"}) == 0);
   const auto* kind = shown.FindKind("aurora");
   CHECK(kind->completed.at(Status::kDone) == 0);
   CHECK(kind->credits_used == 0);
