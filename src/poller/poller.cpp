@@ -186,9 +186,10 @@ std::map<std::string, std::vector<std::string>> Poller::StaticIds() const {
   std::lock_guard<std::mutex> lock(ids_mutex_);
   for (const auto& [kind, file] : ids_files_) {
     auto& list = ids[kind];
-    std::unordered_set<std::string_view> seen(list.begin(), list.end());
+    // Copies, not views: a view of an id in `list` would dangle once push_back moves its strings.
+    std::unordered_set<std::string> seen(list.begin(), list.end());
     for (const auto& id : file.ids) {
-      if (!seen.contains(id)) list.push_back(id);
+      if (seen.insert(id).second) list.push_back(id);
     }
   }
   return ids;

@@ -687,3 +687,27 @@ TEST_CASE("the hint reader runs in the background and stops with the poller") {
   CHECK(read);
   poller.Stop();
 }
+
+TEST_CASE("the static ids are the config's, then the ids file's, each once, however many") {
+  char dir_template[] = "/tmp/creatify-static-ids-XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string path = std::string(dir_template) + "/ids.txt";
+  auto config = BaseConfig();
+  // Short ids (kept inside the strings) and many of them: the list grows while it is compared.
+  config.kinds["ads_clone"].ids = {"c1", "c2", "shared"};
+  std::string file;
+  std::vector<std::string> expected = {"c1", "c2", "shared"};
+  for (int i = 0; i < 50; ++i) {
+    file += "f" + std::to_string(i) + "\nshared\nc1\n";
+    expected.push_back("f" + std::to_string(i));
+  }
+  std::ofstream(path) << file;
+  config.kinds["ads_clone"].ids_file = path;
+  state::Store store(ActiveKinds(config), 0);
+  FakeApi api;
+  {
+    poller::Poller poller(config, store, api.Fetch());
+    CHECK(poller.StaticIds().at("ads_clone") == expected);
+  }
+  std::filesystem::remove_all(dir_template);
+}
