@@ -279,12 +279,17 @@ void Store::Restore(RestoredState restored) {
     to.last_success = from.last_success;
   }
   // Unfinished jobs first (each may still be counted: all are kept, whatever the cap), then the
-  // finished ones, the latest first: those the cap leaves no room for are remembered.
+  // finished ones, the most recently created first (then by id, so that which ones stay does not
+  // depend on the order of the file): those the cap leaves no room for are remembered.
   std::stable_sort(restored.jobs.begin(), restored.jobs.end(), [](const auto& a, const auto& b) {
     const bool a_done = IsTerminal(a.second.status);
     const bool b_done = IsTerminal(b.second.status);
     if (a_done != b_done) return !a_done;
-    return a_done && a.second.finished_at > b.second.finished_at;
+    if (!a_done) return false;
+    const double a_created = a.second.job.created_at.value_or(0);
+    const double b_created = b.second.job.created_at.value_or(0);
+    if (a_created != b_created) return a_created > b_created;
+    return a.second.job.id < b.second.job.id;
   });
   for (auto& [kind_name, record] : restored.jobs) {
     KindState& kind = SlotFor(kind_name);

@@ -93,11 +93,17 @@ void Model::Start(const ModelConfig& next) {
   config = next;
   running = true;
   disk_full = false;
-  // Restored finished jobs over the cap are put aside as remembered ids (newest first here;
-  // which ones does not change a count: the driver lowers the cap only when every tracked job
-  // is finished).
-  for (auto it = jobs.rbegin(); it != jobs.rend() && Tracked() > config.max_tracked_jobs; ++it) {
-    Facts& facts = memory[it->id];
+  // Restored finished jobs over the cap are put aside as remembered ids: the README keeps the
+  // most recently created (then the smallest id), so the oldest go first. Which ones stay decides
+  // which later job finds the cap reached.
+  std::vector<const ApiJob*> by_age;
+  for (const auto& job : jobs) by_age.push_back(&job);
+  std::sort(by_age.begin(), by_age.end(), [](const ApiJob* a, const ApiJob* b) {
+    if (a->created_at != b->created_at) return a->created_at < b->created_at;
+    return a->id > b->id;
+  });
+  for (auto it = by_age.begin(); it != by_age.end() && Tracked() > config.max_tracked_jobs; ++it) {
+    Facts& facts = memory[(*it)->id];
     if (facts.tracked && facts.taken) {
       facts.tracked = false;
       facts.remembered = true;
