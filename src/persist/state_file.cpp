@@ -44,12 +44,6 @@ CREATE TABLE remembered (
   forget_at REAL NOT NULL,
   PRIMARY KEY (kind, id_hash)
 ) WITHOUT ROWID;
-CREATE TABLE refused (
-  kind TEXT NOT NULL,
-  id_hash INTEGER NOT NULL,
-  forget_at REAL NOT NULL,
-  PRIMARY KEY (kind, id_hash)
-) WITHOUT ROWID;
 CREATE TABLE counters (
   name TEXT NOT NULL,
   label1 TEXT NOT NULL,
@@ -69,6 +63,16 @@ CREATE TABLE histograms (
 ) WITHOUT ROWID;
 )sql";
 
+// Made by a fresh file and by the migration from version 1 alike.
+constexpr const char* kRefusedTable = R"sql(
+CREATE TABLE refused (
+  kind TEXT NOT NULL,
+  id_hash INTEGER NOT NULL,
+  forget_at REAL NOT NULL,
+  PRIMARY KEY (kind, id_hash)
+) WITHOUT ROWID;
+)sql";
+
 // From schema version 1 (which guessed "unread" from empty columns and did not keep the jobs
 // refused for the cap) to 2, in place: nothing is lost.
 constexpr const char* kMigrateFrom1 = R"sql(
@@ -77,13 +81,6 @@ UPDATE jobs SET unread = 1
   WHERE status = 'unknown' AND api_status IS NULL AND progress IS NULL
     AND video_duration_seconds IS NULL AND credits_used IS NULL AND created_at IS NULL
     AND updated_at IS NULL AND info = '[]';
-CREATE TABLE refused (
-  kind TEXT NOT NULL,
-  id_hash INTEGER NOT NULL,
-  forget_at REAL NOT NULL,
-  PRIMARY KEY (kind, id_hash)
-) WITHOUT ROWID;
-PRAGMA user_version = 2;
 )sql";
 
 // Any failure while reading or writing: caught at the edge of each public call.
@@ -533,6 +530,8 @@ bool StateFile::Migrate(std::string* error) {
   try {
     Exec(db_, "BEGIN IMMEDIATE");
     Exec(db_, kMigrateFrom1);
+    Exec(db_, kRefusedTable);
+    Exec(db_, "PRAGMA user_version = 2");
     Exec(db_, "COMMIT");
   } catch (const std::exception& e) {
     if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -552,6 +551,7 @@ bool StateFile::CreateFresh(double watching_since, std::string* error) {
     // Schema, version and start time in one transaction: a file is never half made.
     Exec(db, "BEGIN IMMEDIATE");
     Exec(db, kSchema);
+    Exec(db, kRefusedTable);
     Exec(db, ("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
     Statement meta(db, "INSERT INTO meta (key, value) VALUES ('watching_since', ?)");
     meta.Bind(1, watching_since).Run();

@@ -20,6 +20,7 @@
 #include "persist/state_file.h"
 #include "state/job_record.h"
 #include "support/process.h"
+#include "webhook/broken_queue.h"
 
 using testsupport::WaitFor;
 using webhook::Forwarder;
@@ -187,16 +188,7 @@ std::unique_ptr<persist::ForwardQueue> MustOpenQueue(const std::string& path) {
   return queue;
 }
 
-// A queue whose writes fail, as on a full disk.
-class BrokenQueue : public persist::ForwardQueue {
- public:
-  bool Add(persist::QueuedCall*, std::string* error) override {
-    *error = "disk I/O error";
-    return false;
-  }
-  bool Remove(int64_t, std::string*) override { return true; }
-  bool Load(std::vector<persist::QueuedCall>*, std::string*) override { return true; }
-};
+using webhook_test::BrokenQueue;
 
 }  // namespace
 

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "webhook/broken_queue.h"
+
 using webhook::Receiver;
 
 namespace {
@@ -33,15 +35,7 @@ std::string IdOf(int shard, int total) {
   }
 }
 
-class BrokenQueue : public persist::ForwardQueue {
- public:
-  bool Add(persist::QueuedCall*, std::string* error) override {
-    *error = "disk I/O error";
-    return false;
-  }
-  bool Remove(int64_t, std::string*) override { return true; }
-  bool Load(std::vector<persist::QueuedCall>*, std::string*) override { return true; }
-};
+using webhook_test::BrokenQueue;
 
 }  // namespace
 
