@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/flags.h"
+#include "app/web_config_watch.h"
 #include "collect/collector.h"
 #include "config/config.h"
 #include "persist/forward_queue.h"
@@ -30,6 +31,8 @@ struct Context {
   config::Config config;
   // From --web.config.file; empty (no TLS, no users) without it.
   webconfig::WebConfig web_config;
+  // The bytes web_config was loaded from (WebConfigFingerprint).
+  std::string web_config_fingerprint;
   // SIGINT and SIGTERM stop, SIGHUP reloads; blocked in every thread and taken by sigwait.
   sigset_t stop_signals{};
   poller::Shard shard;
@@ -54,6 +57,8 @@ struct Context {
   // Serialises reloads (SIGHUP on the main thread, POST /-/reload on a server thread).
   std::mutex reload_mutex;
   std::unique_ptr<server::HttpServer> server;
+  // Applies changes of the web config's files to the server (null without a web config).
+  std::unique_ptr<WebConfigWatcher> web_config_watcher;
   std::thread server_thread;
   std::unique_ptr<poller::Poller> poller;
   // Destroyed first: it writes to state_file from store.

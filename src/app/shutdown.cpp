@@ -4,6 +4,7 @@
 namespace app {
 
 void StopServer(Context& ctx) {
+  if (ctx.web_config_watcher) ctx.web_config_watcher->Stop();
   if (ctx.server) ctx.server->Stop();
   if (ctx.server_thread.joinable()) ctx.server_thread.join();
 }

@@ -68,6 +68,8 @@ bool LoadWebConfiguration(Context& ctx) {
     return false;
   }
   ctx.web_config = std::move(*web_config);
+  // The bytes it was loaded from: the watcher loads it again when they change.
+  ctx.web_config_fingerprint = WebConfigFingerprint(ctx.flags.web_config_file, ctx.web_config);
   return true;
 }
 
@@ -205,27 +207,19 @@ bool StartStateWriter(Context& ctx) {
 
 namespace {
 
-// TLS and basic auth as the web config says; false and *error when the TLS files cannot be used.
-bool SecureServer(const webconfig::WebConfig& web_config, server::HttpServer& http,
-                  std::string* error) {
-  if (web_config.tls) {
-    const webconfig::TlsConfig& tls = *web_config.tls;
-    server::TlsOptions options{.cert_file = tls.cert_file,
-                               .key_file = tls.key_file,
-                               .client_auth_type = tls.client_auth_type,
-                               .client_ca_file = tls.client_ca_file,
-                               .min_version = tls.min_version,
-                               .max_version = tls.max_version};
-    if (!http.EnableTls(options, error)) return false;
-  }
-  if (!web_config.users.empty()) {
-    // Shared with the server's workers, which call it concurrently; BasicAuth is thread-safe.
-    auto auth = std::make_shared<webconfig::BasicAuth>(web_config.users);
-    // Creatify cannot send a password: the webhook receiver checks its own token instead.
-    http.SetAuthorizer(
-        [auth](std::string_view authorization) { return auth->Authorize(authorization); },
-        {webhook::kPathPrefix});
-  }
+// TLS and basic auth as the web config says, then kept up to date with its files; false and
+// *error when the TLS files cannot be used.
+bool SecureServer(Context& ctx, std::string* error) {
+  if (ctx.flags.web_config_file.empty()) return true;
+  ServerSecurity security = SecurityFor(ctx.web_config);
+  if (security.tls && !ctx.server->EnableTls(*security.tls, error)) return false;
+  // Creatify cannot send a password: the webhook receiver checks its own token instead. The
+  // prefix stays public whatever later web configs say.
+  ctx.server->SetAuthorizer(security.Authorizer(), {webhook::kPathPrefix});
+  ctx.store->RecordWebConfigReload(true, state::UnixNow());
+  ctx.web_config_watcher = std::make_unique<WebConfigWatcher>(
+      ctx.flags.web_config_file, ctx.web_config, ctx.web_config_fingerprint, std::move(security),
+      *ctx.server, *ctx.store);
   return true;
 }
 
@@ -259,7 +253,7 @@ bool BindServer(Context& ctx) {
     return server::Response{.status = 500, .body = "Reload failed: " + error + "\n"};
   });
   std::string error;
-  if (!SecureServer(ctx.web_config, *ctx.server, &error)) {
+  if (!SecureServer(ctx, &error)) {
     std::fprintf(stderr, "creatify-exporter: %s: %s\n", ctx.flags.web_config_file.c_str(),
                  error.c_str());
     return false;
@@ -309,6 +303,15 @@ bool StartServing(Context& ctx) {
   // Read before the server runs: a POST /-/reload may replace ctx.config from then on.
   ctx.ready_within = ctx.config.timeout;
   ctx.server_thread = std::thread([server = ctx.server.get()] { server->Serve(); });
+  if (ctx.web_config_watcher) {
+    try {
+      ctx.web_config_watcher->Start();
+    } catch (const std::system_error& e) {
+      std::fprintf(stderr, "creatify-exporter: cannot start the web config watcher: %s\n",
+                   e.what());
+      return false;
+    }
+  }
   return true;
 }
 

@@ -241,6 +241,18 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
              "Unix time of the last successful load of the configuration.", "gauge");
   out.Sample("creatify_exporter_config_last_reload_success_timestamp_seconds", {},
              snapshot.reload.last_success);
+  if (snapshot.web_config.watched) {
+    out.Family("creatify_exporter_web_config_last_reload_successful",
+               "1 when the last load of the web config (--web.config.file and the files it names, "
+               "read again when they change) succeeded, else 0: the last good one stays in force.",
+               "gauge");
+    out.Sample("creatify_exporter_web_config_last_reload_successful", {},
+               snapshot.web_config.successful ? 1 : 0);
+    out.Family("creatify_exporter_web_config_last_reload_success_timestamp_seconds",
+               "Unix time the web config in force was loaded.", "gauge");
+    out.Sample("creatify_exporter_web_config_last_reload_success_timestamp_seconds", {},
+               snapshot.web_config.last_success);
+  }
   out.Family("creatify_exporter_render_seconds",
              "How long the previous render of the /metrics body took (once per change of the "
              "state; scrapes serve the rendered body).",

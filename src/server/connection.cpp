@@ -22,12 +22,17 @@ constexpr Clock::duration kNoTimeout = Clock::duration::max();
 }  // namespace
 
 Connection::Connection(uint64_t id, int fd, std::unique_ptr<Transport> transport,
-                       ServerContext& context, Clock::time_point now)
-    : id_(id), fd_(fd), transport_(std::move(transport)), context_(context) {
+                       ServerContext& context, Clock::time_point now, std::string client)
+    : id_(id),
+      fd_(fd),
+      client_(std::move(client)),
+      transport_(std::move(transport)),
+      context_(context) {
   SetPhase(Phase::kHandshake, now, kHandshakeTimeout);
 }
 
 Connection::~Connection() {
+  if (abandoned_) abandoned_->store(true);
   transport_.reset();
   close(fd_);
 }
@@ -39,7 +44,16 @@ void Connection::SetPhase(Phase phase, Clock::time_point now, Clock::duration ti
 }
 
 bool Connection::evictable() const {
-  return out_.empty() && (phase_ == Phase::kHandshake || phase_ == Phase::kReadHead);
+  return out_.empty() && (phase_ == Phase::kHandshake || phase_ == Phase::kReadHead ||
+                          phase_ == Phase::kAuthorizing);
+}
+
+bool Connection::Expire(Clock::time_point now) {
+  if (phase_ != Phase::kAuthorizing) return false;
+  abandoned_->store(true);
+  abandoned_.reset();
+  Respond(ErrorResponse(503), now, /*close=*/true, "Retry-After: 1\r\n");
+  return true;
 }
 
 bool Connection::BeginStop() {
@@ -128,24 +142,56 @@ void Connection::OnHead(Clock::time_point now) {
   const bool is_public =
       std::any_of(context_.public_prefixes.begin(), context_.public_prefixes.end(),
                   [&](const std::string& prefix) { return head_.path.rfind(prefix, 0) == 0; });
-  if (!context_.authorize || is_public) {
+  const auto security = context_.security ? context_.security->Get() : nullptr;
+  if (!security || !security->authorizer.check || is_public) {
     Route(now);
     return;
   }
-  // The authorizer may be slow: it runs on a worker, and the body (if any) waits unread.
-  SetPhase(Phase::kWorking, now, kNoTimeout);
-  context_.pool->Submit([authorize = context_.authorize, post = context_.post, id = id_,
-                         authorization = std::move(head_.authorization)] {
-    int verdict = -1;
+  const Authorizer& authorizer = security->authorizer;
+  // Credentials let in before are answered here, without waiting behind anyone's bcrypt.
+  if (authorizer.recall) {
+    std::optional<bool> known;
     try {
-      verdict = authorize(authorization) ? 1 : 0;
+      known = authorizer.recall(head_.authorization);
     } catch (...) {
+      OnAuthorized(-1, now);
+      return;
     }
-    post(id, [verdict](Connection& connection) { connection.OnAuthorized(verdict, Clock::now()); });
-  });
+    if (known) {
+      OnAuthorized(*known ? 1 : 0, now);
+      return;
+    }
+  }
+  QueueCheck(authorizer, now);
+}
+
+void Connection::QueueCheck(const Authorizer& authorizer, Clock::time_point now) {
+  // The body (if any) waits unread.
+  SetPhase(Phase::kAuthorizing, now, kAuthWaitTimeout);
+  abandoned_ = std::make_shared<std::atomic<bool>>(false);
+  auto admission = context_.auth_queue->Submit(
+      client_, abandoned_,
+      [check = authorizer.check, post = context_.post, id = id_,
+       authorization = std::move(head_.authorization)] {
+        int verdict = -1;
+        try {
+          verdict = check(authorization) ? 1 : 0;
+        } catch (...) {
+        }
+        post(id,
+             [verdict](Connection& connection) { connection.OnAuthorized(verdict, Clock::now()); });
+      });
+  if (admission == AuthQueue::Admission::kQueued) return;
+  abandoned_.reset();
+  // Too many checks waiting: this client's own (429), or everyone's (503).
+  Respond(ErrorResponse(admission == AuthQueue::Admission::kClientBusy ? 429 : 503), now,
+          head_.has_body(), "Retry-After: 1\r\n");
 }
 
 void Connection::OnAuthorized(int verdict, Clock::time_point now) {
+  // An answer that comes after the connection answered its deadline is dropped.
+  if (phase_ != Phase::kAuthorizing && phase_ != Phase::kReadHead) return;
+  abandoned_.reset();
   if (verdict == 1) {
     Route(now);
     return;
@@ -247,8 +293,8 @@ Connection::Step Connection::ReadBody(Clock::time_point now) {
 }
 
 void Connection::RunPostHandler() {
-  context_.pool->Submit([route = post_route_, post = context_.post, id = id_,
-                         request = std::move(request_)]() mutable {
+  context_.handlers->Submit([route = post_route_, post = context_.post, id = id_,
+                             request = std::move(request_)]() mutable {
     auto response = std::make_shared<Response>(CallHandler(route->handler, request));
     post(id, [response](Connection& connection) {
       connection.Respond(std::move(*response), Clock::now());

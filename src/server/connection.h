@@ -4,6 +4,7 @@
 // a connection closed meanwhile simply drops it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -13,12 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "server/auth_queue.h"
+#include "server/handler_pool.h"
 #include "server/http_server.h"
 #include "server/request_parser.h"
 #include "server/response_writer.h"
 #include "server/route_table.h"
+#include "server/security.h"
 #include "server/transport.h"
-#include "server/worker_pool.h"
 
 namespace server {
 
@@ -32,6 +35,9 @@ inline constexpr auto kHeadTimeout = std::chrono::seconds(10);
 inline constexpr auto kBodyTimeout = std::chrono::seconds(10);
 // Between two requests on a kept-alive connection.
 inline constexpr auto kIdleTimeout = std::chrono::seconds(120);
+// From the end of a head to the start of its password check: a request that waited this long for
+// its turn gets 503.
+inline constexpr auto kAuthWaitTimeout = std::chrono::seconds(10);
 // Without a byte of the answer taken by the client.
 inline constexpr auto kWriteTimeout = std::chrono::seconds(10);
 // What a connection writes in one turn before the loop turns to the others: 16 scrapers of a
@@ -44,11 +50,13 @@ class Connection;
 // What connections share: owned by the event loop, which outlives them.
 struct ServerContext {
   const RouteTable* routes = nullptr;
-  // Empty: every request is let through.
-  std::function<bool(std::string_view)> authorize;
-  // Paths under these skip `authorize` (they authenticate their callers themselves).
+  // TLS and the authorizer of the moment (an empty check lets every request through).
+  const SecuritySlot* security = nullptr;
+  // Paths under these skip the authorizer (they authenticate their callers themselves).
   std::vector<std::string> public_prefixes;
-  WorkerPool* pool = nullptr;
+  // POST handlers run there, password checks in the queue: never on the event loop.
+  HandlerPool* handlers = nullptr;
+  AuthQueue* auth_queue = nullptr;
   // Runs `apply` on the event loop with connection `id`, if it is still open. Thread-safe.
   std::function<void(uint64_t id, std::function<void(Connection&)> apply)> post;
   // Scratch space for reads (the loop's, shared by its connections).
@@ -58,9 +66,10 @@ struct ServerContext {
 
 class Connection {
  public:
-  // Takes `fd`, closed on destruction.
+  // Takes `fd`, closed on destruction. `client`: the peer's address (password checks take turns
+  // per address).
   Connection(uint64_t id, int fd, std::unique_ptr<Transport> transport, ServerContext& context,
-             Clock::time_point now);
+             Clock::time_point now, std::string client = "");
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -75,10 +84,13 @@ class Connection {
   // (edge-triggered, no event will say so).
   bool yielded() const { return yielded_; }
 
-  // The time after which the connection is closed, whatever its phase.
+  // The time after which the connection is closed, whatever its phase, unless Expire answers it.
   Clock::time_point deadline() const { return deadline_; }
-  // Waiting for a request (idle, or its head trickling in), or in its TLS handshake: no answer is
-  // owed, so it may be closed to make room for a new connection.
+  // The deadline has passed: true when the connection answers it (503 for a request still waiting
+  // for its password check) and is to be driven, false when it is to be closed.
+  bool Expire(Clock::time_point now);
+  // Waiting for a request (idle, or its head trickling in), in its TLS handshake, or waiting for
+  // its password check: it may be closed to make room for a new connection.
   bool evictable() const;
   // Since when it has been in that phase (the oldest is evicted first).
   Clock::time_point phase_start() const { return phase_start_; }
@@ -88,7 +100,7 @@ class Connection {
   bool BeginStop();
 
  private:
-  enum class Phase { kHandshake, kReadHead, kReadBody, kWorking, kWriting };
+  enum class Phase { kHandshake, kReadHead, kAuthorizing, kReadBody, kWorking, kWriting };
   enum class Step { kProgress, kWait, kClose };
 
   Step ReadHead(Clock::time_point now);
@@ -98,6 +110,8 @@ class Connection {
   // Writes queued answers: kProgress once all are written.
   Step Flush(Clock::time_point now);
   void OnHead(Clock::time_point now);
+  // Queues the slow half of the authorizer's check.
+  void QueueCheck(const Authorizer& authorizer, Clock::time_point now);
   void OnAuthorized(int verdict, Clock::time_point now);
   void Route(Clock::time_point now);
   void StartBody(const PostRoute& route, Clock::time_point now);
@@ -108,6 +122,9 @@ class Connection {
 
   uint64_t id_;
   int fd_;
+  const std::string client_;
+  // Set when the password check queued for this connection's request is no longer wanted.
+  std::shared_ptr<std::atomic<bool>> abandoned_;
   std::unique_ptr<Transport> transport_;
   ServerContext& context_;
   Phase phase_ = Phase::kHandshake;

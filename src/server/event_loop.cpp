@@ -1,5 +1,6 @@
 #include "server/event_loop.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -27,10 +28,20 @@ constexpr auto kStopGrace = std::chrono::seconds(2);
 // How often deadlines are checked.
 constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 constexpr size_t kMaxConnections = 4096;
-// Workers of each loop for the authorizer and POST handlers.
-constexpr int kWorkers = 2;
 constexpr uint64_t kListenTag = 0;
 constexpr uint64_t kWakeTag = 1;
+
+// The client's address without its port: password checks take turns per address.
+std::string PeerAddress(const sockaddr_storage& peer) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (peer.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr, text, sizeof(text));
+  } else if (peer.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_addr, text,
+              sizeof(text));
+  }
+  return text;
+}
 
 }  // namespace
 
@@ -51,8 +62,10 @@ class EventLoop {
       : options_(options), listen_fd_(options.listen_fd), limit_(options.max_connections) {
     read_buffer_.resize(64 * 1024);
     context_.routes = options.routes;
-    context_.authorize = options.authorize;
+    context_.security = options.security;
     context_.public_prefixes = options.public_prefixes;
+    context_.handlers = options.handlers;
+    context_.auth_queue = options.auth_queue;
     context_.read_buffer = read_buffer_.data();
     context_.read_buffer_size = read_buffer_.size();
     context_.post = [this](uint64_t id, std::function<void(Connection&)> apply) {
@@ -69,9 +82,8 @@ class EventLoop {
   }
 
   ~EventLoop() {
+    // Answers still to come from the server's threads find no connection and are dropped.
     connections_.clear();
-    // Workers finish what they run; their answers are dropped with the queue below.
-    pool_.reset();
     if (epoll_fd_ >= 0) close(epoll_fd_);
     if (spare_fd_ >= 0) close(spare_fd_);
   }
@@ -79,8 +91,6 @@ class EventLoop {
   void Run(const std::atomic<bool>& stop) {
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd_ < 0) return;
-    pool_ = std::make_unique<WorkerPool>(kWorkers);
-    context_.pool = pool_.get();
     // Exclusive: a new connection wakes one of the loops, not all.
     Watch(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, kListenTag);
     Watch(options_.wake_fd, EPOLLIN, kWakeTag);
@@ -130,7 +140,10 @@ class EventLoop {
   void Accept(Clock::time_point now) {
     // A bounded batch, so that a flood of connections does not starve the others.
     for (int i = 0; i < 64 && listen_fd_ >= 0; ++i) {
-      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      sockaddr_storage peer{};
+      socklen_t peer_length = sizeof(peer);
+      int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_length,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if ((errno == EMFILE || errno == ENFILE) && spare_fd_ >= 0) {
@@ -147,13 +160,16 @@ class EventLoop {
       }
       int yes = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-      auto transport = options_.tls ? options_.tls->NewTransport(fd) : NewPlainTransport(fd);
+      // The TLS of this moment: a renewed certificate serves the connections accepted from now on.
+      const auto security = options_.security->Get();
+      auto transport = security->tls ? security->tls->NewTransport(fd) : NewPlainTransport(fd);
       if (!transport) {
         close(fd);
         continue;
       }
       uint64_t id = next_id_++;
-      auto connection = std::make_unique<Connection>(id, fd, std::move(transport), context_, now);
+      auto connection = std::make_unique<Connection>(id, fd, std::move(transport), context_, now,
+                                                     PeerAddress(peer));
       connections_.emplace(id, std::move(connection));
       // Edge-triggered: a connection reads and writes until the socket says EAGAIN.
       Watch(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, id);
@@ -233,8 +249,19 @@ class EventLoop {
   }
 
   void CloseExpired(Clock::time_point now) {
-    std::erase_if(connections_,
-                  [now](const auto& entry) { return entry.second->deadline() <= now; });
+    std::vector<uint64_t> answered;
+    std::erase_if(connections_, [&](const auto& entry) {
+      if (entry.second->deadline() > now) return false;
+      // A connection that answers its deadline (a request whose check did not start in time)
+      // stays to send that answer.
+      if (!entry.second->Expire(now)) return true;
+      answered.push_back(entry.first);
+      return false;
+    });
+    for (uint64_t id : answered) {
+      auto it = connections_.find(id);
+      if (it != connections_.end()) Drive(it, now);
+    }
   }
 
   EventLoopOptions options_;
@@ -251,8 +278,6 @@ class EventLoop {
   std::mutex completions_mutex_;
   // guarded by completions_mutex_
   std::vector<std::pair<uint64_t, std::function<void(Connection&)>>> completions_;
-  // Declared last: destroyed (its threads joined) before what its jobs use.
-  std::unique_ptr<WorkerPool> pool_;
 };
 
 }  // namespace

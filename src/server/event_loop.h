@@ -10,8 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "server/auth_queue.h"
+#include "server/handler_pool.h"
 #include "server/route_table.h"
-#include "server/tls.h"
+#include "server/security.h"
 
 namespace server {
 
@@ -23,11 +25,13 @@ struct EventLoopOptions {
   // This loop's share of the connection limit.
   size_t max_connections = 0;
   const RouteTable* routes = nullptr;
-  std::function<bool(std::string_view)> authorize;
-  // Paths under these skip `authorize`.
+  // TLS and the authorizer, as they are at each accept and each request.
+  const SecuritySlot* security = nullptr;
+  // Paths under these skip the authorizer.
   std::vector<std::string> public_prefixes;
-  // nullptr: plain HTTP.
-  TlsContext* tls = nullptr;
+  // Shared by the loops; they outlive the loops.
+  HandlerPool* handlers = nullptr;
+  AuthQueue* auth_queue = nullptr;
 };
 
 // Connections the process can hold: 4096, or fewer when file descriptors are short (some are kept

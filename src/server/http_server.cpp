@@ -16,8 +16,11 @@
 #include <thread>
 #include <vector>
 
+#include "server/auth_queue.h"
 #include "server/event_loop.h"
+#include "server/handler_pool.h"
 #include "server/route_table.h"
+#include "server/security.h"
 #include "server/tls.h"
 
 namespace server {
@@ -27,14 +30,18 @@ namespace {
 // Event loops, each on a thread of its own: two share the work of a two-core machine, and keep
 // serving while one copies a large body.
 constexpr int kLoops = 2;
+// Threads for POST handlers: a reload and a webhook call at once.
+constexpr int kHandlerThreads = 2;
 
 }  // namespace
 
 struct HttpServer::Impl {
   RouteTable routes;
-  std::function<bool(std::string_view)> authorize;
+  SecuritySlot security;
   std::vector<std::string> public_prefixes;
-  std::unique_ptr<TlsContext> tls;
+  // Started by Bind; used by the loops, which end before these are destroyed.
+  std::unique_ptr<HandlerPool> handlers;
+  std::unique_ptr<AuthQueue> auth_queue;
   int listen_fd = -1;
   // One per loop.
   int wake_fds[kLoops] = {-1, -1};
@@ -64,14 +71,36 @@ void HttpServer::Post(const std::string& path, size_t max_body_bytes, Handler ha
 }
 
 bool HttpServer::EnableTls(const TlsOptions& options, std::string* error) {
-  impl_->tls = TlsContext::Create(options, error);
-  return impl_->tls != nullptr;
+  std::shared_ptr<TlsContext> tls = TlsContext::Create(options, error);
+  if (!tls) return false;
+  auto security = std::make_shared<Security>(*impl_->security.Get());
+  security->tls = std::move(tls);
+  impl_->security.Set(std::move(security));
+  return true;
+}
+
+void HttpServer::SetAuthorizer(Authorizer authorizer, std::vector<std::string> public_prefixes) {
+  auto security = std::make_shared<Security>(*impl_->security.Get());
+  security->authorizer = std::move(authorizer);
+  impl_->security.Set(std::move(security));
+  impl_->public_prefixes = std::move(public_prefixes);
 }
 
 void HttpServer::SetAuthorizer(std::function<bool(std::string_view authorization)> authorize,
                                std::vector<std::string> public_prefixes) {
-  impl_->authorize = std::move(authorize);
-  impl_->public_prefixes = std::move(public_prefixes);
+  SetAuthorizer(Authorizer{.check = std::move(authorize)}, std::move(public_prefixes));
+}
+
+bool HttpServer::Reconfigure(const std::optional<TlsOptions>& tls, Authorizer authorizer,
+                             std::string* error) {
+  auto security = std::make_shared<Security>();
+  if (tls) {
+    security->tls = TlsContext::Create(*tls, error);
+    if (!security->tls) return false;
+  }
+  security->authorizer = std::move(authorizer);
+  impl_->security.Set(std::move(security));
+  return true;
 }
 
 namespace {
@@ -121,6 +150,14 @@ bool HttpServer::Bind(const std::string& host, int port, std::string* error) {
     *error = "cannot listen on " + bind_host + ":" + std::to_string(port) + ": " + reason;
     return false;
   }
+  try {
+    if (!impl_->handlers) impl_->handlers = std::make_unique<HandlerPool>(kHandlerThreads);
+    if (!impl_->auth_queue) impl_->auth_queue = std::make_unique<AuthQueue>(AuthQueue::Limits{});
+  } catch (const std::system_error& e) {
+    close(fd);
+    *error = std::string("cannot start the server's threads: ") + e.what();
+    return false;
+  }
   sockaddr_storage address{};
   socklen_t length = sizeof(address);
   getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
@@ -149,9 +186,10 @@ void HttpServer::Serve() {
         .wake_fd = impl_->wake_fds[loop],
         .max_connections = limit / kLoops,
         .routes = &impl_->routes,
-        .authorize = impl_->authorize,
+        .security = &impl_->security,
         .public_prefixes = impl_->public_prefixes,
-        .tls = impl_->tls.get(),
+        .handlers = impl_->handlers.get(),
+        .auth_queue = impl_->auth_queue.get(),
     };
   };
   std::vector<std::thread> others;

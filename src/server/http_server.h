@@ -6,12 +6,16 @@
 //   its first byte; a POST body within 10 s of its head; a TLS handshake within 10 s;
 // - a kept-alive connection is closed after 2 minutes without a request; a client that takes no
 //   bytes of its answer for 10 s is disconnected;
-// - at most 4096 connections (fewer when RLIMIT_NOFILE is lower); past that, the connection idle
-//   or trickling its head for longest is closed to make room, or the new one when none is.
-// GET handlers run on the event loops and must be quick (they return an already rendered body);
-// POST handlers and the authorizer run on small worker pools (two threads per loop). Handlers run
-// concurrently with each other: they must be thread-safe. A handler's body is sent as it is; a
-// handler that has a compressed form of its body says so in content_encoding.
+// - at most 4096 connections (fewer when RLIMIT_NOFILE is lower); past that, the connection idle,
+//   trickling its head or waiting for its password check for longest is closed to make room, or
+//   the new one when none is.
+// GET handlers run on the event loops and must be quick (they return an already rendered body).
+// POST handlers run on a small pool of threads (HandlerPool). Authorization comes in two halves
+// (Authorizer): a quick recall on the event loop, which answers a client whose credentials were
+// let in before at once, and the slow check (bcrypt) on the threads of an AuthQueue, bounded and
+// taken in turns per client address. Handlers run concurrently with each other: they must be
+// thread-safe. A handler's body is sent as it is; a handler that has a compressed form of its
+// body says so in content_encoding.
 #pragma once
 
 #include <cstddef>
@@ -76,6 +80,16 @@ struct TlsOptions {
   std::string max_version;
 };
 
+// Who may make requests. Both get the Authorization header's value ("" when absent).
+struct Authorizer {
+  // On the event loop, so it must be quick (no bcrypt): true or false when the answer is known at
+  // once (credentials let in before, a header that cannot be valid), nullopt when `check` must
+  // decide. May be empty.
+  std::function<std::optional<bool>(std::string_view authorization)> recall;
+  // The slow check, on an authorization thread; several may run at once. Empty: no authorization.
+  std::function<bool(std::string_view authorization)> check;
+};
+
 // Whether an Accept-Encoding header value allows gzip.
 bool AcceptsGzip(std::string_view accept_encoding);
 
@@ -101,20 +115,27 @@ class HttpServer {
   // they cannot be used. Call before Bind.
   bool EnableTls(const TlsOptions& options, std::string* error);
 
-  // Every request, on every route (health endpoints included), must be authorized: `authorize` gets
-  // the Authorization header's value ("" when absent) and returns true to let it through; otherwise
-  // the server answers 401 with `WWW-Authenticate: Basic realm="creatify-exporter"` without calling
-  // the route (and without reading a POST body). May run on several threads at once, and may be
-  // slow (bcrypt takes ~50-100 ms): it must not block the event loop — run it on a worker. Call
-  // before Bind.
+  // Every request, on every route (health endpoints included), must be authorized: a request the
+  // authorizer refuses is answered 401 with `WWW-Authenticate: Basic realm="creatify-exporter"`
+  // without calling the route (and without reading a POST body); one whose check cannot wait its
+  // turn (too many waiting, for its client or in all) gets 429 or 503 with Retry-After, and one
+  // whose check has not started within 10 s gets 503. Call before Bind.
   // Requests whose path starts with one of `public_prefixes` skip it: routes that authenticate
   // their callers themselves (the webhook receiver's token), whose callers cannot send a password.
+  void SetAuthorizer(Authorizer authorizer, std::vector<std::string> public_prefixes = {});
+  // The same with only the slow check.
   void SetAuthorizer(std::function<bool(std::string_view authorization)> authorize,
                      std::vector<std::string> public_prefixes = {});
 
-  // Binds host:port (port 0: any free port). Empty host: every interface. False and *error on
-  // failure ("cannot listen on HOST:PORT: Address already in use" when another process has it:
-  // the port is never shared).
+  // Replaces TLS (nullopt: plain HTTP) and the authorizer while the server runs: connections
+  // accepted from then on get the new TLS, requests whose head is read from then on the new
+  // authorizer; connections already open keep their TLS session. False and *error (naming the
+  // file, never its contents) when the TLS files cannot be used: what runs stays. Thread-safe.
+  bool Reconfigure(const std::optional<TlsOptions>& tls, Authorizer authorizer, std::string* error);
+
+  // Binds host:port (port 0: any free port) and starts the server's threads (POST handlers,
+  // password checks). Empty host: every interface. False and *error on failure ("cannot listen on
+  // HOST:PORT: Address already in use" when another process has it: the port is never shared).
   bool Bind(const std::string& host, int port, std::string* error);
 
   // The bound port, after Bind.

@@ -473,6 +473,14 @@ void Store::RecordReload(bool ok, double at) {
   dirty_ = true;
 }
 
+void Store::RecordWebConfigReload(bool ok, double at) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  state_.web_config.watched = true;
+  state_.web_config.successful = ok;
+  if (ok) state_.web_config.last_success = at;
+  dirty_ = true;
+}
+
 void Store::KeepIdsFiles(const std::set<std::string>& kinds) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   std::erase_if(state_.ids_files, [&](const auto& entry) { return !kinds.contains(entry.first); });

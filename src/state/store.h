@@ -145,6 +145,14 @@ struct Snapshot {
     // Unix time of the last successful (re)load.
     double last_success = 0;
   } reload;
+  // The web config (--web.config.file), re-read when its files change; absent from the output
+  // without one.
+  struct WebConfigReload {
+    bool watched = false;
+    bool successful = true;
+    // Unix time the web config in force was loaded.
+    double last_success = 0;
+  } web_config;
   // The persisted state, when there is one.
   struct Persistence {
     bool enabled = false;
@@ -300,6 +308,8 @@ class Store {
   void AddWebhookForwardsWaiting(double delta);
   void SetIdsFile(std::string_view kind, double ids, double invalid_lines, bool read_failed);
   void RecordReload(bool ok, double at);
+  // A load of the web config (at start-up, then at each change of its files).
+  void RecordWebConfigReload(bool ok, double at);
   // Forgets the ids-file figures of the kinds not in `kinds` (a reload took their file away).
   void KeepIdsFiles(const std::set<std::string>& kinds);
   // Publishes if a self-metric changed since the last publish.

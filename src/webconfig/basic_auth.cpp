@@ -154,35 +154,41 @@ BasicAuth::Digest BasicAuth::Remembered(std::string_view user, std::string_view 
 }
 
 bool BasicAuth::Authorize(std::string_view authorization) {
+  if (auto known = Recall(authorization)) return *known;
+  return Check(authorization);
+}
+
+std::optional<bool> BasicAuth::Recall(std::string_view authorization) const {
+  auto credentials = ParseBasicAuthorization(authorization);
+  if (!credentials) return false;
+  if (!users_.contains(credentials->user)) return std::nullopt;
+  const Digest digest = Remembered(credentials->user, credentials->password);
+  std::lock_guard lock(remembered_mu_);
+  auto it = remembered_.find(credentials->user);
+  if (it != remembered_.end() &&
+      CRYPTO_memcmp(it->second.data(), digest.data(), digest.size()) == 0) {
+    return true;
+  }
+  return std::nullopt;
+}
+
+bool BasicAuth::Check(std::string_view authorization) {
   auto credentials = ParseBasicAuthorization(authorization);
   if (!credentials) return false;
   const auto user = users_.find(credentials->user);
   const bool known = user != users_.end();
   const std::string& hash = known ? user->second : dummy_hash_;
-  const Digest digest = Remembered(credentials->user, credentials->password);
-
-  if (known) {
-    std::lock_guard lock(remembered_mu_);
-    auto it = remembered_.find(credentials->user);
-    if (it != remembered_.end() &&
-        CRYPTO_memcmp(it->second.data(), digest.data(), digest.size()) == 0) {
-      return true;
-    }
-  }
 
   // Every failure goes through one bcrypt of the configured cost, the unknown user's included,
   // so that its time does not tell whether the user exists.
   const std::string& password = credentials->password;
   const bool acceptable =
       password.size() <= kMaxPasswordBytes && password.find('\0') == std::string::npos;
-  std::optional<std::string> result;
-  {
-    std::lock_guard lock(hash_mu_);
-    result = hasher_(password.substr(0, kMaxPasswordBytes), hash);
-  }
+  const std::optional<std::string> result = hasher_(password.substr(0, kMaxPasswordBytes), hash);
   const bool match = result && ConstantTimeEqual(*result, hash);
   if (!(known && acceptable && match)) return false;
 
+  const Digest digest = Remembered(credentials->user, credentials->password);
   std::lock_guard lock(remembered_mu_);
   remembered_[credentials->user] = digest;
   return true;

@@ -1,8 +1,9 @@
 // HTTP basic auth against the web config's bcrypt hashes. The hashing is libcrypt's crypt_r;
 // BasicAuth adds what makes it safe to expose: a failed check costs one bcrypt of the same cost
 // whether or not the user exists, results are compared in constant time, and a success is
-// remembered so that a scraper that was let in once is not slowed down by others' failures.
-// BasicAuth is thread-safe; the free functions are pure.
+// remembered so that a scraper that was let in once is answered by Recall, without a bcrypt and
+// without waiting behind others' failures. BasicAuth is thread-safe (Check may run on several
+// threads at once); the free functions are pure.
 #pragma once
 
 #include <array>
@@ -44,8 +45,19 @@ class BasicAuth {
   // `users`: user name -> bcrypt hash (IsBcryptHash). `hasher` is Crypt except in tests.
   explicit BasicAuth(std::map<std::string, std::string, std::less<>> users, Hasher hasher = Crypt);
 
-  // Whether an Authorization header value ("" when there is none) lets a user in.
+  // Whether an Authorization header value ("" when there is none) lets a user in: Recall, then
+  // Check when Recall cannot tell.
   bool Authorize(std::string_view authorization);
+
+  // The answer when it is known without a bcrypt: true for the password last let in for its user,
+  // false for a header that is not basic auth at all; nullopt otherwise. Quick (an HMAC).
+  std::optional<bool> Recall(std::string_view authorization) const;
+
+  // The full check (one bcrypt, ~50-100 ms at cost 10); remembers a success for Recall.
+  bool Check(std::string_view authorization);
+
+  // The users it checks, and their hashes.
+  const std::map<std::string, std::string, std::less<>>& users() const { return users_; }
 
   // The hash checked for a user who is not configured: as costly as the costliest configured
   // hash, and matching no password.
@@ -62,9 +74,7 @@ class BasicAuth {
   // Keys the digests of remembered successes; random per process.
   std::array<std::uint8_t, 32> key_{};
 
-  // One bcrypt at a time: failures cost a core at most, never all of them.
-  std::mutex hash_mu_;
-  std::mutex remembered_mu_;
+  mutable std::mutex remembered_mu_;
   // The keyed digest of the password last let in, per user: at most one entry per configured
   // user, so it cannot grow.
   std::map<std::string, Digest, std::less<>> remembered_;  // guarded by remembered_mu_

@@ -262,4 +262,14 @@ std::optional<WebConfig> LoadWebConfig(const std::string& path, std::string* err
   return loaded;
 }
 
+std::vector<std::string> NamedFiles(const WebConfig& config) {
+  std::vector<std::string> files;
+  if (!config.tls) return files;
+  for (const std::string* file :
+       {&config.tls->cert_file, &config.tls->key_file, &config.tls->client_ca_file}) {
+    if (!file->empty()) files.push_back(*file);
+  }
+  return files;
+}
+
 }  // namespace webconfig

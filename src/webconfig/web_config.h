@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace webconfig {
 
@@ -35,6 +36,9 @@ struct WebConfig {
   // basic_auth_users: user name -> bcrypt hash ($2a$, $2b$ or $2y$). Empty: no basic auth.
   std::map<std::string, std::string, std::less<>> users;
 };
+
+// The files a web config names (certificate, key, client CA), in that order, those it names only.
+std::vector<std::string> NamedFiles(const WebConfig& config);
 
 // Reads and validates the file. nullopt and a one-line *error ("<file>:<line>:<column>: <key
 // path>: <what is wrong>") on the first problem. Never throws; a hash never appears in a message.

@@ -1,18 +1,19 @@
-#include "server/worker_pool.h"
+#include "server/handler_pool.h"
 
 #include <system_error>
 
 namespace server {
 
-WorkerPool::WorkerPool(int threads) {
+HandlerPool::HandlerPool(int threads) {
   try {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
   } catch (const std::system_error&) {
-    // Fewer workers than asked, or none: Submit then runs jobs on the caller's thread.
+    // The threads started so far serve; none at all is an error for the caller.
+    if (threads_.empty()) throw;
   }
 }
 
-WorkerPool::~WorkerPool() {
+HandlerPool::~HandlerPool() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -22,11 +23,7 @@ WorkerPool::~WorkerPool() {
   for (auto& thread : threads_) thread.join();
 }
 
-void WorkerPool::Submit(std::function<void()> job) {
-  if (threads_.empty()) {
-    job();
-    return;
-  }
+void HandlerPool::Submit(std::function<void()> job) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return;
@@ -35,7 +32,7 @@ void WorkerPool::Submit(std::function<void()> job) {
   ready_.notify_one();
 }
 
-void WorkerPool::Run() {
+void HandlerPool::Run() {
   for (;;) {
     std::function<void()> job;
     {
