@@ -21,8 +21,9 @@ struct Answer {
 
 class Connection {
  public:
-  // Connects to 127.0.0.1:port; `receive_buffer` > 0 shrinks the socket's receive buffer.
-  explicit Connection(int port, int receive_buffer = 0);
+  // Connects to 127.0.0.1:port; `receive_buffer` > 0 shrinks the socket's receive buffer;
+  // `source` (another loopback address, e.g. "127.0.0.2") is the address it connects from.
+  explicit Connection(int port, int receive_buffer = 0, const char* source = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
