@@ -95,31 +95,34 @@ void WebConfigWatcher::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool WebConfigWatcher::CheckNow() {
+WebConfigWatcher::Check WebConfigWatcher::CheckNow() {
   // The files the running web config names: a renewed certificate changes them, not the config.
   std::string now_seen = WebConfigFingerprint(path_, applied_);
-  if (now_seen == seen_) return false;
-  seen_ = now_seen;
+  if (now_seen == seen_ && !refused_) return Check::kUnchanged;
+  seen_ = std::move(now_seen);
   std::string error;
   std::optional<webconfig::WebConfig> next = webconfig::LoadWebConfig(path_, &error);
   ServerSecurity security;
   if (next) {
-    // A config that names other files is seen by them from now on.
-    seen_ = WebConfigFingerprint(path_, *next);
     security = SecurityFor(*next, security_.auth);
     if (!server_.Reconfigure(security.tls, security.Authorizer(), &error)) {
       error = path_ + ": " + error;
       next.reset();
     }
   }
-  const double now = state::UnixNow();
   if (!next) {
+    if (refused_ == error) return Check::kUnchanged;
+    refused_ = error;
     logging::Error("The web config cannot be used; the last good one stays in force",
                    {{"error", error}});
-    store_.RecordWebConfigReload(false, now);
+    store_.RecordWebConfigReload(false, state::UnixNow());
     store_.PublishIfChanged();
-    return false;
+    return Check::kRefused;
   }
+  refused_.reset();
+  // A config that names other files is seen by them from now on.
+  seen_ = WebConfigFingerprint(path_, *next);
+  const double now = state::UnixNow();
   applied_ = std::move(*next);
   security_ = std::move(security);
   store_.RecordWebConfigReload(true, now);
@@ -128,7 +131,7 @@ bool WebConfigWatcher::CheckNow() {
                 {{"path", path_},
                  {"tls", applied_.tls ? "true" : "false"},
                  {"basic_auth", applied_.users.empty() ? "false" : "true"}});
-  return true;
+  return Check::kApplied;
 }
 
 }  // namespace app

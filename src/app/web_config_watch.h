@@ -4,8 +4,10 @@
 // applied to the server. A renewed certificate then serves the connections accepted from then on,
 // and a changed user list applies to the next request. A web config that cannot be used (invalid,
 // a file missing, a key that does not match its certificate) changes nothing: the last good one
-// stays in force, the reason is logged once per change of the files, and
-// creatify_exporter_web_config_last_reload_successful says 0 until a good one is read.
+// stays in force, the reason is logged once (again only when it changes), and
+// creatify_exporter_web_config_last_reload_successful says 0 until a good one is read. While it
+// cannot be used, it is loaded again every second whatever changed: the files it names may be the
+// ones that appear or change.
 #pragma once
 
 #include <condition_variable>
@@ -52,8 +54,13 @@ class WebConfigWatcher {
   void Start();
   void Stop();
 
-  // One check, now: true when a changed web config was applied.
-  bool CheckNow();
+  enum class Check {
+    kUnchanged,  // nothing changed since the last check (nothing applied, nothing logged)
+    kApplied,    // a changed web config is in force
+    kRefused,    // a changed web config cannot be used: logged, and the last good one stays
+  };
+  // One check, now.
+  Check CheckNow();
 
  private:
   const std::string path_;
@@ -62,6 +69,8 @@ class WebConfigWatcher {
   // The thread's own (CheckNow runs there, or in tests without the thread).
   webconfig::WebConfig applied_;
   ServerSecurity security_;
+  // Why the web config on disk cannot be used, while it cannot (logged once).
+  std::optional<std::string> refused_;
   // The bytes last looked at, good or not: a web config that failed is not tried (nor logged)
   // again until its files change.
   std::string seen_;
