@@ -56,7 +56,8 @@ class FakeClock final : public poller::Clock {
     }
   }
 
-  // How many times a loop went to sleep so far.
+  // How many times a loop went to sleep so far. Read it before the step that makes the loop
+  // sleep (Start, Advance), and await one more.
   int sleeps() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return sleeps_;
