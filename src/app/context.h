@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "app/coalescer.h"
 #include "app/flags.h"
 #include "app/web_config_watch.h"
 #include "collect/collector.h"
@@ -19,12 +20,17 @@
 #include "persist/writer.h"
 #include "poller/hints.h"
 #include "poller/poller.h"
+#include "poller/schedule.h"
 #include "server/http_server.h"
 #include "state/store.h"
 #include "webconfig/web_config.h"
 #include "webhook/receiver.h"
 
 namespace app {
+
+struct Context;
+// One reload, now (Reload coalesces the calls into these).
+std::string ReloadOnce(Context& ctx);
 
 struct Context {
   Flags flags;
@@ -45,6 +51,9 @@ struct Context {
   std::unique_ptr<collect::Publisher> publisher;
   // Jobs a webhook announced, to read at once; outlives the pollers (a reload replaces those).
   std::unique_ptr<poller::Hints> hints;
+  // When the API may be asked (the last cycle's start, a 429's wait, the backoff); outlives the
+  // pollers, so that a reload never asks the API earlier than its predecessor would have.
+  poller::Schedule schedule;
   // The webhook calls to forward, stored in the state file (null without one, or without
   // forwarding). Before the forwarder: it outlives it.
   std::unique_ptr<persist::ForwardQueue> forward_queue;
@@ -54,8 +63,8 @@ struct Context {
   std::unique_ptr<webhook::Receiver> webhook;
   // api.timeout at start-up: /-/ready answers 200 by then at the latest.
   std::chrono::milliseconds ready_within{0};
-  // Serialises reloads (SIGHUP on the main thread, POST /-/reload on a server thread).
-  std::mutex reload_mutex;
+  // Makes overlapping reloads (SIGHUP on the main thread, POST /-/reload on server threads) one.
+  Coalescer reloads{[this] { return ReloadOnce(*this); }};
   std::unique_ptr<server::HttpServer> server;
   // Applies changes of the web config's files to the server (null without a web config).
   std::unique_ptr<WebConfigWatcher> web_config_watcher;
@@ -83,8 +92,10 @@ void WaitForStopSignal(Context& ctx);
 
 // Re-reads the config file and the ids and token files, and applies them: the kinds, ids,
 // intervals, retention, credentials and API settings, the webhook token. Counters, histograms and
-// tracked jobs stay. An invalid config is rejected (the running one stays) and its one-line
-// error returned; "" on success. Thread-safe (serialised).
+// tracked jobs stay, and so does the schedule (ctx.schedule): the new poller asks the API no
+// earlier than the old one would have. An invalid config is rejected (the running one stays) and
+// its one-line error returned; "" on success. Thread-safe: a call made while a reload runs waits
+// for the next one, which all such calls share (ctx.reloads).
 std::string Reload(Context& ctx);
 
 void StopServer(Context& ctx);

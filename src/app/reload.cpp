@@ -89,8 +89,9 @@ void StartNextPoller(Context& ctx, std::unique_ptr<poller::Poller> next_poller) 
 
 }  // namespace
 
-std::string Reload(Context& ctx) {
-  std::lock_guard<std::mutex> lock(ctx.reload_mutex);
+std::string Reload(Context& ctx) { return ctx.reloads.Run(); }
+
+std::string ReloadOnce(Context& ctx) {
   std::optional<config::Config> next;
   std::unique_ptr<poller::Poller> next_poller;
   if (std::string error = Prepare(ctx, &next, &next_poller); !error.empty()) {

@@ -275,7 +275,8 @@ std::unique_ptr<poller::Poller> MakePoller(Context& ctx, const config::Config& c
   std::string user_agent = std::string("creatify-exporter/") + creatify_exporter::kVersion;
   auto http = poller::MakeHttpFetch(config, user_agent);
   return std::make_unique<poller::Poller>(config, *ctx.store, std::move(http.fetch),
-                                          std::move(http.cancel), ctx.shard, ctx.hints.get());
+                                          std::move(http.cancel), ctx.shard, ctx.hints.get(),
+                                          &ctx.schedule);
 }
 
 void CreatePoller(Context& ctx) { ctx.poller = MakePoller(ctx, ctx.config); }

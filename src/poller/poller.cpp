@@ -6,8 +6,6 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
-#include <cmath>
-#include <random>
 #include <unordered_set>
 #include <vector>
 
@@ -69,12 +67,6 @@ struct Poller::Outcome {
   std::string error;
 };
 
-double BackoffSeconds(double poll_interval_seconds, int attempt, double random01) {
-  const double exponential = poll_interval_seconds * std::pow(2.0, std::clamp(attempt, 1, 60));
-  const double capped = std::min(exponential, std::max(kMaxBackoffSeconds, poll_interval_seconds));
-  return std::max(poll_interval_seconds, capped * (0.5 + 0.5 * std::clamp(random01, 0.0, 1.0)));
-}
-
 HttpFetch MakeHttpFetch(const config::Config& config, const std::string& user_agent) {
   auto clients = std::make_shared<std::vector<std::unique_ptr<creatify::Client>>>();
   for (int i = 0; i <= config.max_concurrency; ++i) {
@@ -110,14 +102,16 @@ struct Poller::IdsFile {
 };
 
 Poller::Poller(config::Config config, state::Store& store, Fetch fetch, Cancel cancel, Shard shard,
-               Hints* hints)
+               Hints* hints, Schedule* schedule)
     : config_(std::move(config)),
       store_(store),
       fetch_(std::move(fetch)),
       cancel_(std::move(cancel)),
       shard_(shard),
       pool_(std::max(0, config_.max_concurrency - 1)),
-      hints_(hints) {
+      hints_(hints),
+      own_schedule_(schedule ? nullptr : std::make_unique<Schedule>()),
+      schedule_(schedule ? *schedule : *own_schedule_) {
   for (const auto& kind : config_.kind_table) {
     if (!config_.KindEnabled(kind.name)) continue;
     const auto& section = config_.kinds.find(kind.name)->second;
@@ -485,12 +479,10 @@ int Poller::ReadHints() {
 
 int Poller::ReadJobs(const std::vector<Hints::Job>& jobs) {
   const auto started = std::chrono::steady_clock::now();
-  {
-    // After a 429 the API is not asked before the time it named, not even for an announced job:
-    // the jobs stay tracked, and the first cycle after the wait reads them.
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (started < not_before_) return 0;
-  }
+  // After a 429 the API is not asked before the time it named, not even for an announced job
+  // (nor after a reload: the wait is the schedule's): the jobs stay tracked, and the first cycle
+  // after the wait reads them.
+  if (!schedule_.MayAsk()) return 0;
   std::vector<Task> tasks = PlanHints(jobs);
   std::vector<Outcome> outcomes(tasks.size());
   for (size_t i = 0; i < tasks.size(); ++i) {
@@ -612,35 +604,25 @@ void Poller::HintLoop() {
 void Poller::Loop() {
   LowerThreadPriority();
   for (;;) {
-    const auto started = std::chrono::steady_clock::now();
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      const auto next = schedule_.NextCycleAt(config_.poll_interval);
+      if (schedule_.clock().WaitUntil(lock, wake_, next, [this] { return stopping_; })) return;
+    }
+    schedule_.CycleStarted();
     CycleReport report = RunCycle();
     // A cycle's responses and parse results are freed by now: after a large listing, hand the
     // pages back, so that resident memory follows what the store holds rather than the largest
     // listing ever read. Not after every cycle: a trim holds the allocator's locks while it walks
     // the heap, and scrapes allocate too.
     if (report.response_bytes >= kTrimAfterBytes) malloc_trim(0);
-    auto next = started + config_.poll_interval;
-    std::optional<double> wait_seconds = report.retry_after_seconds;
-    if (report.rate_limited && !wait_seconds) {
-      static thread_local std::minstd_rand random(std::random_device{}());
-      wait_seconds =
-          BackoffSeconds(std::chrono::duration<double>(config_.poll_interval).count(),
-                         ++backoff_attempts_, std::uniform_real_distribution<double>(0, 1)(random));
-    } else if (!report.rate_limited) {
-      backoff_attempts_ = 0;
+    bool whole = true;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      whole = !stopping_;
     }
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (wait_seconds) {
-      // From the end of the cycle: the 429 came at most then.
-      auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          std::chrono::duration<double>(*wait_seconds));
-      not_before_ = std::chrono::steady_clock::now() + wait;
-      next = std::max(next, not_before_);
-      logging::Debug("Creatify API is rate limiting; waiting before the next poll",
-                     {{"wait_seconds", std::to_string(*wait_seconds)},
-                      {"retry_after", report.retry_after_seconds ? "1" : "0"}});
-    }
-    if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
+    schedule_.CycleFinished(config_.poll_interval, report.rate_limited, report.retry_after_seconds,
+                            whole);
   }
 }
 

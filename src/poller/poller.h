@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -22,6 +23,7 @@
 #include "creatify/client.h"
 #include "creatify/kind.h"
 #include "poller/hints.h"
+#include "poller/schedule.h"
 #include "poller/worker_pool.h"
 #include "state/store.h"
 
@@ -69,15 +71,6 @@ inline constexpr size_t kMaxHintsPerRead = 100;
 // A cycle that read this much returns its freed memory to the system (malloc_trim).
 inline constexpr size_t kTrimAfterBytes = 8u << 20;
 
-// The longest wait after a 429 without Retry-After, however many came in a row.
-inline constexpr double kMaxBackoffSeconds = 300;
-
-// The wait before the next cycle after the `attempt`-th cycle in a row (1, 2, ...) that a 429
-// without Retry-After ended: exponential from the poll interval (interval * 2^attempt, at most
-// kMaxBackoffSeconds, never less than the interval), times a jitter factor from `random01` in
-// [0, 1) mapped to [0.5, 1) so that replicas do not return in step. Pure.
-double BackoffSeconds(double poll_interval_seconds, int attempt, double random01);
-
 // What a cycle did, for tests and logs.
 struct CycleReport {
   int requests = 0;
@@ -93,9 +86,11 @@ struct CycleReport {
 class Poller {
  public:
   // `hints` (may be null): the jobs to read as soon as they are queued, by a second thread.
+  // `schedule` (may be null: the poller keeps its own): when the API may be asked; a poller that
+  // replaces another (a reload) is given its predecessor's, and keeps to it.
   // The config's ids files are read now; they were readable when the config was loaded.
   Poller(config::Config config, state::Store& store, Fetch fetch, Cancel cancel = nullptr,
-         Shard shard = {}, Hints* hints = nullptr);
+         Shard shard = {}, Hints* hints = nullptr, Schedule* schedule = nullptr);
   ~Poller();
   Poller(const Poller&) = delete;
   Poller& operator=(const Poller&) = delete;
@@ -111,7 +106,9 @@ class Poller {
   // once: the jobs a reload or a change of the file may take away.
   std::map<std::string, std::vector<std::string>> StaticIds() const;
 
-  // Runs cycles in a background thread, every poll_interval (longer when the API asks for it).
+  // Runs cycles in a background thread, every poll_interval (longer when the API asks for it),
+  // when the schedule says: the first at once when no cycle ran on it yet, otherwise not before
+  // the last cycle's start plus poll_interval nor before the end of a 429's wait.
   void Start();
   // Stops the loop and waits for the running cycle to finish; idempotent.
   void Stop();
@@ -153,6 +150,9 @@ class Poller {
   WorkerPool pool_;
 
   Hints* const hints_;
+  // Set when no schedule was given.
+  std::unique_ptr<Schedule> own_schedule_;
+  Schedule& schedule_;
 
   // Guards the ids files' state (the loop writes it, StaticIds reads it).
   mutable std::mutex ids_mutex_;
@@ -173,10 +173,6 @@ class Poller {
   std::atomic<bool> stop_hints_{false};
   std::thread thread_;
   std::thread hint_thread_;
-  // Cycles in a row ended by a 429 without Retry-After (the loop's thread only).
-  int backoff_attempts_ = 0;
-  // No request before this, after a 429 (guarded by mutex_): the hint reader waits for it too.
-  std::chrono::steady_clock::time_point not_before_{};
 };
 
 }  // namespace poller

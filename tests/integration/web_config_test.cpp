@@ -154,4 +154,14 @@ TEST_CASE("basic auth leaves the webhook receiver to its token: Creatify sends n
   // Everything else still needs the password, /-/reload included.
   CHECK(testsupport::HttpPost(exporter.port, "/-/reload").status == 401);
   CHECK(testsupport::HttpGet(exporter.port, "/metrics").status == 401);
+  const httplib::Headers right = {
+      httplib::make_basic_authentication_header("prometheus", "example-password")};
+  auto reloaded = client.Post("/-/reload", right, "", "text/plain");
+  REQUIRE(reloaded);
+  CHECK(reloaded->status == 200);
+  auto wrong =
+      client.Post("/-/reload", {httplib::make_basic_authentication_header("prometheus", "wrong")},
+                  "", "text/plain");
+  REQUIRE(wrong);
+  CHECK(wrong->status == 401);
 }
