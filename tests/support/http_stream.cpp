@@ -1,17 +1,46 @@
+// Boost's assertions are on in every build of the harness, and fail through the handler below.
+#define BOOST_ENABLE_ASSERT_HANDLER
+
 #include "support/http_stream.h"
 
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
+#include <boost/assert.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <regex>
 
 #include "server/request_parser.h"
+
+namespace boost {
+
+// Beast 1.74 asserts n >= 5 in parse_chunk_header when the CRLF CRLF that ends a last chunk
+// arrives in pieces ("0\r\n", then "\r"): the assertion is wrong (the code after it asks for
+// more bytes, as it should), and Beast has since corrected it (boostorg/beast#2861). Every other
+// assertion aborts.
+void assertion_failed(char const* expr, char const* function, char const* file, long line) {
+  if (std::string_view(expr) == "n >= 5" &&
+      std::string_view(function).find("parse_chunk_header") != std::string_view::npos) {
+    return;
+  }
+  std::fprintf(stderr, "%s:%ld: %s: assertion '%s' failed\n", file, line, function, expr);
+  std::abort();
+}
+
+void assertion_failed_msg(char const* expr, char const* msg, char const* function, char const* file,
+                          long line) {
+  std::fprintf(stderr, "%s:%ld: %s: assertion '%s' failed: %s\n", file, line, function, expr, msg);
+  std::abort();
+}
+
+}  // namespace boost
 
 namespace httpstream {
 namespace {
