@@ -14,8 +14,9 @@ build=(
   libssl-dev zlib1g-dev libbrotli-dev libcrypt-dev
 )
 # doctest, promtool and prometheus, Node.js for the deploy checks, a de_DE locale (a decimal
-# comma) for the locale-independence test, curl for the README's examples.
-test=(doctest-dev prometheus nodejs npm locales curl)
+# comma) for the locale-independence test, curl for the README's examples, Boost.Beast (headers
+# only) that the request parser is checked against.
+test=(doctest-dev prometheus nodejs npm locales curl libboost-dev)
 # CI's format check.
 other=(clang-format)
 

@@ -1,5 +1,21 @@
 // Parsing of HTTP/1.x requests as their bytes arrive: the request head (request line and
 // headers) and a chunked body. Pure functions of their input; no I/O, no threads.
+//
+// The rules (RFC 9112), each refused with 400 unless said otherwise:
+// - Lines end with CRLF only, as RFC 9112 2.2 lets a server require: a bare LF or a bare CR
+//   anywhere in the head, a chunk line or the trailers is refused.
+// - HTTP/1.1 needs exactly one Host with a valid value (uri-host [":" port], empty allowed);
+//   HTTP/1.0 may omit it, but never sends two.
+// - Field names are tokens: whitespace before the colon is refused, and so is obs-fold (a line
+//   starting with SP or HTAB). Values hold no control character but HTAB.
+// - Connection is a list of tokens; Content-Length is digits (two must agree); Transfer-Encoding
+//   is "chunked" alone (another coding is 501) and never comes with a Content-Length or in
+//   HTTP/1.0. Two Authorization fields are refused.
+// - A chunk size is 1*HEXDIG fitting 64 bits, followed only by RFC 9112 chunk extensions
+//   (";name[=token|quoted-string]", BWS around ";" and "="): nothing else around it. Trailer
+//   fields follow the header rules; their meaning is ignored.
+// - Too large a head, or too many fields, is 431; an HTTP version other than 1.x is 505.
+// tests/server/request_parser_differential_test.cpp holds these rules to Boost.Beast's parser.
 #pragma once
 
 #include <cstddef>
@@ -10,11 +26,13 @@
 
 namespace server {
 
-// The largest request head (request line and headers) read: a longer one gets 431.
+// The largest request head (empty lines before it, request line and headers, up to and with the
+// empty line that ends it): a longer one gets 431. The trailers of a chunked body have the same
+// limit.
 inline constexpr size_t kMaxHeadBytes = 16 * 1024;
 // The most header fields in a request: more get 431.
 inline constexpr size_t kMaxHeaderFields = 100;
-// The longest chunk-size line (size and extensions) in a chunked body.
+// The longest chunk-size line (size, extensions and CRLF) in a chunked body.
 inline constexpr size_t kMaxChunkLineBytes = 1024;
 
 // What the server needs from a request head.
@@ -47,7 +65,8 @@ struct HeadResult {
 
 // Parses the request head at the start of `input`. `scanned` keeps how far a previous call looked
 // for the head's end, so that a head trickling in is not scanned again from its start; reset it
-// to 0 for each new head. Empty lines before the request line are skipped, as HTTP allows.
+// to 0 for each new head. Empty lines (CRLF) before the request line are skipped, as RFC 9112 2.2
+// asks of a server.
 HeadResult ParseRequestHead(std::string_view input, size_t* scanned, RequestHead* head);
 
 // Decodes a chunked body incrementally, keeping at most `limit` bytes of data.

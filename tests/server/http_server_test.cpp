@@ -216,7 +216,8 @@ TEST_CASE("an unknown path is 404, and HEAD gets the head alone") {
   CHECK(missing.status == 404);
   CHECK(missing.body == "Not Found\n");
   // The same connection goes on: HEAD, then a pipelined GET right behind it.
-  REQUIRE(client.Send("HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /-/healthy HTTP/1.1\r\n\r\n"));
+  REQUIRE(client.Send(
+      "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto head = client.Read(seconds(5), /*head_only=*/true);
   CHECK(head.status == 200);
   CHECK(head.Header("Content-Length") == std::to_string(server.metrics->size()));
@@ -231,8 +232,8 @@ TEST_CASE("pipelined requests are answered in order on one connection") {
   TestServer server;
   rawclient::Connection client(server.port());
   REQUIRE(client.Send(std::string(kScrape) +
-                      "POST /-/reload HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc" +
-                      "GET /-/healthy HTTP/1.1\r\n\r\n" + kScrape));
+                      "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" +
+                      "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n" + kScrape));
   auto first = client.Read();
   CHECK(first.body == *server.metrics);
   auto second = client.Read();
@@ -247,7 +248,7 @@ TEST_CASE("Connection: close and HTTP/1.0 end the connection after the answer") 
   TestServer server;
   {
     rawclient::Connection client(server.port());
-    REQUIRE(client.Send("GET /-/healthy HTTP/1.1\r\nConnection: close\r\n\r\n"));
+    REQUIRE(client.Send("GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
     auto answer = client.Read();
     CHECK(answer.status == 200);
     CHECK(answer.Header("Connection") == "close");
@@ -274,7 +275,7 @@ TEST_CASE("a POST body over the route's limit is cut off, by Content-Length or w
   TestServer server;
   SUBCASE("Content-Length") {
     rawclient::Connection client(server.port());
-    REQUIRE(client.Send("POST /-/reload HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n" +
+    REQUIRE(client.Send("POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" +
                         std::string(100, 'x')));
     auto answer = client.Read();
     CHECK(answer.status == 413);
@@ -283,7 +284,7 @@ TEST_CASE("a POST body over the route's limit is cut off, by Content-Length or w
   }
   SUBCASE("chunked") {
     rawclient::Connection client(server.port());
-    REQUIRE(client.Send("POST /hooks/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    REQUIRE(client.Send("POST /hooks/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
     // 300-byte chunks, never ending: the server stops once they pass 1 KiB.
     std::string chunk = "12c\r\n" + std::string(300, 'y') + "\r\n";
     for (int i = 0; i < 4; ++i) REQUIRE(client.Send(chunk));
@@ -301,7 +302,8 @@ TEST_CASE("a POST body over the route's limit is cut off, by Content-Length or w
 TEST_CASE("a chunked POST body is decoded, however it is split") {
   TestServer server;
   const std::string body =
-      "POST /hooks/job HTTP/1.1\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"
+      "POST /hooks/job HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: "
+      "100-continue\r\n\r\n"
       "5;name=value\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: t\r\n\r\n";
   rawclient::Connection client(server.port());
   // A byte at a time, after the head (which gets 100 Continue).
@@ -331,9 +333,10 @@ TEST_CASE("malformed requests get an error answer or a closed connection, and se
     int status;
   };
   const std::vector<Case> cases = {
-      {"oversized headers", "GET /metrics HTTP/1.1\r\nX-Big: " + std::string(20000, 'a'), 431},
+      {"oversized headers", "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a'),
+       431},
       {"too many headers",
-       "GET /metrics HTTP/1.1\r\n" +
+       "GET /metrics HTTP/1.1\r\nHost: x\r\n" +
            [] {
              std::string fields;
              for (int i = 0; i < 200; ++i) fields += "X-" + std::to_string(i) + ": 1\r\n";
@@ -342,20 +345,23 @@ TEST_CASE("malformed requests get an error answer or a closed connection, and se
        431},
       {"no version", "GET /metrics\r\n\r\n", 400},
       {"bad version", "GET /metrics HTTP/9.9\r\n\r\n", 505},
-      {"space in method", "G T /metrics HTTP/1.1\r\n\r\n", 400},
-      {"relative target", "GET metrics HTTP/1.1\r\n\r\n", 400},
+      {"space in method", "G T /metrics HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"relative target", "GET metrics HTTP/1.1\r\nHost: x\r\n\r\n", 400},
       {"space before colon", "GET /metrics HTTP/1.1\r\nHost : x\r\n\r\n", 400},
       {"folded header", "GET /metrics HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400},
-      {"bad length", "POST /-/reload HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", 400},
-      {"two lengths", "POST /-/reload HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-       400},
+      {"bad length", "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", 400},
+      {"two lengths",
+       "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
       {"length and chunked",
-       "POST /-/reload HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
-      {"unknown coding", "POST /-/reload HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
-      {"bad chunk size", "POST /-/reload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+       "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: "
+       "chunked\r\n\r\n",
        400},
+      {"unknown coding", "POST /-/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+       501},
+      {"bad chunk size",
+       "POST /-/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
       {"HTTP/2 preface", std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 0},
-      {"NUL in header", std::string("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 26), 400},
+      {"NUL in header", std::string("GET / HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n", 35), 400},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);
@@ -389,13 +395,13 @@ TEST_CASE("malformed requests get an error answer or a closed connection, and se
 TEST_CASE("a handler that throws gives a bare 500, and the connection goes on") {
   TestServer server;
   rawclient::Connection client(server.port());
-  REQUIRE(client.Send("GET /boom HTTP/1.1\r\n\r\n"));
+  REQUIRE(client.Send("GET /boom HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto answer = client.Read();
   CHECK(answer.status == 500);
   CHECK(answer.body == "Internal Server Error\n");
   CHECK(answer.head.find("secret") == std::string::npos);
   CHECK(answer.head.find("/etc") == std::string::npos);
-  REQUIRE(client.Send("GET /-/healthy HTTP/1.1\r\n\r\n"));
+  REQUIRE(client.Send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"));
   CHECK(client.Read().status == 200);
 }
 
@@ -440,14 +446,16 @@ TEST_CASE("the authorizer's no is a 401 with WWW-Authenticate, and the route is 
   });
   {
     rawclient::Connection client(server.port());
-    REQUIRE(client.Send("GET /-/healthy HTTP/1.1\r\n\r\n"));
+    REQUIRE(client.Send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"));
     auto answer = client.Read();
     CHECK(answer.status == 401);
     CHECK(answer.Header("WWW-Authenticate") == "Basic realm=\"creatify-exporter\"");
     // A wrong password, on the same connection.
-    REQUIRE(client.Send("GET /metrics HTTP/1.1\r\nAuthorization: Basic d3Jvbmc=\r\n\r\n"));
+    REQUIRE(
+        client.Send("GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic d3Jvbmc=\r\n\r\n"));
     CHECK(client.Read().status == 401);
-    REQUIRE(client.Send("GET /metrics HTTP/1.1\r\nAuthorization: Basic dXNlcjpwYXNz\r\n\r\n"));
+    REQUIRE(client.Send(
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic dXNlcjpwYXNz\r\n\r\n"));
     auto allowed = client.Read();
     CHECK(allowed.status == 200);
     CHECK(allowed.body == *server.metrics);
@@ -455,7 +463,7 @@ TEST_CASE("the authorizer's no is a 401 with WWW-Authenticate, and the route is 
   {
     // Refused before its body is read: only part of it is ever sent.
     rawclient::Connection client(server.port());
-    REQUIRE(client.Send("POST /-/reload HTTP/1.1\r\nContent-Length: 500\r\n\r\nabc"));
+    REQUIRE(client.Send("POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\nabc"));
     auto answer = client.Read();
     CHECK(answer.status == 401);
     CHECK(client.WaitClosed());

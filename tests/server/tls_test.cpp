@@ -118,9 +118,9 @@ TEST_CASE("HTTPS and an authorizer: 401 without the right credentials") {
   CHECK(refused.status == 401);
   CHECK(refused.received.find("WWW-Authenticate: Basic realm=\"creatify-exporter\"") !=
         std::string::npos);
-  auto allowed = testpki::Exchange(
-      server.port(), client,
-      "GET /-/healthy HTTP/1.1\r\nAuthorization: Basic b2s=\r\nConnection: close\r\n\r\n");
+  auto allowed = testpki::Exchange(server.port(), client,
+                                   "GET /-/healthy HTTP/1.1\r\nHost: x\r\nAuthorization: Basic "
+                                   "b2s=\r\nConnection: close\r\n\r\n");
   CHECK(allowed.status == 200);
   CHECK(server.get_calls.load() == 1);
 }
