@@ -51,11 +51,12 @@ VOLUME /var/lib/creatify-exporter
 # A relative state.path lands on the volume too.
 WORKDIR /var/lib/creatify-exporter
 EXPOSE 10487
-# No curl in the image: bash's /dev/tcp sends the request. It probes the default
-# --web.listen-address port; an exporter started on another port sets CREATIFY_HEALTHCHECK_PORT
-# to it (e.g. with --network=host, where 10487 may be taken).
-ENV CREATIFY_HEALTHCHECK_PORT=10487
+# The exporter also answers /-/healthy and /-/ready on a Unix socket in the state directory, in
+# plain HTTP and without credentials (mode 0660: only this user and group reach it), and the
+# health check asks it there: it passes whatever port, TLS, client certificates and basic auth the
+# web config sets. --web.health-socket, or this variable set to "", moves it or turns it off.
+ENV CREATIFY_EXPORTER_HEALTH_SOCKET=/var/lib/creatify-exporter/health.sock
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
-  CMD ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${CREATIFY_HEALTHCHECK_PORT:-10487} && printf 'GET /-/healthy HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
+  CMD ["/usr/local/bin/creatify-exporter", "--web.health-check"]
 ENTRYPOINT ["/usr/local/bin/creatify-exporter"]
 CMD ["--config.file=/etc/creatify-exporter/config.yaml"]

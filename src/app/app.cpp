@@ -1,8 +1,10 @@
 #include "app/app.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "app/context.h"
+#include "app/health.h"
 #include "log/log.h"
 #include "version.h"
 
@@ -17,6 +19,9 @@ int Run(const Flags& flags) {
     std::printf("creatify-exporter %s (revision %s)\n", creatify_exporter::kVersion,
                 creatify_exporter::kRevision);
     return 0;
+  }
+  if (flags.health_check) {
+    return RunHealthCheck(HealthSocketPath(flags, std::getenv(kHealthSocketEnv)));
   }
   logging::Configure(flags.log_level, flags.log_format);
 
@@ -33,7 +38,7 @@ int Run(const Flags& flags) {
 
   // Start-up, in order; the first failing step ends the process.
   for (auto step : {LimitMemoryArenas, BlockStopSignals, ResolveShard, OpenState, CreateStore,
-                    StartStateWriter, BindServer, StartPoller, StartServing}) {
+                    StartStateWriter, BindServer, BindHealthSocket, StartPoller, StartServing}) {
     if (!step(ctx)) {
       StopPoller(ctx);
       StopServer(ctx);

@@ -84,6 +84,8 @@ bool OpenState(Context& ctx);
 bool CreateStore(Context& ctx);
 bool StartStateWriter(Context& ctx);
 bool BindServer(Context& ctx);
+// With a health socket path (HealthSocketPath): /-/healthy and /-/ready on it too.
+bool BindHealthSocket(Context& ctx);
 bool StartPoller(Context& ctx);
 bool StartServing(Context& ctx);
 

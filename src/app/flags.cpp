@@ -14,6 +14,8 @@ enum class Id {
   kListen,
   kPath,
   kWebConfig,
+  kHealthSocket,
+  kHealthCheck,
   kLevel,
   kFormat,
   kShard,
@@ -47,6 +49,11 @@ const std::vector<FlagSpec>& Specs() {
        "The path of the metrics endpoint (not /, /-/healthy or /-/ready)."},
       {Id::kWebConfig, "web.config.file", "PATH",
        "TLS and basic auth, in exporter-toolkit's web config format."},
+      {Id::kHealthSocket, "web.health-socket", "PATH",
+       "Also serve /-/healthy and /-/ready on this Unix socket, in plain HTTP\n"
+       "      without auth (default: $CREATIFY_EXPORTER_HEALTH_SOCKET; unset: none)."},
+      {Id::kHealthCheck, "web.health-check", "",
+       "Check /-/healthy over the health socket, then exit (0: healthy)."},
       {Id::kLevel, "log.level", "LEVEL",
        "Log only this level and above: debug, info, warn or error."},
       {Id::kFormat, "log.format", "FORMAT", "Log line format: logfmt or json."},
@@ -96,6 +103,9 @@ std::string Apply(Id id, const std::string& value, Flags* flags) {
       return "";
     case Id::kWebConfig:
       flags->web_config_file = value;
+      return "";
+    case Id::kHealthSocket:
+      flags->health_socket = value;
       return "";
     case Id::kListen:
       if (!ParseListenAddress(value)) {
@@ -207,6 +217,11 @@ std::optional<int> ResolveShard(const Flags& flags, std::string_view hostname, s
   return shard;
 }
 
+std::string HealthSocketPath(const Flags& flags, const char* env_value) {
+  if (flags.health_socket) return *flags.health_socket;
+  return env_value != nullptr ? env_value : "";
+}
+
 std::string TelemetryPathError(std::string_view path) {
   // Appended rather than "\"" + std::string(path): GCC 12 warns (-Wrestrict) about the inlined
   // insert of operator+(const char*, std::string&&), falsely.
@@ -261,6 +276,7 @@ std::optional<Flags> ParseFlags(int argc, const char* const* argv, std::string* 
       if (spec->id == Id::kHelp) flags.help = true;
       if (spec->id == Id::kVersion) flags.version = true;
       if (spec->id == Id::kConfigCheck) flags.config_check = true;
+      if (spec->id == Id::kHealthCheck) flags.health_check = true;
       continue;
     }
     if (!value) {
@@ -285,7 +301,7 @@ std::optional<Flags> ParseFlags(int argc, const char* const* argv, std::string* 
              " is not below --total-shards=" + std::to_string(flags.total_shards);
     return std::nullopt;
   }
-  if (flags.config_file.empty() && !flags.help && !flags.version) {
+  if (flags.config_file.empty() && !flags.help && !flags.version && !flags.health_check) {
     *error = "missing required flag --config.file (see --help)";
     return std::nullopt;
   }
@@ -319,7 +335,9 @@ std::string Usage() {
       "Environment:\n"
       "  CREATIFY_API_ID, CREATIFY_API_KEY\n"
       "      The API credentials, unless the configuration file names files for them\n"
-      "      (api.api_id_file, api.api_key_file).\n";
+      "      (api.api_id_file, api.api_key_file).\n"
+      "  CREATIFY_EXPORTER_HEALTH_SOCKET\n"
+      "      The health socket's path, unless --web.health-socket gives it.\n";
   return out;
 }
 

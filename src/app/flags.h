@@ -23,15 +23,29 @@ struct Flags {
   std::optional<int> shard;
   // --shard.peer-url: where replica {shard} serves; empty: no forwarding.
   std::string peer_url;
+  // --web.health-socket: where the health socket is (not given: the environment's
+  // kHealthSocketEnv, see HealthSocketPath).
+  std::optional<std::string> health_socket;
+  // --web.health-check: ask the exporter on the health socket whether it is healthy, and exit.
+  bool health_check = false;
   bool config_check = false;
   bool version = false;
   bool help = false;
 };
 
+// The environment variable that gives the health socket's path when --web.health-socket does not
+// (the container image sets it).
+inline constexpr const char* kHealthSocketEnv = "CREATIFY_EXPORTER_HEALTH_SOCKET";
+
+// The health socket's path: --web.health-socket, else `env_value` (kHealthSocketEnv's value, null
+// when unset); empty: no health socket.
+std::string HealthSocketPath(const Flags& flags, const char* env_value);
+
 // argv[0] is the program name and is skipped. Flags take their value as --flag=value or
 // --flag value; booleans are given as --flag alone (-h is --help). Each flag may be given once.
 // Unknown flag, stray argument, missing value, bad level/format, bad address or path, or a
-// missing --config.file (unless --version or --help): nullopt and a one-line *error.
+// missing --config.file (unless --version, --help or --web.health-check): nullopt and a one-line
+// *error.
 std::optional<Flags> ParseFlags(int argc, const char* const* argv, std::string* error);
 
 // The --help text, listing every flag with its default; ends with a newline.

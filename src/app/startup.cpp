@@ -271,6 +271,19 @@ bool BindServer(Context& ctx) {
   return true;
 }
 
+bool BindHealthSocket(Context& ctx) {
+  const std::string path = HealthSocketPath(ctx.flags, std::getenv(kHealthSocketEnv));
+  if (path.empty()) return true;
+  std::string error;
+  if (!ctx.server->BindLocal(path, {"/-/healthy", "/-/ready"}, &error)) {
+    std::fprintf(stderr, "creatify-exporter: health socket (--web.health-socket or %s): %s\n",
+                 kHealthSocketEnv, error.c_str());
+    return false;
+  }
+  logging::Info("Serving the health endpoints on a Unix socket", {{"path", path}});
+  return true;
+}
+
 std::unique_ptr<poller::Poller> MakePoller(Context& ctx, const config::Config& config) {
   std::string user_agent = std::string("creatify-exporter/") + creatify_exporter::kVersion;
   auto http = poller::MakeHttpFetch(config, user_agent);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "server/connection.h"
+#include "server/local_socket.h"
 
 namespace server {
 namespace {
@@ -30,6 +31,8 @@ constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 constexpr size_t kMaxConnections = 4096;
 constexpr uint64_t kListenTag = 0;
 constexpr uint64_t kWakeTag = 1;
+// Connections are numbered from 2 upwards: they never reach it.
+constexpr uint64_t kLocalTag = ~uint64_t{0};
 
 // The client's address without its port: password checks take turns per address.
 std::string PeerAddress(const sockaddr_storage& peer) {
@@ -59,7 +62,10 @@ namespace {
 class EventLoop {
  public:
   explicit EventLoop(const EventLoopOptions& options)
-      : options_(options), listen_fd_(options.listen_fd), limit_(options.max_connections) {
+      : options_(options),
+        listen_fd_(options.listen_fd),
+        local_fd_(options.local_fd),
+        limit_(options.max_connections) {
     read_buffer_.resize(64 * 1024);
     context_.routes = options.routes;
     context_.security = options.security;
@@ -79,6 +85,7 @@ class EventLoop {
     // A spare descriptor: when the process runs out, it is freed to accept and close a client
     // rather than leave it spinning in the backlog.
     spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (local_fd_ >= 0) local_context_ = LocalContext(context_, options.local_routes);
   }
 
   ~EventLoop() {
@@ -94,6 +101,7 @@ class EventLoop {
     // Exclusive: a new connection wakes one of the loops, not all.
     Watch(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, kListenTag);
     Watch(options_.wake_fd, EPOLLIN, kWakeTag);
+    if (local_fd_ >= 0) Watch(local_fd_, EPOLLIN, kLocalTag);
     Clock::time_point next_sweep = Clock::now() + kSweepInterval;
     std::optional<Clock::time_point> stop_deadline;
     epoll_event events[256];
@@ -107,7 +115,9 @@ class EventLoop {
       for (int i = 0; i < count; ++i) {
         uint64_t tag = events[i].data.u64;
         if (tag == kListenTag) {
-          Accept(now);
+          Accept(listen_fd_, context_, now);
+        } else if (tag == kLocalTag) {
+          Accept(local_fd_, local_context_, now);
         } else if (tag == kWakeTag) {
           uint64_t value = 0;
           [[maybe_unused]] ssize_t n = read(options_.wake_fd, &value, sizeof(value));
@@ -137,18 +147,20 @@ class EventLoop {
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
   }
 
-  void Accept(Clock::time_point now) {
+  // `context`: context_ for the TCP listener, local_context_ for the health socket.
+  void Accept(int listen_fd, ServerContext& context, Clock::time_point now) {
+    const bool local = &context == &local_context_;
     // A bounded batch, so that a flood of connections does not starve the others.
-    for (int i = 0; i < 64 && listen_fd_ >= 0; ++i) {
+    for (int i = 0; i < 64 && listen_fd >= 0; ++i) {
       sockaddr_storage peer{};
       socklen_t peer_length = sizeof(peer);
-      int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_length,
+      int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_length,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if ((errno == EMFILE || errno == ENFILE) && spare_fd_ >= 0) {
           close(spare_fd_);
-          int refused = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+          int refused = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
           if (refused >= 0) close(refused);
           spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
         }
@@ -159,16 +171,16 @@ class EventLoop {
         continue;
       }
       int yes = 1;
-      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+      if (!local) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
       // The TLS of this moment: a renewed certificate serves the connections accepted from now on.
-      const auto security = options_.security->Get();
+      const auto security = context.security->Get();
       auto transport = security->tls ? security->tls->NewTransport(fd) : NewPlainTransport(fd);
       if (!transport) {
         close(fd);
         continue;
       }
       uint64_t id = next_id_++;
-      auto connection = std::make_unique<Connection>(id, fd, std::move(transport), context_, now,
+      auto connection = std::make_unique<Connection>(id, fd, std::move(transport), context, now,
                                                      PeerAddress(peer));
       connections_.emplace(id, std::move(connection));
       // Edge-triggered: a connection reads and writes until the socket says EAGAIN.
@@ -243,6 +255,10 @@ class EventLoop {
       epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
       listen_fd_ = -1;
     }
+    if (local_fd_ >= 0) {
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, local_fd_, nullptr);
+      local_fd_ = -1;
+    }
     for (auto it = connections_.begin(); it != connections_.end();) {
       it = it->second->BeginStop() ? std::next(it) : connections_.erase(it);
     }
@@ -266,12 +282,15 @@ class EventLoop {
 
   EventLoopOptions options_;
   int listen_fd_;
+  int local_fd_;
   size_t limit_;
   int epoll_fd_ = -1;
   int spare_fd_ = -1;
   uint64_t next_id_ = 2;
   std::vector<char> read_buffer_;
   ServerContext context_;
+  // For the health socket's connections (LocalContext of context_).
+  ServerContext local_context_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   // Connections whose last Drive stopped at kWriteTurnBytes (Connection::yielded).
   std::unordered_set<uint64_t> yielded_;

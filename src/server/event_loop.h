@@ -32,6 +32,10 @@ struct EventLoopOptions {
   // Shared by the loops; they outlive the loops.
   HandlerPool* handlers = nullptr;
   AuthQueue* auth_queue = nullptr;
+  // The health socket's listening socket (ListenLocal), or -1; its connections are routed to
+  // local_routes only, without TLS or authorizer (LocalContext).
+  int local_fd = -1;
+  const RouteTable* local_routes = nullptr;
 };
 
 // Connections the process can hold: 4096, or fewer when file descriptors are short (some are kept

@@ -19,6 +19,7 @@
 #include "server/auth_queue.h"
 #include "server/event_loop.h"
 #include "server/handler_pool.h"
+#include "server/local_socket.h"
 #include "server/route_table.h"
 #include "server/security.h"
 #include "server/tls.h"
@@ -46,6 +47,10 @@ struct HttpServer::Impl {
   // One per loop.
   int wake_fds[kLoops] = {-1, -1};
   int port = 0;
+  // The health socket (BindLocal): -1 without one.
+  int local_fd = -1;
+  std::string local_path;
+  RouteTable local_routes;
   std::atomic<bool> stop_requested{false};
 };
 
@@ -56,6 +61,7 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
 HttpServer::~HttpServer() {
   Stop();
   if (impl_->listen_fd >= 0) close(impl_->listen_fd);
+  CloseLocal(impl_->local_fd, impl_->local_path);
   for (int fd : impl_->wake_fds) {
     if (fd >= 0) close(fd);
   }
@@ -169,6 +175,17 @@ bool HttpServer::Bind(const std::string& host, int port, std::string* error) {
   return true;
 }
 
+bool HttpServer::BindLocal(const std::string& path, const std::vector<std::string>& paths,
+                           std::string* error) {
+  int fd = ListenLocal(path, error);
+  if (fd < 0) return false;
+  CloseLocal(impl_->local_fd, impl_->local_path);
+  impl_->local_fd = fd;
+  impl_->local_path = path;
+  impl_->local_routes = LocalRoutes(impl_->routes, paths);
+  return true;
+}
+
 int HttpServer::port() const { return impl_->port; }
 
 void HttpServer::Serve() {
@@ -202,12 +219,17 @@ void HttpServer::Serve() {
     }
   }
   EventLoopOptions first = options(0);
+  // One loop is enough for the health socket's few connections.
+  first.local_fd = impl_->local_fd;
+  first.local_routes = &impl_->local_routes;
   // With fewer loops, the first takes the whole limit.
   first.max_connections = limit - first.max_connections * others.size();
   RunEventLoop(first, impl_->stop_requested);
   for (auto& thread : others) thread.join();
   close(impl_->listen_fd);
   impl_->listen_fd = -1;
+  CloseLocal(impl_->local_fd, impl_->local_path);
+  impl_->local_fd = -1;
 }
 
 void HttpServer::Stop() {

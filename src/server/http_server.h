@@ -138,6 +138,15 @@ class HttpServer {
   // HOST:PORT: Address already in use" when another process has it: the port is never shared).
   bool Bind(const std::string& host, int port, std::string* error);
 
+  // Also serves GET (and HEAD) of `paths` (routes registered before) on a Unix-domain socket at
+  // `path`, mode 0660, in plain HTTP, to every client: no TLS, no authorizer, whatever
+  // EnableTls, SetAuthorizer and Reconfigure say; every other path gets 404 there. A socket file
+  // left by a previous run is replaced; the file is removed when Serve returns. False and *error
+  // ("cannot listen on PATH: ...") when the path is not a socket, another process listens on it,
+  // or it cannot be made. Call after the routes are registered, before Serve.
+  bool BindLocal(const std::string& path, const std::vector<std::string>& paths,
+                 std::string* error);
+
   // The bound port, after Bind.
   int port() const;
 

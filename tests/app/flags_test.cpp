@@ -104,6 +104,32 @@ TEST_CASE("--help and --version need no --config.file") {
   CHECK_FALSE(version.flags->help);
 }
 
+TEST_CASE("--web.health-check needs no --config.file, and the socket comes from the flag or env") {
+  Parsed check = Parse({"--web.health-check"});
+  REQUIRE(check.flags.has_value());
+  CHECK(check.flags->health_check);
+  CHECK_FALSE(check.flags->health_socket.has_value());
+  CHECK(app::HealthSocketPath(*check.flags, nullptr).empty());
+  CHECK(app::HealthSocketPath(*check.flags, "/env/health.sock") == "/env/health.sock");
+  // Set to "" in the environment: no socket.
+  CHECK(app::HealthSocketPath(*check.flags, "").empty());
+
+  Parsed given = Parse({"--web.health-check", "--web.health-socket=/flag/health.sock"});
+  REQUIRE(given.flags.has_value());
+  CHECK(app::HealthSocketPath(*given.flags, "/env/health.sock") == "/flag/health.sock");
+
+  Parsed exporter = Parse({"--config.file=c.yaml", "--web.health-socket", "/run/h.sock"});
+  REQUIRE(exporter.flags.has_value());
+  CHECK_FALSE(exporter.flags->health_check);
+  CHECK(exporter.flags->health_socket == "/run/h.sock");
+
+  CHECK(Parse({"--web.health-socket=/run/h.sock"}).error ==
+        "missing required flag --config.file (see --help)");
+  CHECK(Parse({"--web.health-check=yes"}).error == "flag --web.health-check takes no value");
+  CHECK(Parse({"--web.health-check", "--web.health-socket="}).error ==
+        "flag --web.health-socket needs a value");
+}
+
 TEST_CASE("invalid command lines, with their exact messages") {
   struct Case {
     std::initializer_list<const char*> args;
@@ -203,8 +229,9 @@ TEST_CASE("Usage lists every flag, with the defaults of those that have one") {
         "--web.listen-address=HOST:PORT (default \":10487\")\n",
         "--web.telemetry-path=PATH (default \"/metrics\")\n", "--web.config.file=PATH\n",
         "--log.level=LEVEL (default \"info\")\n", "--log.format=FORMAT (default \"logfmt\")\n",
-        "--total-shards=N (default \"1\")\n", "--shard=I\n", "CREATIFY_API_ID",
-        "CREATIFY_API_KEY"}) {
+        "--total-shards=N (default \"1\")\n", "--shard=I\n", "--web.health-socket=PATH\n",
+        "--web.health-check\n", "CREATIFY_API_ID", "CREATIFY_API_KEY",
+        "CREATIFY_EXPORTER_HEALTH_SOCKET"}) {
     CAPTURE(text);
     CHECK(usage.find(text) != std::string::npos);
   }

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <memory>
+#include <set>
+#include <sstream>
 #include <vector>
 
 #include "integration/harness.h"
@@ -37,6 +40,29 @@ TEST_CASE("--version and --help") {
     CHECK_MESSAGE(output.find(flag) != std::string::npos, flag);
   }
   CHECK(output.find(":10487") != std::string::npos);
+}
+
+TEST_CASE("the README's flag table and --help list the same flags") {
+  std::string output;
+  REQUIRE(Run("--help", &output) == 0);
+  // "  --name=VALUE ..." or "  -h, --name": the flag lines of the usage text.
+  std::set<std::string> help;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    size_t at = line.rfind("  -h, --", 0) == 0 ? 6 : line.rfind("  --", 0) == 0 ? 2 : 0;
+    if (at == 0) continue;
+    help.insert(line.substr(at, line.find_first_of("= ", at) - at));
+  }
+  // "| `--name=VALUE` | default | meaning |" (or "| `-h`, `--help` |") rows of the README.
+  std::ifstream readme(std::string(CREATIFY_SOURCE_DIR) + "/README.md");
+  std::set<std::string> table;
+  for (std::string line; std::getline(readme, line);) {
+    if (line.rfind("| `-", 0) != 0) continue;
+    size_t at = line.find("`--") + 1;
+    table.insert(line.substr(at, line.find_first_of("=`", at) - at));
+  }
+  CHECK(help.size() >= 13);
+  CHECK(help == table);
 }
 
 TEST_CASE("--config.check accepts the shipped example and rejects a bad file with its position") {

@@ -80,11 +80,19 @@ test("the final stage runs as a numeric non-root user", () => {
   if (match[2] !== undefined) assert.notEqual(Number(match[2]), 0, "group is root");
 });
 
-test("the final stage has a HEALTHCHECK that runs a command", () => {
+test("the final stage's HEALTHCHECK asks the exporter on its health socket, in the state volume", () => {
   const checks = finalOf("HEALTHCHECK");
   assert.equal(checks.length, 1);
   assert.equal(checks[0].instruction.getSubcommand()?.getValue(), "CMD");
-  assert.match(checks[0].args, /\/-\/healthy/);
+  // Exec form: no shell needed in the image.
+  assert.deepEqual(JSON.parse(checks[0].args.replace(/^.*?CMD\s+/s, "")),
+    ["/usr/local/bin/creatify-exporter", "--web.health-check"]);
+  const env = Object.fromEntries(finalOf("ENV")
+    .flatMap((i) => i.instruction.getProperties().map((p) => [p.getName(), p.getValue()])));
+  assert.equal(env.CREATIFY_EXPORTER_HEALTH_SOCKET, "/var/lib/creatify-exporter/health.sock");
+  assert.equal(env.CREATIFY_HEALTHCHECK_PORT, undefined, "the old port variable is gone");
+  assert.ok(finalOf("VOLUME").some((v) => v.args.includes("/var/lib/creatify-exporter")),
+    "the socket's directory is the state volume");
 });
 
 test("the final stage exposes 10487", () => {

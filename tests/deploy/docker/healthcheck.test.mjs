@@ -1,66 +1,77 @@
-// Runs the Dockerfile's HEALTHCHECK command, as Docker would in the final stage, against stub
-// servers on 127.0.0.1: it passes on 200 from /-/healthy and fails otherwise.
+// Runs the Dockerfile's HEALTHCHECK command, as Docker would in the final stage, with the
+// exporter binary of this build (argv: its path) against stub servers on a Unix socket at the
+// image's CREATIFY_EXPORTER_HEALTH_SOCKET: it passes on 200 from /-/healthy and fails otherwise.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
+import os from "node:os";
+import path from "node:path";
 import { dockerfileStages } from "./lib.mjs";
 
-const [check] = dockerfileStages().at(-1).instructions.filter((i) => i.keyword === "HEALTHCHECK");
-const argv = JSON.parse(check.args.replace(/^CMD\s+/, ""));
-
-// The image sets CREATIFY_HEALTHCHECK_PORT to the exporter's default port; the tests set it to a
-// free one, as a container started on another port does.
-const env = Object.fromEntries(dockerfileStages().at(-1).instructions
+const exporter = process.argv[2];
+const final = dockerfileStages().at(-1);
+const [check] = final.instructions.filter((i) => i.keyword === "HEALTHCHECK");
+const argv = JSON.parse(check.args.replace(/^.*?CMD\s+/s, ""));
+const env = Object.fromEntries(final.instructions
   .filter((i) => i.keyword === "ENV")
   .flatMap((i) => i.instruction.getProperties().map((p) => [p.getName(), p.getValue()])));
 
-test("the image probes the default port unless CREATIFY_HEALTHCHECK_PORT says otherwise", () => {
-  assert.equal(env.CREATIFY_HEALTHCHECK_PORT, "10487");
-  assert.ok(argv.some((a) => a.includes("/dev/tcp/127.0.0.1/${CREATIFY_HEALTHCHECK_PORT:-10487}")),
-    "probes 127.0.0.1:$CREATIFY_HEALTHCHECK_PORT");
+test("the check is the image's exporter binary, on the image's health socket", () => {
+  assert.equal(argv[0], "/usr/local/bin/creatify-exporter");
+  assert.ok(env.CREATIFY_EXPORTER_HEALTH_SOCKET, "no CREATIFY_EXPORTER_HEALTH_SOCKET");
+  assert.ok(exporter, "usage: healthcheck.test.mjs EXPORTER_BINARY");
 });
 
-function run(port) {
-  const [file, ...args] = argv;
-  const options = { timeout: 10_000, env: { ...process.env, CREATIFY_HEALTHCHECK_PORT: String(port) } };
+const dir = mkdtempSync(path.join(os.tmpdir(), "creatify-healthcheck-"));
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+// The image's path, moved into the test's directory.
+const socket = path.join(dir, path.basename(env.CREATIFY_EXPORTER_HEALTH_SOCKET ?? "health.sock"));
+
+function run() {
+  const [, ...args] = argv;
+  const options = {
+    timeout: 10_000,
+    env: { ...process.env, CREATIFY_EXPORTER_HEALTH_SOCKET: socket },
+  };
   return new Promise((resolve) => {
-    execFile(file, args, options, (error) => resolve(error ? (error.code ?? 1) : 0));
+    execFile(exporter, args, options, (error, stdout, stderr) =>
+      resolve({ code: error ? (error.code ?? 1) : 0, stderr }));
   });
 }
 
 async function withServer(status, body) {
   const requests = [];
   const server = http.createServer((req, res) => {
-    requests.push(req.url);
+    requests.push(`${req.method} ${req.url}`);
     res.writeHead(status, { "Content-Type": "text/plain" }).end(body);
   });
-  server.listen(0, "127.0.0.1");
+  server.listen(socket);
   await once(server, "listening");
   try {
-    return { code: await run(server.address().port), requests };
+    return { ...(await run()), requests };
   } finally {
     server.close();
+    await once(server, "close");
   }
 }
 
 test("healthy exporter: exit 0, and it asked for /-/healthy", async () => {
-  const { code, requests } = await withServer(200, "Healthy");
-  assert.equal(code, 0);
-  assert.deepEqual(requests, ["/-/healthy"]);
+  const { code, requests, stderr } = await withServer(200, "Healthy");
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(requests, ["GET /-/healthy"]);
 });
 
-test("unhealthy answer: non-zero", async () => {
-  const { code } = await withServer(503, "Service Unavailable");
-  assert.notEqual(code, 0);
+test("unhealthy answer: exit 1 and why", async () => {
+  const { code, stderr } = await withServer(503, "Service Unavailable");
+  assert.equal(code, 1);
+  assert.match(stderr, /answered "HTTP\/1\.1 503 Service Unavailable" to GET \/-\/healthy/);
 });
 
-test("nothing listening: non-zero", async () => {
-  const server = http.createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address();
-  server.close();
-  await once(server, "close");
-  assert.notEqual(await run(port), 0);
+test("nothing listening: exit 1 and why", async () => {
+  const { code, stderr } = await run();
+  assert.equal(code, 1);
+  assert.match(stderr, /cannot connect to the exporter at .*: No such file or directory/);
 });

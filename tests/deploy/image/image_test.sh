@@ -2,8 +2,10 @@
 # Builds the container image from a clean checkout of HEAD with podman, and runs it: a simulator
 # container and an exporter container from that one image, on the host network with ports picked
 # at run time. Checks that the exporter serves the simulator's jobs, that the image's HEALTHCHECK
-# passes, that the exporter runs as 65532 with no capabilities, that SIGTERM stops it within 5 s
-# with exit code 0, and that the runtime image holds only what the binaries need.
+# passes, also with a mounted web config that turns on TLS, client certificates and basic auth,
+# and fails for a stopped exporter, that the exporter runs as 65532 with no capabilities, that
+# SIGTERM stops it within 5 s with exit code 0, and that the runtime image holds only what the
+# binaries need.
 #
 #   tests/deploy/image/image_test.sh [REPO]    (REPO defaults to this checkout)
 #
@@ -50,10 +52,11 @@ id=creatify-image-test-$$-$RANDOM
 image=localhost/$id:latest
 simulator=$id-simulator
 exporter=$id-exporter
+secured=$id-secured
 volume=$id-state
 
 cleanup() {
-  podman rm --force --volumes --time 0 "$simulator" "$exporter" >/dev/null 2>&1 || true
+  podman rm --force --volumes --time 0 "$simulator" "$exporter" "$secured" >/dev/null 2>&1 || true
   podman volume rm --force "$volume" >/dev/null 2>&1 || true
   podman rmi --force "$image" >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -173,12 +176,13 @@ metrics_ready() {
 for _ in 1 2 3; do
   port=$(free_port)
   podman rm --force "$exporter" >/dev/null 2>&1 || true
-  # No --cap-drop and no --user: the image's defaults are what is checked.
+  # No --cap-drop and no --user: the image's defaults are what is checked. The simulator's volume
+  # is read-only beside the exporter's own state directory (an anonymous volume), which holds its
+  # health socket.
   podman run --detach --name "$exporter" --network=host \
-    --volume "$volume:/var/lib/creatify-exporter:ro" \
+    --volume "$volume:/run/creatify-sim:ro" \
     --env CREATIFY_API_ID="$api_id" --env CREATIFY_API_KEY="$api_key" \
-    --env CREATIFY_HEALTHCHECK_PORT="$port" \
-    "$image" --config.file=/var/lib/creatify-exporter/exporter.yaml \
+    "$image" --config.file=/run/creatify-sim/exporter.yaml \
     --web.listen-address="127.0.0.1:$port" >/dev/null 2>>"$work/podman.log" ||
     { cat "$work/podman.log" >&2; fail "podman run $exporter failed"; }
   status=0
@@ -196,11 +200,86 @@ jobs=$(grep -c '^creatify_jobs{' "$work/metrics")
 ok "exporter container on 127.0.0.1:$port serves the simulator's jobs ($jobs creatify_jobs samples, creatify_up 1)"
 
 # --- 3. The image's HEALTHCHECK passes ---------------------------------------------------------
-[[ $(podman image inspect --format '{{.HealthCheck.Test}}' "$image") == *"/-/healthy"* ]] ||
-  fail "the image has no HEALTHCHECK on /-/healthy (built in OCI format?)"
+[[ $(podman image inspect --format '{{.HealthCheck.Test}}' "$image") == *"--web.health-check"* ]] ||
+  fail "the image has no HEALTHCHECK running --web.health-check (built in OCI format?)"
 podman healthcheck run "$exporter" >"$work/health" 2>&1 ||
   { cat "$work/health" >&2; fail "podman healthcheck run $exporter failed"; }
 ok "podman healthcheck run passes"
+
+# --- 3b. It passes as it is with TLS, client certificates and basic auth on ---------------------
+# A CA, a server certificate for 127.0.0.1 and a client certificate it signs, made here; readable
+# by the image's user (test keys only).
+pki=$work/web
+mkdir -p "$pki"
+openssl_quiet() { openssl "$@" 2>>"$work/openssl.log" || { cat "$work/openssl.log" >&2; fail "openssl $1 failed"; }; }
+openssl_quiet req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=image-test-ca \
+  -keyout "$pki/ca.key" -out "$pki/ca.crt"
+for who in server client; do
+  openssl_quiet req -newkey rsa:2048 -nodes -subj "/CN=image-test-$who" \
+    -keyout "$pki/$who.key" -out "$pki/$who.csr"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=%s\n' \
+    "$([[ $who == server ]] && echo serverAuth || echo clientAuth)" >"$pki/$who.ext"
+  openssl_quiet x509 -req -in "$pki/$who.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
+    -CAcreateserial -days 2 -extfile "$pki/$who.ext" -out "$pki/$who.crt"
+done
+# The README's example user: prometheus / example-password.
+cat >"$pki/web-config.yaml" <<'YAML'
+tls_server_config:
+  cert_file: /etc/creatify-exporter/web/server.crt
+  key_file: /etc/creatify-exporter/web/server.key
+  client_auth_type: RequireAndVerifyClientCert
+  client_ca_file: /etc/creatify-exporter/web/ca.crt
+basic_auth_users:
+  prometheus: $2y$10$auEwYZrtUtDEFGUEBzYuz.R3hdP1UAKTTW1nD5oVch.C1lpeXf0sW
+YAML
+chmod 0755 "$pki"
+chmod 0644 "$pki"/*
+secured_port=$(free_port)
+podman run --detach --name "$secured" --network=host \
+  --volume "$volume:/run/creatify-sim:ro" --volume "$pki:/etc/creatify-exporter/web:ro" \
+  --env CREATIFY_API_ID="$api_id" --env CREATIFY_API_KEY="$api_key" \
+  "$image" --config.file=/run/creatify-sim/exporter.yaml \
+  --web.listen-address="127.0.0.1:$secured_port" \
+  --web.config.file=/etc/creatify-exporter/web/web-config.yaml >/dev/null 2>>"$work/podman.log" ||
+  { cat "$work/podman.log" >&2; fail "podman run $secured failed"; }
+https_ready() {
+  running "$secured" || return 2
+  curl -fsS --max-time 2 --cacert "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key" \
+    -u prometheus:example-password "https://127.0.0.1:$secured_port/-/healthy" >/dev/null 2>&1 ||
+    return 1
+}
+wait_for 60 https_ready ||
+  logs_and_fail "$secured" "no 200 from https://127.0.0.1:$secured_port/-/healthy with the client certificate and the password in 60 s"
+# The port lets in no one without all three.
+! curl -fsS --max-time 2 --cacert "$pki/ca.crt" -u prometheus:example-password \
+  "https://127.0.0.1:$secured_port/-/healthy" >/dev/null 2>&1 ||
+  fail "the secured exporter answered a client without a certificate"
+! curl -fsS --max-time 2 --cacert "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key" \
+  "https://127.0.0.1:$secured_port/-/healthy" >/dev/null 2>&1 ||
+  fail "the secured exporter answered a client without the password"
+health_status() {
+  podman inspect --format '{{.State.Health.Status}}' "$1" 2>/dev/null ||
+    podman inspect --format '{{.State.Healthcheck.Status}}' "$1"
+}
+# As podman's timer would run it (no systemd here): once the socket is up, it passes.
+healthy() { podman healthcheck run "$secured" >"$work/health" 2>&1; }
+wait_for 30 healthy ||
+  { cat "$work/health" >&2; logs_and_fail "$secured" "podman healthcheck run $secured did not pass within 30 s"; }
+[[ $(health_status "$secured") == healthy ]] ||
+  fail "health status of $secured is \"$(health_status "$secured")\", not healthy"
+ok "with TLS, client certificates and basic auth on, the image's health check passes (status healthy)"
+
+# A stopped exporter fails it: the check gives up after 3 s, within the HEALTHCHECK's 5 s.
+podman kill --signal STOP "$secured" >/dev/null
+check_start=$SECONDS
+status=0
+podman healthcheck run "$secured" >"$work/health" 2>&1 || status=$?
+podman kill --signal CONT "$secured" >/dev/null
+# 1: the check ran and failed (unhealthy), not an error of podman's own (125).
+((status == 1)) ||
+  { cat "$work/health" >&2; fail "podman healthcheck run exited $status for a stopped exporter, not 1 (unhealthy)"; }
+ok "a stopped (SIGSTOP) exporter fails the health check (exit $status after $((SECONDS - check_start)) s)"
+podman rm --force --time 0 "$secured" >/dev/null 2>&1 || true
 
 # --- 4. The exporter runs as 65532, with no capabilities ---------------------------------------
 podman exec "$exporter" cat /proc/1/status >"$work/status"
