@@ -22,9 +22,9 @@
 #include "config/ids_file.h"
 #include "creatify/client.h"
 #include "creatify/kind.h"
+#include "poller/fork_join_pool.h"
 #include "poller/hints.h"
 #include "poller/schedule.h"
-#include "poller/worker_pool.h"
 #include "state/store.h"
 
 namespace poller {
@@ -147,7 +147,7 @@ class Poller {
   const Cancel cancel_;
   const Shard shard_;
   // The cycle's workers besides the poller's own thread: started once.
-  WorkerPool pool_;
+  ForkJoinPool pool_;
 
   Hints* const hints_;
   // Set when no schedule was given.

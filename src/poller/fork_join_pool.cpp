@@ -1,11 +1,11 @@
-#include "poller/worker_pool.h"
+#include "poller/fork_join_pool.h"
 
 #include <sys/resource.h>
 #include <unistd.h>
 
 namespace poller {
 
-WorkerPool::WorkerPool(int threads) {
+ForkJoinPool::ForkJoinPool(int threads) {
   try {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
   } catch (...) {
@@ -19,7 +19,7 @@ WorkerPool::WorkerPool(int threads) {
   }
 }
 
-WorkerPool::~WorkerPool() {
+ForkJoinPool::~ForkJoinPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -28,7 +28,7 @@ WorkerPool::~WorkerPool() {
   for (auto& thread : threads_) thread.join();
 }
 
-void WorkerPool::Run(int n, const std::function<void(int)>& task) {
+void ForkJoinPool::Run(int n, const std::function<void(int)>& task) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     task_ = &task;
@@ -57,7 +57,7 @@ void LowerThreadPriority() {
   setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
 }
 
-void WorkerPool::Loop() {
+void ForkJoinPool::Loop() {
   LowerThreadPriority();
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {

@@ -1,5 +1,6 @@
-// A fixed set of threads, started once, that run the requests of each poll cycle: a cycle starts
-// no thread. Its workers keep their own API connections alive between cycles.
+// A fork-join pool: a fixed set of threads, started once, that run the requests of each poll cycle
+// together, Run returning when all are done (a barrier, not a queue): a cycle starts no thread.
+// Its threads keep their own API connections alive between cycles.
 //
 // Thread-safety: Run is called from one thread at a time (the poller's); the destructor joins.
 #pragma once
@@ -16,14 +17,14 @@ namespace poller {
 // machine a scrape should get the CPU first. Best effort: a failure changes nothing else.
 void LowerThreadPriority();
 
-class WorkerPool {
+class ForkJoinPool {
  public:
   // Starts `threads` threads; throws std::system_error when one cannot be started (a start-up
   // error, never a run-time one).
-  explicit WorkerPool(int threads);
-  ~WorkerPool();
-  WorkerPool(const WorkerPool&) = delete;
-  WorkerPool& operator=(const WorkerPool&) = delete;
+  explicit ForkJoinPool(int threads);
+  ~ForkJoinPool();
+  ForkJoinPool(const ForkJoinPool&) = delete;
+  ForkJoinPool& operator=(const ForkJoinPool&) = delete;
 
   // Runs task(w) for every w in [0, n): task(0) on the calling thread, the others on the pool's
   // threads (at most size() + 1 at once). Returns when every call has returned.
