@@ -6,8 +6,17 @@ namespace app {
 
 Coalescer::Coalescer(std::function<std::string()> work) : work_(std::move(work)) {}
 
-std::string Coalescer::Run() {
+std::string Coalescer::Run(Clock::time_point asked) {
   std::unique_lock<std::mutex> lock(mutex_);
+  // A round that started after the caller asked read every change made before: it answers.
+  if (running_ && running_->started >= asked) {
+    const std::shared_ptr<Round> round = running_;
+    ++waiting_;
+    changed_.wait(lock, [&] { return round->done; });
+    --waiting_;
+    return round->result;
+  }
+  if (last_ && last_->started >= asked) return last_->result;
   if (!running_ && !next_) {
     auto round = std::make_shared<Round>();
     Perform(lock, round);
@@ -31,6 +40,7 @@ std::string Coalescer::Run() {
 
 void Coalescer::Perform(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Round>& round) {
   running_ = round;
+  round->started = Clock::now();
   ++runs_;
   lock.unlock();
   std::string result = work_();
@@ -38,6 +48,7 @@ void Coalescer::Perform(std::unique_lock<std::mutex>& lock, const std::shared_pt
   round->result = std::move(result);
   round->done = true;
   running_.reset();
+  last_ = round;
   changed_.notify_all();
 }
 

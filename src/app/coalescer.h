@@ -1,11 +1,15 @@
-// Makes overlapping calls of one piece of work (a reload) one run: a call made while no run is
-// going (nor about to start) starts one; calls made while one runs share the result of the next
-// run, which starts once the running one ends (it sees every change made before they called,
-// which the running one may have read too early). N overlapping calls make at most two runs.
+// Makes overlapping calls of one piece of work (a reload) one run. A call is answered by the first
+// run that started after it was asked: one running or finished that did (the caller was asked
+// before it started, and waited its turn to get here) is shared; otherwise a call made while no
+// run is going (nor about to start) starts one, and calls made while one runs share the result
+// of the next run, which starts once the running one ends (it sees every change made before they
+// were asked, which the running one may have read too early). N overlapping calls make at most
+// two runs, and one when they were all asked before the first started.
 //
 // Thread-safety: Run may be called from any number of threads at once.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -22,8 +26,12 @@ class Coalescer {
   Coalescer(const Coalescer&) = delete;
   Coalescer& operator=(const Coalescer&) = delete;
 
-  // Blocks until a run of the work that started after this call ends, and returns its result.
-  std::string Run();
+  using Clock = std::chrono::steady_clock;
+
+  // Blocks until a run of the work that started after `asked` ends (one that already ended
+  // included), and returns its result.
+  std::string Run(Clock::time_point asked);
+  std::string Run() { return Run(Clock::now()); }
 
   // How many runs started, and how many callers wait for the next one (tests).
   int runs() const;
@@ -31,6 +39,7 @@ class Coalescer {
 
  private:
   struct Round {
+    Clock::time_point started{};
     bool done = false;
     std::string result;
   };
@@ -45,6 +54,8 @@ class Coalescer {
   std::shared_ptr<Round> running_;
   // The round the callers that came while `running_` ran wait for (guarded by mutex_).
   std::shared_ptr<Round> next_;
+  // The last round that ended (guarded by mutex_).
+  std::shared_ptr<Round> last_;
   int runs_ = 0;     // guarded by mutex_
   int waiting_ = 0;  // guarded by mutex_
 };

@@ -96,9 +96,10 @@ void WaitForStopSignal(Context& ctx);
 // intervals, retention, credentials and API settings, the webhook token. Counters, histograms and
 // tracked jobs stay, and so does the schedule (ctx.schedule): the new poller asks the API no
 // earlier than the old one would have. An invalid config is rejected (the running one stays) and
-// its one-line error returned; "" on success. Thread-safe: a call made while a reload runs waits
-// for the next one, which all such calls share (ctx.reloads).
-std::string Reload(Context& ctx);
+// its one-line error returned; "" on success. Thread-safe: a reload that started after `asked`
+// (the time the SIGHUP or the POST arrived) answers the call, one already over included; a call
+// asked while a reload ran waits for the next one, which all such calls share (ctx.reloads).
+std::string Reload(Context& ctx, Coalescer::Clock::time_point asked = Coalescer::Clock::now());
 
 void StopServer(Context& ctx);
 // After StopServer: no call is added any more. Without a state file, the calls waiting are sent

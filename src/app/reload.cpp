@@ -89,7 +89,9 @@ void StartNextPoller(Context& ctx, std::unique_ptr<poller::Poller> next_poller) 
 
 }  // namespace
 
-std::string Reload(Context& ctx) { return ctx.reloads.Run(); }
+std::string Reload(Context& ctx, Coalescer::Clock::time_point asked) {
+  return ctx.reloads.Run(asked);
+}
 
 std::string ReloadOnce(Context& ctx) {
   std::optional<config::Config> next;

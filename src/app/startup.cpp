@@ -247,8 +247,10 @@ bool BindServer(Context& ctx) {
         return receiver->Handle(request);
       },
       [receiver = ctx.webhook.get()] { return receiver->Enabled(); });
-  ctx.server->Post("/-/reload", kMaxReloadBodyBytes, [&ctx](const server::Request&) {
-    std::string error = Reload(ctx);
+  ctx.server->Post("/-/reload", kMaxReloadBodyBytes, [&ctx](const server::Request& request) {
+    // Requests that arrived together share one reload, though they wait for a POST handler in
+    // turn.
+    std::string error = Reload(ctx, request.received);
     if (error.empty()) return server::Response{.status = 200, .body = "Reloaded\n"};
     return server::Response{.status = 500, .body = "Reload failed: " + error + "\n"};
   });

@@ -293,6 +293,7 @@ Connection::Step Connection::ReadBody(Clock::time_point now) {
 }
 
 void Connection::RunPostHandler() {
+  request_.received = Clock::now();
   context_.handlers->Submit([route = post_route_, post = context_.post, id = id_,
                              request = std::move(request_)]() mutable {
     auto response = std::make_shared<Response>(CallHandler(route->handler, request));

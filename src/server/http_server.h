@@ -18,6 +18,7 @@
 // body says so in content_encoding.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -41,6 +42,10 @@ struct Request {
   // chunked body was read). `body` is then empty, the rest of the body is not read, and the
   // connection is closed after the answer.
   bool body_too_large = false;
+  // POST: when the whole request had arrived. A handler that shares one piece of work between
+  // the requests that overlap it (a reload) tells by it which came before that work started:
+  // POST handlers wait their turn on a few threads, so the time a handler runs says less.
+  std::chrono::steady_clock::time_point received{};
 };
 
 // A body written in pieces by its owner, whose length is known before it is sent.
@@ -149,6 +154,8 @@ class HttpServer {
 
   // The bound port, after Bind.
   int port() const;
+  // Password checks waiting for a thread (not running), after Bind; thread-safe.
+  size_t auth_checks_waiting() const;
 
   // Serves until Stop, on the calling thread and one more. Call after a successful Bind.
   void Serve();

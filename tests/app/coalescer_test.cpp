@@ -163,3 +163,17 @@ TEST_CASE("every call gets the result of a run that started after it, over rando
   CHECK(coalescer.runs() == started.load());
   CHECK(coalescer.runs() <= kThreads * kCallsEach);
 }
+
+TEST_CASE("calls asked before a run started share it, even when they get there after it ended") {
+  int runs = 0;
+  app::Coalescer coalescer([&] { return "run " + std::to_string(++runs); });
+  // Five requests arrive together; the server's POST handlers take them in turns, so they reach
+  // the coalescer one after another.
+  const auto asked = app::Coalescer::Clock::now();
+  for (int i = 0; i < 5; ++i) CHECK(coalescer.Run(asked) == "run 1");
+  CHECK(coalescer.runs() == 1);
+  // One asked after that run started gets a run of its own.
+  CHECK(coalescer.Run() == "run 2");
+  CHECK(coalescer.Run(asked) == "run 2");
+  CHECK(coalescer.runs() == 2);
+}
