@@ -5,7 +5,8 @@ Scrapes http://127.0.0.1:PORT/metrics with the right credentials (a new connecti
 a scraper after a restart would), first idle, then while CLIENTS clients send wrong passwords as
 fast as they are answered (each on one kept-alive connection, reconnecting when closed). With
 --distinct-addresses every flooding client connects from an address of its own (127.0.0.10 on),
-as clients on many hosts would; without, all from 127.0.0.1. Prints one JSON line.
+as clients on many hosts would; without, all from 127.0.0.1. Each wrong password is a new one
+(--same-wrong-password: always the same). Prints one JSON line.
 """
 import argparse
 import base64
@@ -58,12 +59,16 @@ def scrape(port, authorization):
 
 
 def flood(port, authorization, source, stop, counts, lock):
+    """Sends wrong passwords from `source`; each a new one unless `authorization` is given (a
+    server that remembers failures would answer a repeated one from memory)."""
+    sent = 0
     while not stop.is_set():
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=30,
                                           source_address=(source, 0)) as sock:
                 while not stop.is_set():
-                    sock.sendall(request(authorization))
+                    sent += 1
+                    sock.sendall(request(authorization or header("prometheus", f"wrong-{source}-{sent}")))
                     status = read_answer(sock)
                     with lock:
                         counts[status] = counts.get(status, 0) + 1
@@ -93,9 +98,11 @@ def main():
     parser.add_argument("--distinct-addresses", action="store_true")
     parser.add_argument("--scrapes", type=int, default=60)
     parser.add_argument("--every", type=float, default=0.25)
+    parser.add_argument("--same-wrong-password", action="store_true",
+                        help="every flooding request sends the same wrong password")
     args = parser.parse_args()
     known = header(args.user, args.password)
-    wrong = header(args.user, "not-" + args.password)
+    wrong = header(args.user, "not-" + args.password) if args.same_wrong_password else None
 
     # Let in once, then idle figures.
     latency, status = scrape(args.port, known)
@@ -127,6 +134,7 @@ def main():
         time.sleep(args.every)
     stop.set()
     print(json.dumps({"clients": args.clients, "distinct_addresses": args.distinct_addresses,
+                      "same_wrong_password": args.same_wrong_password,
                       "idle": stats(idle), "flood": stats(flooded), "known_failed": failed,
                       "flood_answers": {str(k): v for k, v in sorted(counts.items(), key=str)}}))
 

@@ -188,6 +188,10 @@ bool HttpServer::BindLocal(const std::string& path, const std::vector<std::strin
 
 int HttpServer::port() const { return impl_->port; }
 
+size_t HttpServer::auth_checks_waiting() const {
+  return impl_->auth_queue ? impl_->auth_queue->waiting() : 0;
+}
+
 void HttpServer::Serve() {
   if (impl_->stop_requested.load() || impl_->listen_fd < 0) return;
   // TLS writes go through OpenSSL's write(): a client gone away must not raise SIGPIPE. The

@@ -47,6 +47,7 @@ const std::set<std::string> kQuietWhenHealthy = {
     "CreatifyCreditsLow",
     "CreatifyExporterStateWriteFailing",
     "CreatifyWebhookForwardsLost",
+    "CreatifyExporterConfigReloadFailed",
 };
 // Alerts whose state depends on the simulated load rather than on health, with the reason.
 // Every alert of rules.yaml must be in one of the two lists, so that a new alert is classified.

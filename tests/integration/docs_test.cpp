@@ -72,12 +72,15 @@ TEST_CASE(
                                              "\n  discover: true\n"
                                              "webhook:\n  token: docs-test-token-0123456789\n"),
                           dir.File("state.db")));
-  // With shards and a peer URL, for the forwarding families (shown only then).
+  // With shards and a peer URL, for the forwarding families (shown only then), and a web config
+  // (that asks for nothing), for its reload families (shown only with one).
   testsupport::TempDir sharded_dir;
+  testsupport::WriteFile(sharded_dir.File("web.yml"), "# plain HTTP, no users\n");
   e2e::Exporter sharded(
       sharded_dir,
       e2e::ConfigFor(simulator.port, {}, {}, "webhook:\n  token: docs-test-token-0123456789\n"),
-      {"--total-shards=2", "--shard=0", "--shard.peer-url=http://127.0.0.1:1/{shard}"});
+      {"--total-shards=2", "--shard=0", "--shard.peer-url=http://127.0.0.1:1/{shard}",
+       "--web.config.file=" + sharded_dir.File("web.yml")});
   // The first exporter's families, and those only the sharded one has.
   auto both = [&] {
     testsupport::Exposition out = exporter.Metrics();

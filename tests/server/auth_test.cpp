@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -71,6 +72,16 @@ class Log {
   std::vector<std::string> entries_;
 };
 
+// Polls `condition` every millisecond for up to 10 s.
+bool WaitUntil(const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
 std::shared_ptr<std::atomic<bool>> Flag() { return std::make_shared<std::atomic<bool>>(false); }
 
 // The AuthQueue's threads on this machine, as it chooses them.
@@ -108,7 +119,7 @@ TEST_CASE("the auth queue refuses past a client's share (kClientBusy) and past i
   Log log;
   REQUIRE(queue.Submit("x", Flag(), [&] { gate.Wait(); }) == server::AuthQueue::Admission::kQueued);
   // Wait for the blocker to be running, so that what follows is all waiting.
-  while (queue.waiting() != 0) std::this_thread::yield();
+  REQUIRE(WaitUntil([&] { return queue.waiting() == 0; }));
   for (int i = 0; i < 4; ++i) {
     CHECK(queue.Submit("a", Flag(), [&] { log.Add("a"); }) ==
           server::AuthQueue::Admission::kQueued);
@@ -133,7 +144,7 @@ TEST_CASE("an abandoned check is dropped unrun and no longer counts against its 
   Gate gate;
   Log log;
   REQUIRE(queue.Submit("x", Flag(), [&] { gate.Wait(); }) == server::AuthQueue::Admission::kQueued);
-  while (queue.waiting() != 0) std::this_thread::yield();
+  REQUIRE(WaitUntil([&] { return queue.waiting() == 0; }));
   auto first = Flag();
   auto second = Flag();
   REQUIRE(queue.Submit("a", first, [&] { log.Add("a1"); }) ==
@@ -149,7 +160,7 @@ TEST_CASE("an abandoned check is dropped unrun and no longer counts against its 
   gate.Open();
   REQUIRE(log.WaitFor(1));
   // The queue is empty once a4 ran: nothing else was left to run.
-  while (queue.waiting() != 0) std::this_thread::yield();
+  REQUIRE(WaitUntil([&] { return queue.waiting() == 0; }));
   queue.Submit("z", Flag(), [&] { log.Add("z"); });
   REQUIRE(log.WaitFor(2));
   CHECK(log.entries() == std::vector<std::string>{"a4", "z"});
@@ -272,30 +283,38 @@ TEST_CASE("a client past its share of waiting checks gets 429 with Retry-After a
 
 TEST_CASE("a new client's check comes within a turn of the flooding client's") {
   FloodedServer flooded;
-  const int port = flooded.server->port();
+  server::HttpServer& http = flooded.server->http;
+  const int port = http.port();
   const int threads = DefaultAuthThreads();
   std::vector<std::unique_ptr<rawclient::Connection>> flood;
-  for (int i = 0; i < threads + 4; ++i) {
-    flood.push_back(std::make_unique<rawclient::Connection>(port, 0, "127.0.0.30"));
-    REQUIRE(flood.back()->Send(Get("/metrics", "Basic Zmxvb2Q6" + std::to_string(i))));
-  }
-  // Wait until every flooding check is running or waiting: a further one from it is refused.
-  for (;;) {
-    rawclient::Connection probe(port, 0, "127.0.0.30");
-    REQUIRE(probe.Send(Get("/metrics", "Basic cHJvYmU6eA==")));
-    auto answer = probe.Read(300ms);
-    if (answer.status == 429) break;
-  }
+  auto send_flood = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      flood.push_back(std::make_unique<rawclient::Connection>(port, 0, "127.0.0.30"));
+      const std::string password = std::to_string(flood.size());
+      REQUIRE(flood.back()->Send(Get("/metrics", "Basic Zmxvb2Q6" + password)));
+    }
+  };
+  // The flooder's first checks hold every thread (the threads run at a lower priority: wait for
+  // them to start), then four more of its checks wait.
+  send_flood(threads);
+  REQUIRE(
+      WaitUntil([&] { return flooded.checks.entries().size() == static_cast<size_t>(threads); }));
+  send_flood(4);
+  REQUIRE(WaitUntil([&] { return http.auth_checks_waiting() == 4; }));
   rawclient::Connection fresh(port, 0, "127.0.0.31");
   REQUIRE(fresh.Send(Get("/metrics", "Basic ZnJlc2g6eA==")));
+  REQUIRE(WaitUntil([&] { return http.auth_checks_waiting() == 5; }));
   flooded.gate.Open();
   CHECK(fresh.Read(10s).status == 401);
+  for (auto& connection : flood) CHECK(connection->Read(10s).status == 401);
   auto order = flooded.checks.entries();
+  REQUIRE(order.size() == flood.size() + 1);
   const auto position = std::find(order.begin(), order.end(), "Basic ZnJlc2g6eA==") - order.begin();
   // Those running when the gate opened started first; then the flooder and the new client take
-  // turns, so the new client's is the second check taken after them (with several threads, those
-  // taken together may start in any order).
-  CHECK(position <= 2 * threads);
+  // turns, so the new client's is the second check taken after them, not the fifth (with several
+  // threads, two taken together may start in either order).
+  CHECK(position <= threads + 1);
+  CHECK(position >= threads);
 }
 
 TEST_CASE("password checks never run on the threads that serve GET handlers") {
