@@ -11,6 +11,7 @@ as clients on many hosts would; without, all from 127.0.0.1. Each wrong password
 import argparse
 import base64
 import json
+import multiprocessing
 import socket
 import statistics
 import threading
@@ -83,6 +84,21 @@ def flood(port, authorization, source, stop, counts, lock):
             time.sleep(0.01)
 
 
+def run_flood(port, wrong, clients, distinct_addresses, stop, answers):
+    """The flooding clients, one thread each, until `stop`; then puts the answers' counts."""
+    halt = threading.Event()
+    counts, lock = {}, threading.Lock()
+    for client in range(clients):
+        source = f"127.0.{(10 + client) // 256}.{(10 + client) % 256}" if distinct_addresses \
+            else "127.0.0.1"
+        threading.Thread(target=flood, args=(port, wrong, source, halt, counts, lock),
+                         daemon=True).start()
+    stop.wait()
+    halt.set()
+    with lock:
+        answers.put(dict(counts))
+
+
 def stats(samples):
     ms = sorted(s * 1000 for s in samples)
     return {"median_ms": round(statistics.median(ms), 2), "p90_ms": round(ms[int(len(ms) * 0.9) - 1], 2),
@@ -114,16 +130,13 @@ def main():
         idle.append(latency)
         time.sleep(args.every / 5)
 
-    stop = threading.Event()
-    counts, lock = {}, threading.Lock()
-    threads = []
-    for client in range(args.clients):
-        source = f"127.0.{(10 + client) // 256}.{(10 + client) % 256}" if args.distinct_addresses \
-            else "127.0.0.1"
-        thread = threading.Thread(target=flood, args=(args.port, wrong, source, stop, counts, lock),
-                                  daemon=True)
-        thread.start()
-        threads.append(thread)
+    # The flood runs in a process of its own: its threads never hold up the measuring one.
+    stop = multiprocessing.Event()
+    answers = multiprocessing.Queue()
+    flooder = multiprocessing.Process(target=run_flood,
+                                      args=(args.port, wrong, args.clients,
+                                            args.distinct_addresses, stop, answers))
+    flooder.start()
     time.sleep(3)  # the flood under way: every check thread busy, queues full
     flooded, failed = [], 0
     for _ in range(args.scrapes):
@@ -133,6 +146,8 @@ def main():
         flooded.append(latency)
         time.sleep(args.every)
     stop.set()
+    counts = answers.get()
+    flooder.join()
     print(json.dumps({"clients": args.clients, "distinct_addresses": args.distinct_addresses,
                       "same_wrong_password": args.same_wrong_password,
                       "idle": stats(idle), "flood": stats(flooded), "known_failed": failed,

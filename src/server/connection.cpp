@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace server {
 namespace {
@@ -50,6 +51,12 @@ bool Connection::evictable() const {
 
 bool Connection::Expire(Clock::time_point now) {
   if (phase_ != Phase::kAuthorizing) return false;
+  if (refusal_status_ != 0) {
+    // A refusal held for its delay: the connection may go on (its next request is read).
+    const int status = std::exchange(refusal_status_, 0);
+    Respond(ErrorResponse(status), now, head_.has_body(), "Retry-After: 1\r\n");
+    return true;
+  }
   abandoned_->store(true);
   abandoned_.reset();
   Respond(ErrorResponse(503), now, /*close=*/true, "Retry-After: 1\r\n");
@@ -183,9 +190,10 @@ void Connection::QueueCheck(const Authorizer& authorizer, Clock::time_point now)
       });
   if (admission == AuthQueue::Admission::kQueued) return;
   abandoned_.reset();
-  // Too many checks waiting: this client's own (429), or everyone's (503).
-  Respond(ErrorResponse(admission == AuthQueue::Admission::kClientBusy ? 429 : 503), now,
-          head_.has_body(), "Retry-After: 1\r\n");
+  // Too many checks waiting: this client's own (429), or everyone's (503), answered after the
+  // Retry-After it names (Expire), so that asking again at once does not make a busy loop.
+  refusal_status_ = admission == AuthQueue::Admission::kClientBusy ? 429 : 503;
+  SetPhase(Phase::kAuthorizing, now, kRefusalDelay);
 }
 
 void Connection::OnAuthorized(int verdict, Clock::time_point now) {

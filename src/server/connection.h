@@ -38,6 +38,10 @@ inline constexpr auto kIdleTimeout = std::chrono::seconds(120);
 // From the end of a head to the start of its password check: a request that waited this long for
 // its turn gets 503.
 inline constexpr auto kAuthWaitTimeout = std::chrono::seconds(10);
+// How long a request whose check was refused (too many waiting) is held before its 429 or 503:
+// the Retry-After it is told, so that a client that asks again at once gets one answer a second
+// per connection, not thousands that cost the loops their time.
+inline constexpr auto kRefusalDelay = std::chrono::seconds(1);
 // Without a byte of the answer taken by the client.
 inline constexpr auto kWriteTimeout = std::chrono::seconds(10);
 // What a connection writes in one turn before the loop turns to the others: 16 scrapers of a
@@ -125,6 +129,8 @@ class Connection {
   const std::string client_;
   // Set when the password check queued for this connection's request is no longer wanted.
   std::shared_ptr<std::atomic<bool>> abandoned_;
+  // kAuthorizing without a check: the status (429 or 503) answered when kRefusalDelay is over.
+  int refusal_status_ = 0;
   std::unique_ptr<Transport> transport_;
   ServerContext& context_;
   Phase phase_ = Phase::kHandshake;

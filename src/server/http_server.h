@@ -123,8 +123,9 @@ class HttpServer {
   // Every request, on every route (health endpoints included), must be authorized: a request the
   // authorizer refuses is answered 401 with `WWW-Authenticate: Basic realm="creatify-exporter"`
   // without calling the route (and without reading a POST body); one whose check cannot wait its
-  // turn (too many waiting, for its client or in all) gets 429 or 503 with Retry-After, and one
-  // whose check has not started within 10 s gets 503. Call before Bind.
+  // turn (too many waiting, for its client or in all) gets 429 or 503 with `Retry-After: 1`,
+  // held for that second, and one whose check has not started within 10 s gets 503. Call before
+  // Bind.
   // Requests whose path starts with one of `public_prefixes` skip it: routes that authenticate
   // their callers themselves (the webhook receiver's token), whose callers cannot send a password.
   void SetAuthorizer(Authorizer authorizer, std::vector<std::string> public_prefixes = {});
