@@ -145,7 +145,8 @@ void OutgoingResponse::Render(const Options& options) {
     head_ += "\r\nContent-Encoding: ";
     head_ += response_.content_encoding;
   }
-  head_ += "\r\nVary: Accept-Encoding\r\n";
+  // Browsers open the landing page: none may guess another type than the one given.
+  head_ += "\r\nVary: Accept-Encoding\r\nX-Content-Type-Options: nosniff\r\n";
   if (options.close) {
     head_ += "Connection: close\r\n";
   } else if (options.keep_alive_1_0) {

@@ -222,6 +222,7 @@ TEST_CASE("an unknown path is 404, and HEAD gets the head alone") {
   CHECK(head.status == 200);
   CHECK(head.Header("Content-Length") == std::to_string(server.metrics->size()));
   CHECK(head.Header("Vary") == "Accept-Encoding");
+  CHECK(head.Header("X-Content-Type-Options") == "nosniff");
   CHECK(head.Header("Content-Type") == "text/plain; charset=utf-8");
   auto healthy = client.Read();
   CHECK(healthy.status == 200);
