@@ -34,10 +34,8 @@ class Gate {
     opened_.wait(lock, [&] { return open_; });
   }
   void Open() {
-    {
-      std::lock_guard lock(mutex_);
-      open_ = true;
-    }
+    std::lock_guard lock(mutex_);
+    open_ = true;
     opened_.notify_all();
   }
 
@@ -51,10 +49,8 @@ class Gate {
 class Log {
  public:
   void Add(std::string entry) {
-    {
-      std::lock_guard lock(mutex_);
-      entries_.push_back(std::move(entry));
-    }
+    std::lock_guard lock(mutex_);
+    entries_.push_back(std::move(entry));
     changed_.notify_all();
   }
   bool WaitFor(size_t count, std::chrono::milliseconds timeout = 10s) {
@@ -92,9 +88,10 @@ int DefaultAuthThreads() {
 }  // namespace
 
 TEST_CASE("the auth queue takes clients in turns: one client's many checks wait behind itself") {
-  server::AuthQueue queue({.max_waiting = 64, .max_waiting_per_client = 8, .threads = 1});
+  // Declared last, so that its threads are joined before what they use goes.
   Gate gate;
   Log log;
+  server::AuthQueue queue({.max_waiting = 64, .max_waiting_per_client = 8, .threads = 1});
   // The one thread is busy until the gate opens: everything after waits.
   REQUIRE(queue.Submit("x", Flag(), [&] {
     gate.Wait();
@@ -114,9 +111,10 @@ TEST_CASE("the auth queue takes clients in turns: one client's many checks wait 
 }
 
 TEST_CASE("the auth queue refuses past a client's share (kClientBusy) and past its total (kFull)") {
-  server::AuthQueue queue({.max_waiting = 6, .max_waiting_per_client = 4, .threads = 1});
+  // Declared last, so that its threads are joined before what they use goes.
   Gate gate;
   Log log;
+  server::AuthQueue queue({.max_waiting = 6, .max_waiting_per_client = 4, .threads = 1});
   REQUIRE(queue.Submit("x", Flag(), [&] { gate.Wait(); }) == server::AuthQueue::Admission::kQueued);
   // Wait for the blocker to be running, so that what follows is all waiting.
   REQUIRE(WaitUntil([&] { return queue.waiting() == 0; }));
@@ -140,9 +138,10 @@ TEST_CASE("the auth queue refuses past a client's share (kClientBusy) and past i
 }
 
 TEST_CASE("an abandoned check is dropped unrun and no longer counts against its client") {
-  server::AuthQueue queue({.max_waiting = 64, .max_waiting_per_client = 2, .threads = 1});
+  // Declared last, so that its threads are joined before what they use goes.
   Gate gate;
   Log log;
+  server::AuthQueue queue({.max_waiting = 64, .max_waiting_per_client = 2, .threads = 1});
   REQUIRE(queue.Submit("x", Flag(), [&] { gate.Wait(); }) == server::AuthQueue::Admission::kQueued);
   REQUIRE(WaitUntil([&] { return queue.waiting() == 0; }));
   auto first = Flag();
