@@ -106,6 +106,31 @@ void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
                     kind.processing.at(status));
     }
   }
+  out.Family(
+      "creatify_job_stage_seconds",
+      WithLastPoll("Time in each stage of the jobs counted in "
+                   "creatify_jobs_completed_total whose first read saw them pending or "
+                   "in_queue: stage=\"queued\" from created_at to the end of the first poll that "
+                   "saw the job running (or terminal, if none did), stage=\"running\" from "
+                   "then to its terminal updated_at."),
+      "histogram");
+  for (const auto& kind : snapshot.kinds) {
+    for (const char* stage : {"queued", "running"}) {
+      out.Histogram("creatify_job_stage_seconds", {{"kind", kind.name}, {"stage", stage}},
+                    kind.stage.at(stage));
+    }
+  }
+  out.Family("creatify_oldest_unfinished_job_created_timestamp_seconds",
+             WithLastPoll("The created_at (Unix time) of the oldest shown job in each unfinished "
+                          "status (pending, in_queue, running, unknown), among the jobs read that "
+                          "have one; absent when the status has none."),
+             "gauge");
+  for (const auto& kind : snapshot.kinds) {
+    for (const auto& [status, created] : kind.oldest_unfinished) {
+      out.Sample("creatify_oldest_unfinished_job_created_timestamp_seconds",
+                 {{"kind", kind.name}, {"status", StatusName(status)}}, created);
+    }
+  }
   out.Family("creatify_remaining_credits", WithLastPoll("Remaining credits of the workspace."),
              "gauge");
   if (snapshot.remaining_credits) {

@@ -36,6 +36,8 @@ CREATE TABLE jobs (
   finished_at REAL NOT NULL,
   counted INTEGER NOT NULL,
   unread INTEGER NOT NULL DEFAULT 0,
+  seen_queued INTEGER NOT NULL DEFAULT 0,
+  running_seen_at REAL NOT NULL DEFAULT 0,
   PRIMARY KEY (kind, id)
 ) WITHOUT ROWID;
 CREATE TABLE remembered (
@@ -81,6 +83,13 @@ UPDATE jobs SET unread = 1
   WHERE status = 'unknown' AND api_status IS NULL AND progress IS NULL
     AND video_duration_seconds IS NULL AND credits_used IS NULL AND created_at IS NULL
     AND updated_at IS NULL AND info = '[]';
+)sql";
+
+// From schema version 2 (which did not keep when a job was seen queued and running) to 3, in
+// place: the jobs restored from it are not observed in the stage histogram.
+constexpr const char* kMigrateFrom2 = R"sql(
+ALTER TABLE jobs ADD COLUMN seen_queued INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN running_seen_at REAL NOT NULL DEFAULT 0;
 )sql";
 
 // Any failure while reading or writing: caught at the edge of each public call.
@@ -266,6 +275,9 @@ state::RestoredState ReadState(sqlite3* db, int64_t version) {
       KindOf(restored.counters, histograms.Text(1))
           .processing.insert_or_assign(TerminalStatusFromText(histograms.Text(2)),
                                        HistogramFromRow(histograms));
+    } else if (name == "stage") {
+      KindOf(restored.counters, histograms.Text(1))
+          .stage.insert_or_assign(histograms.Text(2), HistogramFromRow(histograms));
     } else if (name == "api_request_duration") {
       restored.counters.api_request_duration.insert_or_assign(histograms.Text(1),
                                                               HistogramFromRow(histograms));
@@ -275,13 +287,13 @@ state::RestoredState ReadState(sqlite3* db, int64_t version) {
       throw SqlError("unknown histogram \"" + name + "\"");
     }
   }
-  Statement jobs(db, version >= 2
-                         ? "SELECT kind, id, status, api_status, progress, video_duration_seconds, "
-                           "credits_used, created_at, updated_at, info, finished_at, counted, "
-                           "unread FROM jobs"
-                         : "SELECT kind, id, status, api_status, progress, video_duration_seconds, "
-                           "credits_used, created_at, updated_at, info, finished_at, counted, "
-                           "NULL FROM jobs");
+  // The columns a version lacks are read as NULL.
+  const std::string columns = std::string(version >= 2 ? "unread" : "NULL") +
+                              (version >= 3 ? ", seen_queued, running_seen_at" : ", NULL, NULL");
+  Statement jobs(db, ("SELECT kind, id, status, api_status, progress, video_duration_seconds, "
+                      "credits_used, created_at, updated_at, info, finished_at, counted, " +
+                      columns + " FROM jobs")
+                         .c_str());
   while (jobs.Next()) {
     state::JobRecord record;
     record.job.id = jobs.Text(1);
@@ -303,6 +315,10 @@ state::RestoredState ReadState(sqlite3* db, int64_t version) {
                       !record.job.progress && !record.job.video_duration_seconds &&
                       !record.job.credits_used && !record.job.created_at &&
                       !record.job.updated_at && record.job.info.empty();
+    }
+    if (version >= 3) {
+      record.seen_queued = jobs.Integer(13) != 0;
+      record.running_seen_at = jobs.Real(14);
     }
     restored.jobs.emplace_back(jobs.Text(0), std::move(record));
   }
@@ -337,7 +353,7 @@ state::RestoredState Validate(sqlite3* db, int64_t* schema_version) {
     throw SqlError("its schema version " + std::to_string(found) +
                    " is newer than this exporter's (" + std::to_string(kSchemaVersion) + ")");
   }
-  if (found != 1 && found != kSchemaVersion) {
+  if (found != 1 && found != 2 && found != kSchemaVersion) {
     throw SqlError("unknown schema version " + std::to_string(found));
   }
   *schema_version = found;
@@ -426,6 +442,9 @@ Rows CounterRows(const state::Snapshot& snapshot) {
     for (const auto& [status, histogram] : kind.processing) {
       AddHistogram(rows, {"processing", kind.name, std::string(creatify::StatusName(status))},
                    histogram);
+    }
+    for (const auto& [stage, histogram] : kind.stage) {
+      AddHistogram(rows, {"stage", kind.name, stage}, histogram);
     }
   }
   for (const auto& [key, value] : snapshot.webhook_requests) {
@@ -529,9 +548,12 @@ bool StateFile::Migrate(std::string* error) {
   if (version_ == kSchemaVersion) return true;
   try {
     Exec(db_, "BEGIN IMMEDIATE");
-    Exec(db_, kMigrateFrom1);
-    Exec(db_, kRefusedTable);
-    Exec(db_, "PRAGMA user_version = 2");
+    if (version_ < 2) {
+      Exec(db_, kMigrateFrom1);
+      Exec(db_, kRefusedTable);
+    }
+    Exec(db_, kMigrateFrom2);
+    Exec(db_, ("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
     Exec(db_, "COMMIT");
   } catch (const std::exception& e) {
     if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -602,11 +624,11 @@ bool StateFile::Write(const state::Changes& changes, const state::Snapshot& snap
   try {
     Exec(db_, "BEGIN IMMEDIATE");
     const int64_t before = sqlite3_total_changes64(db_);
-    Statement upsert(
-        db_,
-        "INSERT OR REPLACE INTO jobs (kind, id, status, api_status, progress, "
-        "video_duration_seconds, credits_used, created_at, updated_at, info, "
-        "finished_at, counted, unread) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    Statement upsert(db_,
+                     "INSERT OR REPLACE INTO jobs (kind, id, status, api_status, progress, "
+                     "video_duration_seconds, credits_used, created_at, updated_at, info, "
+                     "finished_at, counted, unread, seen_queued, running_seen_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     Statement remove(db_, "DELETE FROM jobs WHERE kind = ? AND id = ?");
     Statement remember(
         db_, "INSERT OR REPLACE INTO remembered (kind, id_hash, forget_at) VALUES (?, ?, ?)");
@@ -630,6 +652,8 @@ bool StateFile::Write(const state::Changes& changes, const state::Snapshot& snap
               .Bind(11, record.finished_at)
               .Bind(12, int64_t{record.counted ? 1 : 0})
               .Bind(13, int64_t{record.unread ? 1 : 0})
+              .Bind(14, int64_t{record.seen_queued ? 1 : 0})
+              .Bind(15, record.running_seen_at)
               .Run();
           break;
         }

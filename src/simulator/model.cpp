@@ -623,9 +623,15 @@ std::string Model::StateJsonLocked(Time now) const {
       processing[std::string(PhaseName(phase))] = 0.0;
     }
     double credits_total = 0;
+    // Of the terminal jobs: created_at to the start of the run, and from there to the end.
+    double queued_sum = 0;
+    double running_sum = 0;
+    // Unix seconds of the oldest job per unfinished status.
+    Json oldest = Json::object();
     Json ids = Json::array();
     for (const auto& job : jobs_[kind]) {
-      JobState state = StateAt(job, ClockStartLocked(job), now);
+      const std::optional<Time> clock_start = ClockStartLocked(job);
+      JobState state = StateAt(job, clock_start, now);
       // What the exporter should report once it has mapped the kind's word.
       state.phase = ReportedPhase(row, state.phase);
       std::string phase(PhaseName(state.phase));
@@ -637,6 +643,15 @@ std::string Model::StateJsonLocked(Time now) const {
         credits_total += used;
         double seconds = std::chrono::duration<double>(state.updated_at - job.created_at).count();
         processing[phase] = processing[phase].get<double>() + seconds;
+        const Time running = *clock_start + job.stages[0] + job.stages[1];
+        queued_sum += std::chrono::duration<double>(running - job.created_at).count();
+        running_sum += std::chrono::duration<double>(state.updated_at - running).count();
+      } else {
+        const double created =
+            std::chrono::duration<double>(job.created_at.time_since_epoch()).count();
+        if (!oldest.contains(phase) || created < oldest[phase].get<double>()) {
+          oldest[phase] = created;
+        }
       }
       ids.push_back(job.id);
     }
@@ -649,6 +664,8 @@ std::string Model::StateJsonLocked(Time now) const {
                            {"invalid_items_sent", counts_.invalid_items_sent[kind]},
                            {"invalid_fields_sent", counts_.invalid_fields_sent[kind]},
                            {"ids", ids}};
+    kinds[row.name]["stage_seconds_sum"] = Json{{"queued", queued_sum}, {"running", running_sum}};
+    kinds[row.name]["oldest_unfinished_created_at"] = oldest;
   }
 
   long total = 0;

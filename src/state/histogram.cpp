@@ -43,6 +43,12 @@ const std::vector<double>& ProcessingBuckets() {
   return kBuckets;
 }
 
+const std::vector<double>& StageBuckets() {
+  static const std::vector<double> kBuckets = {1,    5,    15,   30,   60,    120,   300,  600,
+                                               1200, 1800, 3600, 7200, 14400, 28800, 86400};
+  return kBuckets;
+}
+
 const std::vector<double>& ApiRequestBuckets() {
   static const std::vector<double> kBuckets = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
   return kBuckets;

@@ -42,6 +42,8 @@ class Histogram {
 
 // Render times: seconds to a day.
 const std::vector<double>& ProcessingBuckets();
+// Time a job spent queued, or running: seconds to a day.
+const std::vector<double>& StageBuckets();
 // One API request.
 const std::vector<double>& ApiRequestBuckets();
 // One whole poll cycle.

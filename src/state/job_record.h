@@ -30,6 +30,12 @@ struct JobRecord {
   bool counted = false;
   // Known only by its id (a webhook announced it): not read yet, so neither shown nor counted.
   bool unread = false;
+  // The first read of the job saw it pending or in_queue (not running, terminal nor unknown): its
+  // time in the queue can be measured. A job a webhook announced decides it at its first read.
+  bool seen_queued = false;
+  // Unix time (the cycle's now) of the first poll that saw the job running, or of its terminal
+  // transition when no poll saw it running; 0 until then. Never changed once set.
+  double running_seen_at = 0;
 
   // The job's per-job series in the exposition format, section after section (one section per
   // per-job family, in the renderer's order); section i is

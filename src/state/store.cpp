@@ -28,9 +28,22 @@ KindSnapshot EmptyKind(std::string name) {
     kind.completed[status] = 0;
     kind.processing.emplace(status, Histogram(ProcessingBuckets()));
   }
+  for (const char* stage : {"queued", "running"}) kind.stage.emplace(stage, StageBuckets());
   kind.dropped["limit"] = 0;
   kind.dropped["not_found"] = 0;
   return kind;
+}
+
+// The least created_at per unfinished status of the jobs that were read.
+std::map<Status, double> OldestUnfinished(const JobList& jobs) {
+  std::map<Status, double> oldest;
+  for (const auto& record : jobs) {
+    if (record->unread || IsTerminal(record->status) || !record->job.created_at) continue;
+    const double created = *record->job.created_at;
+    auto [it, added] = oldest.try_emplace(record->status, created);
+    if (!added && created < it->second) it->second = created;
+  }
+  return oldest;
 }
 
 // Hashes ids for the job table (heterogeneous lookup by string_view).
@@ -62,6 +75,8 @@ struct Store::KindState {
   }
   // The shown jobs ordered by id, as last published; rebuilt only after a change.
   JobList published;
+  // The oldest_unfinished of `published`, computed with it.
+  std::map<Status, double> oldest_unfinished;
   bool changed = true;
   // Finished jobs that left the output: id hash -> Unix time at which it is forgotten.
   std::unordered_map<uint64_t, double> remembered;
@@ -162,6 +177,7 @@ Snapshot WithDurableCounters(const Snapshot& live, const Snapshot& durable) {
     TakeDurable(kind.completed, from->completed, ZeroCount);
     kind.credits_used = from->credits_used;
     TakeDurable(kind.processing, from->processing, ZeroHistogram);
+    TakeDurable(kind.stage, from->stage, ZeroHistogram);
     kind.invalid_items = from->invalid_items;
     TakeDurable(kind.invalid_fields, from->invalid_fields, ZeroCount);
     TakeDurable(kind.dropped, from->dropped, ZeroCount);
@@ -272,6 +288,11 @@ void Store::Restore(RestoredState restored) {
     to.credits_used = from.credits_used;
     for (const auto& [status, histogram] : from.processing) {
       if (histogram.upper_bounds() == ProcessingBuckets()) to.processing[status] = histogram;
+    }
+    for (const auto& [stage, histogram] : from.stage) {
+      if (to.stage.contains(stage) && histogram.upper_bounds() == StageBuckets()) {
+        to.stage[stage] = histogram;
+      }
     }
     to.invalid_items = from.invalid_items;
     for (const auto& [field, value] : from.invalid_fields) to.invalid_fields[field] = value;
@@ -515,9 +536,11 @@ void Store::Publish() {
       std::sort(entries->begin(), entries->end(),
                 [](const auto& a, const auto& b) { return a->job.id < b->job.id; });
       kind.published = JobList(std::move(entries));
+      kind.oldest_unfinished = OldestUnfinished(kind.published);
       kind.changed = false;
     }
     next->kinds[shown].jobs = kind.published;
+    next->kinds[shown].oldest_unfinished = kind.oldest_unfinished;
     next->kinds[shown].remembered = kind.remembered.size();
   }
   std::shared_ptr<const Snapshot> published = std::move(next);
@@ -594,6 +617,16 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
   next.status = job.status ? *job.status : (known ? it->second->status : Status::kUnknown);
   // created_at never changes: a response that lacks it does not erase it.
   if (!next.job.created_at && known) next.job.created_at = it->second->job.created_at;
+  // Queued at the first read, and when it was first seen running: decided once, then carried.
+  if (seen_before) {
+    next.seen_queued = it->second->seen_queued;
+    next.running_seen_at = it->second->running_seen_at;
+  } else {
+    next.seen_queued = next.status == Status::kPending || next.status == Status::kInQueue;
+  }
+  if (next.running_seen_at == 0 && (next.status == Status::kRunning || IsTerminal(next.status))) {
+    next.running_seen_at = now;
+  }
 
   // Seen running before, or created after we started watching (and recently enough that it
   // cannot have been counted and forgotten): it finished while we watched.
@@ -625,6 +658,11 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
       if (seen.created_at && seen.updated_at && *seen.updated_at >= *seen.created_at) {
         counters.processing.at(next.status).Observe(*seen.updated_at - *seen.created_at);
       }
+      if (next.seen_queued && seen.created_at && seen.updated_at) {
+        counters.stage.at("queued").Observe(std::max(0.0, next.running_seen_at - *seen.created_at));
+        counters.stage.at("running").Observe(
+            std::max(0.0, *seen.updated_at - next.running_seen_at));
+      }
     }
     if (!known && Full()) {
       // Counted (or not) for good; no room to show it.
@@ -638,7 +676,7 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
   if (!known) {
     Unrefuse(kind, job.id);
   } else if (next.status == it->second->status && next.job == it->second->job &&
-             !it->second->unread) {
+             !it->second->unread && next.running_seen_at == it->second->running_seen_at) {
     return;  // Unchanged: the record, its lines and its row stay as they are.
   }
   Track(kind, std::move(next));

@@ -64,6 +64,10 @@ struct KindCounters {
   double credits_used = 0;
   // updated_at - created_at of the jobs counted in `completed`, per terminal status.
   std::map<creatify::Status, Histogram> processing;
+  // Of the counted jobs first read pending or in_queue (seen_queued) with created_at and
+  // updated_at: "queued" is running_seen_at - created_at, "running" updated_at - running_seen_at
+  // (each at least 0).
+  std::map<std::string, Histogram> stage;
   double invalid_items = 0;
   std::map<std::string, double> invalid_fields;
   // Jobs not tracked, by reason: "limit" (max_tracked_jobs was reached), "not_found" (a job
@@ -82,6 +86,9 @@ struct KindSnapshot : KindCounters {
   // Jobs whose terminal transition arrived with malformed fields and was put off, with the
   // number of times it was.
   std::map<std::string, int> deferred;
+  // Per unfinished status (pending, in_queue, running, unknown): the least created_at of the
+  // shown jobs that were read and have one. A status without such a job has no entry.
+  std::map<creatify::Status, double> oldest_unfinished;
 };
 
 // How many answers a terminal transition whose credits_used, created_at or updated_at arrives

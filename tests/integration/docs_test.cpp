@@ -57,12 +57,13 @@ TEST_CASE(
   auto table = ReadmeTable();
   REQUIRE(table.size() >= 20);
 
-  // Fast jobs (so that finished ones have a video duration), some malformed answers (so that
-  // the invalid-field counter has series) and a state file (so that the last write has a time):
-  // every family of the table then has samples.
+  // Fast jobs (so that finished ones have a video duration), new aurora jobs all the time (so
+  // that there is always an unfinished one, for the oldest-unfinished gauge), some malformed
+  // answers (so that the invalid-field counter has series) and a state file (so that the last
+  // write has a time): every family of the table then has samples.
   testsupport::TempDir dir;
-  e2e::Simulator simulator(
-      dir, {"--seed=4", "--stage-duration=100ms", "--aurora-jobs=3", "--fault-malformed=0.3"});
+  e2e::Simulator simulator(dir, {"--seed=4", "--stage-duration=100ms", "--aurora-jobs=3",
+                                 "--aurora-spawn-interval=100ms", "--fault-malformed=0.3"});
   // An ids file (with a line that is not an id) and a webhook token, for the discovery families.
   testsupport::WriteFile(dir.File("aurora.ids"), "not an id\n");
   e2e::Exporter exporter(

@@ -2,6 +2,7 @@
 // simulator's ground truth, faults survived, and promtool's verdict on the live exposition.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <csignal>
 
 #include "integration/ground_truth.h"
@@ -82,6 +83,89 @@ TEST_CASE("counters follow jobs to their terminal states and equal the simulator
   auto after = simulator.State()["requests"]["by_endpoint"];
   CHECK(after["ads_clone"] == before["ads_clone"]);
   CHECK(after["custom_template"] == before["custom_template"]);
+  CHECK(exporter.process->Stop(SIGTERM) == 0);
+}
+
+TEST_CASE("stage times and the oldest unfinished jobs agree with the simulator's ground truth") {
+  testsupport::TempDir dir;
+  // Held, every job is pending and stays so: the exporter's first reads see them all queued.
+  // Stages of 0.5 to 1.5 s against a poll every 200 ms: each job is seen in_queue and running.
+  Simulator simulator(dir, {"--hold", "--seed=9", "--ads-clone-jobs=4", "--custom-template-jobs=4",
+                            "--aurora-jobs=4", "--stage-duration=1s"});
+  REQUIRE(simulator.port > 0);
+  Exporter exporter(dir, e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"),
+                                        simulator.Ids("custom_template")));
+  REQUIRE(exporter.port > 0);
+  INFO("exporter log:\n", exporter.process->Log());
+  const std::string kOldest = "creatify_oldest_unfinished_job_created_timestamp_seconds";
+  const std::vector<std::string> kUnfinished = {"pending", "in_queue", "running", "unknown"};
+
+  REQUIRE(WaitFor(
+      [&] {
+        auto m = exporter.Metrics();
+        return m.Sum("creatify_jobs", {{"status", "pending"}}) == 12 && m.Value("creatify_up") == 1;
+      },
+      std::chrono::seconds(20)));
+  // While held, the statuses stand still: the last poll saw what /sim/state says now.
+  {
+    auto state = simulator.State();
+    auto metrics = exporter.Metrics();
+    for (const auto& kind : kKinds) {
+      const auto& truth = state["kinds"][kind]["oldest_unfinished_created_at"];
+      REQUIRE(truth.contains("pending"));
+      for (const auto& status : kUnfinished) {
+        INFO(kind, " ", status);
+        auto value = metrics.Value(kOldest, {{"kind", kind}, {"status", status}});
+        if (!truth.contains(status)) {
+          CHECK_FALSE(value);
+          continue;
+        }
+        REQUIRE(value);
+        // The API's timestamps carry milliseconds.
+        CHECK(std::abs(*value - truth[status].get<double>()) < 0.001);
+      }
+    }
+  }
+
+  REQUIRE(simulator.Release());
+  REQUIRE(WaitFor([&] { return Completed(exporter) == 12; }, std::chrono::seconds(60)));
+  CHECK(SimulatorTerminal(simulator) == 12);
+  auto state = simulator.State();
+  auto metrics = exporter.Metrics();
+  // A job's queue time is measured to the end of the first poll cycle that saw it running: late
+  // by the time between two cycles at most (poll_interval plus the cycle, allowed a second, more
+  // under sanitizers), never early; its run time is early by as much, never late. 1 ms per job
+  // for the API's millisecond timestamps.
+  const double lag =
+      0.2 + std::chrono::duration<double>(testsupport::Scaled(std::chrono::seconds(1))).count();
+  for (const auto& kind : kKinds) {
+    INFO(kind);
+    const auto& truth = state["kinds"][kind];
+    double jobs = 0;
+    for (const auto& status : e2e::kTerminal) jobs += truth["completed"][status].get<double>();
+    REQUIRE(jobs == 4);
+    // Every job was read pending: every one is observed.
+    CHECK(metrics.Value("creatify_job_stage_seconds_count",
+                        {{"kind", kind}, {"stage", "queued"}}) == jobs);
+    CHECK(metrics.Value("creatify_job_stage_seconds_count",
+                        {{"kind", kind}, {"stage", "running"}}) == jobs);
+    const double queued =
+        metrics.Value("creatify_job_stage_seconds_sum", {{"kind", kind}, {"stage", "queued"}})
+            .value_or(-1);
+    const double running =
+        metrics.Value("creatify_job_stage_seconds_sum", {{"kind", kind}, {"stage", "running"}})
+            .value_or(-1);
+    const double true_queued = truth["stage_seconds_sum"]["queued"].get<double>();
+    const double true_running = truth["stage_seconds_sum"]["running"].get<double>();
+    INFO("queued ", queued, " (truth ", true_queued, "), running ", running, " (truth ",
+         true_running, ")");
+    CHECK(queued >= true_queued - 0.001 * jobs);
+    CHECK(queued <= true_queued + lag * jobs);
+    CHECK(running <= true_running + 0.001 * jobs);
+    CHECK(running >= true_running - lag * jobs);
+    // Nothing is unfinished any more: the gauge has no sample.
+    CHECK(metrics.Count(kOldest, {{"kind", kind}}) == 0);
+  }
   CHECK(exporter.process->Stop(SIGTERM) == 0);
 }
 

@@ -126,6 +126,8 @@ inline void CheckSameState(const state::Snapshot& a, const state::Snapshot& b) {
     CHECK(x.completed == y.completed);
     CHECK(x.credits_used == y.credits_used);
     CHECK(x.processing == y.processing);
+    CHECK(x.stage == y.stage);
+    CHECK(x.oldest_unfinished == y.oldest_unfinished);
     CHECK(x.invalid_items == y.invalid_items);
     CHECK(x.invalid_fields == y.invalid_fields);
     CHECK(x.dropped == y.dropped);
@@ -139,6 +141,8 @@ inline void CheckSameState(const state::Snapshot& a, const state::Snapshot& b) {
       CHECK(record->status == other.status);
       CHECK(record->finished_at == other.finished_at);
       CHECK(record->counted == other.counted);
+      CHECK(record->seen_queued == other.seen_queued);
+      CHECK(record->running_seen_at == other.running_seen_at);
     }
   }
 }

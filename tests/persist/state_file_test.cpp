@@ -87,6 +87,9 @@ TEST_CASE("every counter, histogram, job and remembered id survives a reopen") {
   REQUIRE(snapshot->FindKind("ads_clone")->dropped.at("not_found") == 1);
   REQUIRE(snapshot->FindKind("ads_clone")->remembered == 1);  // c1; "gone" was forgotten
   REQUIRE(aurora->invalid_fields.at("progress") == 2);
+  // a1 was read pending, c1 in_queue: both are in the stage histograms.
+  REQUIRE(aurora->stage.at("queued").count() == 1);
+  REQUIRE(snapshot->FindKind("ads_clone")->stage.at("running").count() == 1);
 
   OpenResult result;
   auto file = MustOpen(path, kStart + 5000, &result);
@@ -498,11 +501,14 @@ TEST_CASE("a file of schema version 1 is brought up to date in place, losing not
   testsupport::TempDir dir;
   const std::string path = dir.File("state.db");
   auto store = WriteBusyState(path);
-  // What version 1 wrote: no unread column, no refused table; an unread job had empty columns.
+  // What version 1 wrote: no unread column, no refused table, none of version 3's columns or
+  // rows; an unread job had empty columns.
   Sql(path,
       "INSERT INTO jobs (kind, id, status, info, finished_at, counted, unread) VALUES "
       "('ads_clone', 'announced', 'unknown', '[]', 0, 0, 0);"
-      "ALTER TABLE jobs DROP COLUMN unread; DROP TABLE refused; PRAGMA user_version = 1;");
+      "ALTER TABLE jobs DROP COLUMN unread; DROP TABLE refused;"
+      "ALTER TABLE jobs DROP COLUMN seen_queued; ALTER TABLE jobs DROP COLUMN running_seen_at;"
+      "DELETE FROM histograms WHERE name = 'stage'; PRAGMA user_version = 1;");
   OpenResult result;
   auto file = MustOpen(path, kStart + 900, &result);
   REQUIRE(result.restored);
@@ -513,7 +519,7 @@ TEST_CASE("a file of schema version 1 is brought up to date in place, losing not
   auto snapshot = restored.Current();
   CHECK(snapshot->FindKind("ads_clone")->jobs.at("announced").unread);
   CHECK(snapshot->FindKind("aurora")->completed == store->Current()->FindKind("aurora")->completed);
-  // The file is version 2 now, and takes writes.
+  // The file is version 3 now, and takes writes.
   restored.Apply(persist_test::Cycle(kStart + 901, {}));
   persist_test::WriteChanges(restored, *file);
   file.reset();
@@ -522,4 +528,106 @@ TEST_CASE("a file of schema version 1 is brought up to date in place, losing not
   REQUIRE(again.restored);
   CHECK(again.restored->jobs.size() == jobs);
   Sql(path, "SELECT count(*) FROM refused");
+}
+
+TEST_CASE("a file of schema version 2 is brought up to date in place, losing nothing") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  auto store = WriteBusyState(path);
+  auto before = store->Current();
+  // What version 2 wrote: no seen_queued or running_seen_at column, no stage histograms.
+  Sql(path,
+      "ALTER TABLE jobs DROP COLUMN seen_queued; ALTER TABLE jobs DROP COLUMN running_seen_at;"
+      "DELETE FROM histograms WHERE name = 'stage'; PRAGMA user_version = 2;");
+  OpenResult result;
+  auto file = MustOpen(path, kStart + 900, &result);
+  REQUIRE(result.restored);
+  CHECK(result.moved_aside.empty());
+  const size_t jobs = result.restored->jobs.size();
+  CHECK(jobs ==
+        before->FindKind("aurora")->jobs.size() + before->FindKind("ads_clone")->jobs.size());
+  state::Store restored(persist_test::Options(kStart + 900));
+  restored.Restore(std::move(*result.restored));
+  auto snapshot = restored.Current();
+  for (const char* kind : {"aurora", "ads_clone"}) {
+    INFO(kind);
+    const auto& was = *before->FindKind(kind);
+    const auto& now = *snapshot->FindKind(kind);
+    CHECK(now.completed == was.completed);
+    CHECK(now.credits_used == was.credits_used);
+    CHECK(now.processing == was.processing);
+    CHECK(now.dropped == was.dropped);
+    CHECK(now.remembered == was.remembered);
+    // The stage histograms start from zero, and no job restored from version 2 is observed.
+    CHECK(now.stage.at("queued").count() == 0);
+    CHECK(now.stage.at("running").count() == 0);
+    for (const auto& record : now.jobs) {
+      CHECK(record->job == was.jobs.at(record->job.id).job);
+      CHECK_FALSE(record->seen_queued);
+      CHECK(record->running_seen_at == 0);
+    }
+  }
+  // a5 was read pending before: it is counted when it finishes, but not observed in stage.
+  restored.Apply(
+      persist_test::Cycle(kStart + 901, {persist_test::Job("a5", Status::kDone, kStart + 100)}));
+  CHECK(restored.Current()->FindKind("aurora")->completed.at(Status::kDone) ==
+        before->FindKind("aurora")->completed.at(Status::kDone) + 1);
+  CHECK(restored.Current()->FindKind("aurora")->stage.at("queued").count() == 0);
+  // The file is version 3 now, takes writes and keeps the new columns.
+  persist_test::WriteChanges(restored, *file);
+  file.reset();
+  Sql(path, "SELECT seen_queued, running_seen_at FROM jobs");
+  OpenResult again;
+  auto reopened = MustOpen(path, kStart + 902, &again);
+  REQUIRE(again.restored);
+  CHECK(again.restored->jobs.size() == jobs);
+  state::Store third(persist_test::Options(kStart + 902));
+  third.Restore(std::move(*again.restored));
+  persist_test::CheckSameState(*restored.Current(), *third.Current());
+}
+
+TEST_CASE("a job read queued before a restart and finished after it is observed with its times") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  const double created = kStart - 30;
+  {
+    OpenResult result;
+    auto file = MustOpen(path, kStart, &result);
+    Store store(persist_test::Options());
+    store.Apply(
+        persist_test::Cycle(kStart + 10, {persist_test::Job("q", Status::kInQueue, created),
+                                          persist_test::Job("r", Status::kPending, created)}));
+    persist_test::WriteChanges(store, *file);
+    // r is seen running before the restart, q only after it.
+    store.Apply(
+        persist_test::Cycle(kStart + 20, {persist_test::Job("q", Status::kInQueue, created),
+                                          persist_test::Job("r", Status::kRunning, created)}));
+    persist_test::WriteChanges(store, *file);
+  }
+  OpenResult result;
+  auto file = MustOpen(path, kStart + 40, &result);
+  REQUIRE(result.restored);
+  Store store(persist_test::Options(kStart + 40));
+  store.Restore(std::move(*result.restored));
+  {
+    auto snapshot = store.Current();
+    const auto& q = snapshot->FindKind("aurora")->jobs.at("q");
+    const auto& r = snapshot->FindKind("aurora")->jobs.at("r");
+    CHECK(q.seen_queued);
+    CHECK(q.running_seen_at == 0);
+    CHECK(r.seen_queued);
+    CHECK(r.running_seen_at == kStart + 20);
+  }
+  store.Apply(
+      persist_test::Cycle(kStart + 50, {persist_test::Job("q", Status::kRunning, created),
+                                        persist_test::Job("r", Status::kRunning, created)}));
+  // Job() makes updated_at created + 95.5.
+  store.Apply(persist_test::Cycle(kStart + 70, {persist_test::Job("q", Status::kDone, created),
+                                                persist_test::Job("r", Status::kDone, created)}));
+  const auto* aurora = store.Current()->FindKind("aurora");
+  CHECK(aurora->completed.at(Status::kDone) == 2);
+  CHECK(aurora->stage.at("queued").count() == 2);
+  CHECK(aurora->stage.at("queued").sum() == (50 + 30) + (20 + 30));
+  CHECK(aurora->stage.at("running").count() == 2);
+  CHECK(aurora->stage.at("running").sum() == (95.5 - 30 - 50) + (95.5 - 30 - 20));
 }
