@@ -57,13 +57,15 @@ TEST_CASE(
   auto table = ReadmeTable();
   REQUIRE(table.size() >= 20);
 
-  // Fast jobs (so that finished ones have a video duration), new aurora jobs all the time (so
-  // that there is always an unfinished one, for the oldest-unfinished gauge), some malformed
-  // answers (so that the invalid-field counter has series) and a state file (so that the last
-  // write has a time): every family of the table then has samples.
+  // Fast jobs (so that finished ones have a video duration), some malformed answers (so that
+  // the invalid-field counter has series) and a state file (so that the last write has a time):
+  // every family of the table then has samples.
   testsupport::TempDir dir;
-  e2e::Simulator simulator(dir, {"--seed=4", "--stage-duration=100ms", "--aurora-jobs=3",
-                                 "--aurora-spawn-interval=100ms", "--fault-malformed=0.3"});
+  e2e::Simulator simulator(
+      dir, {"--seed=4", "--stage-duration=100ms", "--aurora-jobs=3", "--fault-malformed=0.3",
+            // Jobs created while the exporter watches: counted, so the breakdown has samples,
+            // and for 12 s there is always an unfinished one, for the oldest-unfinished gauge.
+            "--aurora-spawn-interval=200ms", "--max-aurora-jobs=60"});
   // An ids file (with a line that is not an id) and a webhook token, for the discovery families.
   testsupport::WriteFile(dir.File("aurora.ids"), "not an id\n");
   e2e::Exporter exporter(
@@ -71,7 +73,9 @@ TEST_CASE(
                                          simulator.Ids("custom_template"),
                                          "  ids_file: " + dir.File("aurora.ids") +
                                              "\n  discover: true\n"
-                                             "webhook:\n  token: docs-test-token-0123456789\n"),
+                                             "webhook:\n  token: docs-test-token-0123456789\n"
+                                             "breakdown:\n  fields: [model_version, "
+                                             "failed_reason]\n"),
                           dir.File("state.db")));
   // With shards and a peer URL, for the forwarding families (shown only then), and a web config
   // (that asks for nothing), for its reload families (shown only with one).

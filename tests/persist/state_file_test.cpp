@@ -90,6 +90,11 @@ TEST_CASE("every counter, histogram, job and remembered id survives a reopen") {
   // a1 was read pending, c1 in_queue: both are in the stage histograms.
   REQUIRE(aurora->stage.at("queued").count() == 1);
   REQUIRE(snapshot->FindKind("ads_clone")->stage.at("running").count() == 1);
+  // The breakdown named two names and counted the third job's as "other".
+  REQUIRE(snapshot->breakdown_values.at("name") ==
+          std::vector<std::string>{"video a1", "video a3"});
+  REQUIRE(aurora->breakdown.at({{"aspect_ratio", "9:16"}, {"name", "other"}})
+              .completed.at(Status::kRejected) == 1);
 
   OpenResult result;
   auto file = MustOpen(path, kStart + 5000, &result);
