@@ -347,6 +347,9 @@ TEST_CASE("the breakdown families: one label per field, only the field list in f
     kind.completed[status] = 0;
     kind.processing.emplace(status, state::Histogram(state::ProcessingBuckets()));
   }
+  for (const char* stage : {"queued", "running"}) {
+    kind.stage.emplace(stage, state::Histogram(state::StageBuckets()));
+  }
   kind.breakdown[{{"model_version", "aurora_v1"}, {"failed_reason", ""}}] = {
       .completed = {{Status::kDone, 3}}, .credits_used = 60};
   kind.breakdown[{{"model_version", "other"}, {"failed_reason", "bad \"input\"\\\n"}}] = {
