@@ -96,9 +96,10 @@ bool Ready(const Exporter& exporter) {
 TEST_CASE("two replicas, one restarted in the middle, end with the same counts") {
   testsupport::TempDir dir;
   // 22 jobs held pending until both replicas run, then 20 more Aurora jobs created one every
-  // 150 ms, each finished after three stages of 0.2 to 0.6 s.
+  // 250 ms, each finished after three stages of 0.2 to 0.6 s: the last one finishes 5.6 to 6.8 s
+  // after the release, well after b is back.
   Simulator simulator(dir, {"--hold", "--seed=31", "--ads-clone-jobs=6", "--custom-template-jobs=6",
-                            "--aurora-jobs=10", "--aurora-spawn-interval=150ms",
+                            "--aurora-jobs=10", "--aurora-spawn-interval=250ms",
                             "--max-aurora-jobs=30", "--stage-duration=400ms"});
   REQUIRE(simulator.port > 0);
   const int total = 42;
@@ -160,9 +161,10 @@ TEST_CASE("two replicas, one restarted in the middle, end with the same counts")
 TEST_CASE(
     "a replica first started late misses only the jobs that finished before it first polled") {
   testsupport::TempDir dir;
-  // Every job exists before either replica starts; they finish 1.5 to 4.5 s after the release.
+  // Every job exists before either replica starts; they finish 3 to 9 s after the release, so
+  // that many are still running when b has started.
   Simulator simulator(dir, {"--hold", "--seed=37", "--ads-clone-jobs=8", "--custom-template-jobs=8",
-                            "--aurora-jobs=14", "--stage-duration=1s"});
+                            "--aurora-jobs=14", "--stage-duration=2s"});
   REQUIRE(simulator.port > 0);
   const int total = 30;
   const std::string config =
