@@ -127,6 +127,7 @@ inline constexpr std::chrono::seconds kForwardDrain{5};
 // Helpers shared by start-up and reload.
 webhook::Settings WebhookSettings(const config::Config& config);
 state::JobRenderer JobRenderer(const collect::RenderOptions& options);
+state::BreakdownOptions BreakdownOf(const config::Config& config);
 // A poller for `config` on ctx's store (not started); throws std::system_error when its threads
 // cannot start.
 std::unique_ptr<poller::Poller> MakePoller(Context& ctx, const config::Config& config);

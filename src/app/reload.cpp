@@ -64,10 +64,10 @@ void ApplyConfig(Context& ctx, config::Config next) {
   const bool rerender = render.per_job_metrics != next.per_job_metrics;
   render.per_job_metrics = next.per_job_metrics;
   ctx.publisher->SetOptions(render);
-  ctx.store->Reconfigure(next.EnabledKinds(),
-                         std::chrono::duration<double>(next.terminal_retention).count(),
-                         std::chrono::duration<double>(next.forget_after).count(),
-                         static_cast<size_t>(next.max_tracked_jobs), JobRenderer(render), rerender);
+  ctx.store->Reconfigure(
+      next.EnabledKinds(), std::chrono::duration<double>(next.terminal_retention).count(),
+      std::chrono::duration<double>(next.forget_after).count(),
+      static_cast<size_t>(next.max_tracked_jobs), JobRenderer(render), rerender, BreakdownOf(next));
   ctx.config = std::move(next);
   ctx.webhook->Configure(WebhookSettings(ctx.config));
   std::set<std::string> with_ids_file;

@@ -155,6 +155,7 @@ bool CreateStore(Context& ctx) {
       .max_tracked_jobs = static_cast<size_t>(ctx.config.max_tracked_jobs),
       .render_job = JobRenderer(ctx.publisher->options()),
       .record_changes = ctx.state_file != nullptr,
+      .breakdown = BreakdownOf(ctx.config),
   };
   ctx.store = std::make_unique<state::Store>(std::move(options));
   if (ctx.state_file) {
@@ -189,6 +190,11 @@ state::JobRenderer JobRenderer(const collect::RenderOptions& options) {
   return [options](std::string_view kind, state::JobRecord* record) {
     collect::RenderJobLines(options, kind, record);
   };
+}
+
+state::BreakdownOptions BreakdownOf(const config::Config& config) {
+  return {.fields = config.breakdown.fields,
+          .max_values = static_cast<size_t>(config.breakdown.max_values)};
 }
 
 bool StartStateWriter(Context& ctx) {

@@ -62,6 +62,53 @@ std::array<JobFamily, kJobFamilies> JobFamilies() {
   return families;
 }
 
+// The breakdown families (when breakdown.fields is set): the keys of the field list in force.
+void RenderBreakdown(const state::Snapshot& snapshot, TextWriter& out) {
+  const std::vector<std::string>& fields = snapshot.breakdown.fields;
+  if (fields.empty()) return;
+  auto in_force = [&](const state::BreakdownKey& key) {
+    if (key.size() != fields.size()) return false;
+    for (size_t i = 0; i < key.size(); ++i) {
+      if (key[i].first != fields[i]) return false;
+    }
+    return true;
+  };
+  std::vector<Label> labels;
+  auto fill = [&](std::string_view kind, std::optional<Status> status,
+                  const state::BreakdownKey& key) {
+    labels.clear();
+    labels.emplace_back("kind", kind);
+    if (status) labels.emplace_back("status", StatusName(*status));
+    for (const auto& [field, value] : key) labels.emplace_back(field, value);
+  };
+  constexpr std::string_view kCompleted = "creatify_breakdown_jobs_completed_total";
+  out.Family(
+      kCompleted,
+      WithLastPoll("The jobs of creatify_jobs_completed_total by the breakdown fields: "
+                   "\"\" when a job has no such field, \"other\" past breakdown.max_values."),
+      "counter");
+  for (const auto& kind : snapshot.kinds) {
+    for (const auto& [key, count] : kind.breakdown) {
+      if (!in_force(key)) continue;
+      for (const auto& [status, value] : count.completed) {
+        fill(kind.name, status, key);
+        out.Sample(kCompleted, labels.data(), labels.size(), value);
+      }
+    }
+  }
+  constexpr std::string_view kCredits = "creatify_breakdown_credits_used_total";
+  out.Family(kCredits,
+             WithLastPoll("The credits of creatify_credits_used_total by the breakdown fields."),
+             "counter");
+  for (const auto& kind : snapshot.kinds) {
+    for (const auto& [key, count] : kind.breakdown) {
+      if (!in_force(key)) continue;
+      fill(kind.name, std::nullopt, key);
+      out.Sample(kCredits, labels.data(), labels.size(), count.credits_used);
+    }
+  }
+}
+
 void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
   out.Family("creatify_jobs",
              WithLastPoll("Shown Creatify jobs per status: unfinished jobs, and finished ones "
@@ -114,6 +161,7 @@ void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
   out.Family("creatify_up",
              "1 when the last poll cycle got good answers from the Creatify API, else 0.", "gauge");
   out.Sample("creatify_up", {}, snapshot.up ? 1 : 0);
+  RenderBreakdown(snapshot, out);
 }
 
 void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions& options,

@@ -44,6 +44,17 @@ struct WebhookConfig {
   bool operator==(const WebhookConfig&) const = default;
 };
 
+// `breakdown:`: completions and credits broken down by fields of the jobs. Off without fields.
+struct BreakdownConfig {
+  // `fields`: 1 to 3 string fields of the jobs, each a label of the breakdown families in this
+  // order: an info field of an enabled kind, or failed_reason. Unique; not "kind" or "status".
+  std::vector<std::string> fields;
+  // `max_values`: per field, how many values get a label value of their own (the first ones
+  // seen, kept across restarts); later values are counted as "other". 1 to 1000.
+  int max_values = 20;
+  bool operator==(const BreakdownConfig&) const = default;
+};
+
 // The section of `kind` when the config says nothing of it.
 KindConfig DefaultKindConfig(const creatify::KindSpec& kind);
 // The default section of every built-in kind, keyed by the kind's name.
@@ -95,6 +106,7 @@ struct Config {
   std::chrono::milliseconds forget_after{std::chrono::hours(24 * 7)};
 
   WebhookConfig webhook;
+  BreakdownConfig breakdown;
 
   // The kinds this config knows: the built-in rows (with any `progress_scale` of their
   // section), then the `custom_kinds` in config order. The order metrics are rendered in.

@@ -167,19 +167,12 @@ bool Parser::ReadInfoFields(const Entry& entry, std::vector<std::string>* out) {
     return Fail(ValueMark(entry), entry.path,
                 "expected a list of field names, got " + Describe(entry.value));
   }
-  static const std::regex kLabel("[a-z_][a-z0-9_]*");
   for (std::size_t i = 0; i < entry.value.size(); ++i) {
     const YAML::Node node = entry.value[i];
     Entry item{"", entry.path + "[" + std::to_string(i) + "]",
                node.IsNull() ? entry.key_mark : node.Mark(), node};
     std::string field;
-    if (!ReadString(item, &field)) return false;
-    if (!std::regex_match(field, kLabel) || field.starts_with("__")) {
-      return Fail(ValueMark(item), item.path,
-                  "invalid field name " + Quote(field) +
-                      " (it becomes a label: a-z, 0-9 and \"_\", not starting with a digit "
-                      "or \"__\")");
-    }
+    if (!ReadFieldName(item, &field)) return false;
     if (field == "kind" || field == "job_id") {
       return Fail(ValueMark(item), item.path,
                   "field name " + Quote(field) + " clashes with a label of creatify_job_info");
@@ -190,6 +183,16 @@ bool Parser::ReadInfoFields(const Entry& entry, std::vector<std::string>* out) {
     out->push_back(std::move(field));
   }
   return true;
+}
+
+bool Parser::ReadFieldName(const Entry& entry, std::string* out) {
+  if (!ReadString(entry, out)) return false;
+  static const std::regex kLabel("[a-z_][a-z0-9_]*");
+  if (std::regex_match(*out, kLabel) && !out->starts_with("__")) return true;
+  return Fail(ValueMark(entry), entry.path,
+              "invalid field name " + Quote(*out) +
+                  " (it becomes a label: a-z, 0-9 and \"_\", not starting with a digit or "
+                  "\"__\")");
 }
 
 }  // namespace config

@@ -62,7 +62,8 @@ bool Parser::Parse(const YAML::Node& root, Config* config) {
                                          "max_tracked_jobs",
                                          "discovery_interval",
                                          "webhook",
-                                         "custom_kinds"};
+                                         "custom_kinds",
+                                         "breakdown"};
   for (const auto& kind : creatify::BuiltinKinds()) known.push_back(kind.config_key);
 
   bool ok = ForEach(root, "", [&](const Entry& entry) {
@@ -86,6 +87,7 @@ bool Parser::Parse(const YAML::Node& root, Config* config) {
       return ReadInt(entry, 1, kMaxTrackedJobs, &config->max_tracked_jobs);
     }
     if (entry.key == "custom_kinds") return ParseCustomKinds(entry, config);
+    if (entry.key == "breakdown") return ParseBreakdown(entry, config);
     for (auto& kind : config->kind_table) {
       if (!kind.config_key.empty() && entry.key == kind.config_key) {
         KindConfig& section = config->kinds.find(kind.name)->second;
@@ -96,7 +98,7 @@ bool Parser::Parse(const YAML::Node& root, Config* config) {
     }
     return UnknownKey(entry, known);
   });
-  return ok && ResolveCredentials(credentials_, env_, *this, config);
+  return ok && CheckBreakdown(*config) && ResolveCredentials(credentials_, env_, *this, config);
 }
 
 bool Parser::ParseApi(const Entry& api, Config* config) {

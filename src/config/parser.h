@@ -38,8 +38,14 @@ class Parser : public YamlReader {
   bool ReadKindPath(const Entry& entry, const Config& config, std::string* out);
   bool ReadStatusWords(const Entry& entry, creatify::StatusWords* out);
   bool ReadInfoFields(const Entry& entry, std::vector<std::string>* out);
+  // A job field's name, which becomes a label: [a-z_][a-z0-9_]*, not starting with "__".
+  bool ReadFieldName(const Entry& entry, std::string* out);
   bool ReadProgressScale(const Entry& entry, creatify::ProgressScale* out);
   bool ParseWebhook(const Entry& entry, Config* config);
+  // `breakdown:` (breakdown.cpp); its fields are checked against the enabled kinds by
+  // CheckBreakdown once every section is read.
+  bool ParseBreakdown(const Entry& entry, Config* config);
+  bool CheckBreakdown(const Config& config);
 
   bool ReadIds(const Entry& entry, std::vector<std::string>* out);
   bool ReadIdsFile(const Entry& entry, std::string* out);
@@ -49,6 +55,8 @@ class Parser : public YamlReader {
 
   EnvLookup env_;
   CredentialSources credentials_;
+  // Where each breakdown field was named, for CheckBreakdown's message.
+  std::vector<Entry> breakdown_fields_;
 };
 
 }  // namespace config

@@ -47,6 +47,9 @@ struct Job {
   std::optional<double> updated_at;
   // The kind's info fields that were sent as strings, in KindSpec::info_fields order.
   std::vector<std::pair<std::string, std::string>> info;
+  // The API's failed_reason when sent as a non-empty string (any kind). Read for the counting of
+  // a terminal transition (a breakdown may use it); the store does not keep it.
+  std::string failed_reason;
   // Fields the response sent with an unusable type or value (left unset above).
   std::vector<std::string> invalid_fields;
 

@@ -87,7 +87,17 @@ json ParseBody(std::string_view body, std::string* error) {
 // twice keeps its last value, as a JSON object built whole would.
 class JobMembers {
  public:
-  enum Field { kId, kStatus, kProgress, kDuration, kCreditsUsed, kCreatedAt, kUpdatedAt, kFields };
+  enum Field {
+    kId,
+    kStatus,
+    kProgress,
+    kDuration,
+    kCreditsUsed,
+    kCreatedAt,
+    kUpdatedAt,
+    kFailedReason,
+    kFields
+  };
 
   explicit JobMembers(const KindSpec& kind) : kind_(kind), info_(kind.info_fields.size()) {}
 
@@ -115,7 +125,8 @@ class JobMembers {
 
  private:
   static constexpr std::array<std::string_view, kFields> kNames = {
-      "id", "status", "progress", "duration", "credits_used", "created_at", "updated_at"};
+      "id",           "status",     "progress",   "duration",
+      "credits_used", "created_at", "updated_at", "failed_reason"};
 
   static const JsonValue* Present(const std::optional<JsonValue>& value) {
     return value && value->type != JsonType::kNull ? &*value : nullptr;
@@ -214,6 +225,14 @@ void ReadJobFields(const KindSpec& kind, const JobMembers& members, Job& job,
     }
     std::string text = JsonString(*value);
     if (!text.empty()) job.info.emplace_back(kind.info_fields[i], std::move(text));
+  }
+
+  if (const JsonValue* value = members.Present(Field::kFailedReason)) {
+    if (value->type == JsonType::kString) {
+      job.failed_reason = JsonString(*value);
+    } else {
+      invalid("failed_reason");
+    }
   }
 }
 

@@ -240,8 +240,35 @@ state::RestoredState ReadState(sqlite3* db, int64_t version) {
       restored.counters.webhook_forwards[{label1, label2}] = value;
       continue;
     }
+    if (name == "breakdown_value") {
+      // label1 the field, label2 the value, value its place in the order first seen.
+      auto& values = restored.counters.breakdown_values[label1];
+      const auto place = static_cast<size_t>(value);
+      if (value < 0 || static_cast<double>(place) != value) {
+        throw SqlError("bad place of a breakdown value");
+      }
+      if (values.size() <= place) values.resize(place + 1);
+      values[place] = label2;
+      continue;
+    }
     state::KindSnapshot& kind = KindOf(restored.counters, label1);
-    if (name == "completed") {
+    if (name == "breakdown_completed" || name == "breakdown_credits") {
+      // label2: a JSON array, [status,] field, value, field, value...
+      const auto words = nlohmann::json::parse(label2).get<std::vector<std::string>>();
+      const bool completed = name == "breakdown_completed";
+      const size_t first = completed ? 1 : 0;
+      if (words.size() < first || (words.size() - first) % 2 != 0) {
+        throw SqlError("bad breakdown key " + label2);
+      }
+      state::BreakdownKey key;
+      for (size_t i = first; i < words.size(); i += 2) key.emplace_back(words[i], words[i + 1]);
+      state::BreakdownCount& count = kind.breakdown[std::move(key)];
+      if (completed) {
+        count.completed[TerminalStatusFromText(words.at(0))] = value;
+      } else {
+        count.credits_used = value;
+      }
+    } else if (name == "completed") {
       kind.completed[TerminalStatusFromText(label2)] = value;
     } else if (name == "credits_used") {
       kind.credits_used = value;
@@ -407,6 +434,12 @@ void AddHistogram(Rows& rows, Key key, const state::Histogram& histogram) {
   row.count = histogram.count();
 }
 
+// A breakdown key as a JSON array. A value that is not UTF-8 has its bad bytes replaced (the
+// label it becomes is read the same way): a write never throws on a job's text.
+std::string KeyText(const std::vector<std::string>& words) {
+  return nlohmann::json(words).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // Every counter and histogram of the snapshot, as the rows they are stored in.
 template <typename Rows>
 Rows CounterRows(const state::Snapshot& snapshot) {
@@ -426,6 +459,24 @@ Rows CounterRows(const state::Snapshot& snapshot) {
     for (const auto& [status, histogram] : kind.processing) {
       AddHistogram(rows, {"processing", kind.name, std::string(creatify::StatusName(status))},
                    histogram);
+    }
+    for (const auto& [key, count] : kind.breakdown) {
+      std::vector<std::string> words;
+      for (const auto& [field, value] : key) {
+        words.push_back(field);
+        words.push_back(value);
+      }
+      counter({"breakdown_credits", kind.name, KeyText(words)}, count.credits_used);
+      words.insert(words.begin(), "");
+      for (const auto& [status, value] : count.completed) {
+        words[0] = creatify::StatusName(status);
+        counter({"breakdown_completed", kind.name, KeyText(words)}, value);
+      }
+    }
+  }
+  for (const auto& [field, values] : snapshot.breakdown_values) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      counter({"breakdown_value", field, values[i]}, static_cast<double>(i));
     }
   }
   for (const auto& [key, value] : snapshot.webhook_requests) {

@@ -165,7 +165,9 @@ Snapshot WithDurableCounters(const Snapshot& live, const Snapshot& durable) {
     kind.invalid_items = from->invalid_items;
     TakeDurable(kind.invalid_fields, from->invalid_fields, ZeroCount);
     TakeDurable(kind.dropped, from->dropped, ZeroCount);
+    kind.breakdown = from->breakdown;
   }
+  out.breakdown_values = durable.breakdown_values;
   TakeDurable(out.api_requests, durable.api_requests, ZeroCount);
   TakeDurable(out.api_request_duration, durable.api_request_duration, ZeroHistogram);
   out.poll_duration = durable.poll_duration;
@@ -176,6 +178,7 @@ Snapshot WithDurableCounters(const Snapshot& live, const Snapshot& durable) {
 
 Store::Store(StoreOptions options) : options_(std::move(options)) {
   state_.watching_since = options_.watching_since;
+  state_.breakdown = options_.breakdown;
   last_now_ = options_.watching_since;
   for (const auto& name : options_.kinds) {
     state_.kinds.push_back(EmptyKind(name));
@@ -262,6 +265,7 @@ void Store::Restore(RestoredState restored) {
     state_.webhook_forwards[key] = value;
   }
   state_.api_request_duration = std::move(restored.counters.api_request_duration);
+  state_.breakdown_values = std::move(restored.counters.breakdown_values);
   if (restored.counters.poll_duration.upper_bounds() == PollBuckets()) {
     state_.poll_duration = std::move(restored.counters.poll_duration);
   }
@@ -276,6 +280,7 @@ void Store::Restore(RestoredState restored) {
     to.invalid_items = from.invalid_items;
     for (const auto& [field, value] : from.invalid_fields) to.invalid_fields[field] = value;
     for (const auto& [reason, value] : from.dropped) to.dropped[reason] = value;
+    for (const auto& [key, count] : from.breakdown) to.breakdown[key] = count;
     to.last_success = from.last_success;
   }
   // Unfinished jobs first (each may still be counted: all are kept, whatever the cap), then the
@@ -390,8 +395,10 @@ void Store::RemoveJobs(std::string_view kind_name, const std::vector<std::string
 
 void Store::Reconfigure(std::vector<std::string> kinds, double terminal_retention_seconds,
                         double forget_after_seconds, size_t max_tracked_jobs,
-                        JobRenderer render_job, bool rerender) {
+                        JobRenderer render_job, bool rerender, BreakdownOptions breakdown) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
+  options_.breakdown = breakdown;
+  state_.breakdown = std::move(breakdown);
   for (const auto& name : kinds) {
     bool found = false;
     for (const auto& existing : state_.kinds) found = found || existing.name == name;
@@ -590,6 +597,7 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
   JobRecord next;
   next.job = job;
   next.job.raw_status.clear();
+  next.job.failed_reason.clear();
   next.job.invalid_fields.clear();
   next.status = job.status ? *job.status : (known ? it->second->status : Status::kUnknown);
   // created_at never changes: a response that lacks it does not erase it.
@@ -622,6 +630,7 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
       next.counted = true;
       counters.completed[next.status] += 1;
       counters.credits_used += seen.credits_used.value_or(0);
+      CountBreakdown(counters, seen, job.failed_reason, next.status);
       if (seen.created_at && seen.updated_at && *seen.updated_at >= *seen.created_at) {
         counters.processing.at(next.status).Observe(*seen.updated_at - *seen.created_at);
       }
@@ -642,6 +651,39 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
     return;  // Unchanged: the record, its lines and its row stay as they are.
   }
   Track(kind, std::move(next));
+}
+
+void Store::CountBreakdown(KindCounters& counters, const creatify::Job& job,
+                           std::string_view failed_reason, Status status) {
+  const BreakdownOptions& breakdown = state_.breakdown;
+  if (breakdown.fields.empty()) return;
+  BreakdownKey key;
+  key.reserve(breakdown.fields.size());
+  for (const auto& field : breakdown.fields) {
+    std::string_view value;
+    if (field == "failed_reason") {
+      value = failed_reason;
+    }
+    for (const auto& [name, text] : job.info) {
+      if (name == field) value = text;
+    }
+    if (value.empty()) {
+      key.emplace_back(field, "");
+      continue;
+    }
+    std::vector<std::string>& named = state_.breakdown_values[field];
+    if (std::find(named.begin(), named.end(), value) != named.end()) {
+      key.emplace_back(field, value);
+    } else if (named.size() < breakdown.max_values) {
+      named.emplace_back(value);
+      key.emplace_back(field, value);
+    } else {
+      key.emplace_back(field, kBreakdownOther);
+    }
+  }
+  BreakdownCount& count = counters.breakdown[std::move(key)];
+  count.completed[status] += 1;
+  count.credits_used += job.credits_used.value_or(0);
 }
 
 void Store::Track(KindState& kind, JobRecord record) {

@@ -56,6 +56,20 @@ class JobList {
   std::shared_ptr<const std::vector<Entry>> entries_;
 };
 
+// A combination of breakdown values: (field, value) in breakdown.fields order; the value is ""
+// when the job has no such field, "other" past max_values. The field names are part of the key,
+// so that the counts of another field list (an earlier config) stay apart, hidden, and come back
+// with it.
+using BreakdownKey = std::vector<std::pair<std::string, std::string>>;
+
+// The completions and credits of one combination of breakdown values.
+struct BreakdownCount {
+  // Terminal transitions counted, per terminal status (only those that happened).
+  std::map<creatify::Status, double> completed;
+  double credits_used = 0;
+  friend bool operator==(const BreakdownCount&, const BreakdownCount&) = default;
+};
+
 // The counted values of a kind: what persists across restarts.
 struct KindCounters {
   // Terminal transitions observed, per terminal status (every terminal status present).
@@ -69,6 +83,9 @@ struct KindCounters {
   // Jobs not tracked, by reason: "limit" (max_tracked_jobs was reached), "not_found" (a job
   // asked for by id answered 404 kNotFoundPolls polls in a row).
   std::map<std::string, double> dropped;
+  // The jobs counted in `completed` and `credits_used`, again, by their breakdown values: summed
+  // over the keys of one field list, equal to them since that list was configured.
+  std::map<BreakdownKey, BreakdownCount> breakdown;
 };
 
 struct KindSnapshot : KindCounters {
@@ -106,6 +123,17 @@ enum class AddResult {
   // Not an active kind.
   kNoKind,
 };
+
+// `breakdown:` as the store applies it.
+struct BreakdownOptions {
+  // Empty: off.
+  std::vector<std::string> fields;
+  size_t max_values = 20;
+  bool operator==(const BreakdownOptions&) const = default;
+};
+
+// The label value of a job's breakdown field past max_values.
+inline constexpr std::string_view kBreakdownOther = "other";
 
 struct Snapshot {
   // Bumped by every Apply.
@@ -162,6 +190,11 @@ struct Snapshot {
     std::optional<double> last_write;
   } persistence;
 
+  // The breakdown in force, and per field the values that have a label value of their own, in
+  // the order first seen (kept across restarts and changes of the field list).
+  BreakdownOptions breakdown;
+  std::map<std::string, std::vector<std::string>> breakdown_values;
+
   const KindSnapshot* FindKind(std::string_view name) const;
 };
 
@@ -214,6 +247,7 @@ struct StoreOptions {
   JobRenderer render_job;
   // Keep the changes for TakeChanges (a persistence writer takes them after every Apply).
   bool record_changes = false;
+  BreakdownOptions breakdown;
 };
 
 // The rows a persistence backend must write, in the order they happened: jobs added or changed,
@@ -245,7 +279,8 @@ struct Changes {
 // What a persistence backend restores into a new store.
 struct RestoredState {
   double watching_since = 0;
-  Snapshot counters;  // the kinds' counters, api_requests and histograms; jobs ignored
+  // The kinds' counters, api_requests, histograms and breakdown_values; jobs ignored.
+  Snapshot counters;
   std::vector<std::pair<std::string, JobRecord>> jobs;  // (kind, record)
   // (kind, id hash, forget_at).
   struct Remembered {
@@ -297,9 +332,10 @@ class Store {
   // The kinds rendered, in order (a reload): a kind switched off leaves the output but keeps its
   // counters and jobs, should it come back; a new kind starts at zero. Also the retention
   // settings and the job renderer (all records are rendered again when `rerender`).
+  // The breakdown's fields and max_values too: a field list not seen before starts at zero.
   void Reconfigure(std::vector<std::string> kinds, double terminal_retention_seconds,
                    double forget_after_seconds, size_t max_tracked_jobs, JobRenderer render_job,
-                   bool rerender);
+                   bool rerender, BreakdownOptions breakdown = {});
 
   // Self-metrics that change between polls; shown from the next publish (PublishIfChanged, or
   // the next Apply).
@@ -340,6 +376,10 @@ class Store {
   void MergeKind(const KindPoll& poll, double now, bool partial, KindState& kind);
   void MergeJob(const creatify::Job& job, double now, KindState& kind);
   void Track(KindState& kind, JobRecord record);
+  // Counts a terminal transition in the breakdown (when it is on).
+  // `failed_reason` is the answer's (the record does not keep it).
+  void CountBreakdown(KindCounters& counters, const creatify::Job& job,
+                      std::string_view failed_reason, creatify::Status status);
   void Expire(double now, KindState& kind);
   void Remember(KindState& kind, std::string_view id, double now);
   void RememberHash(KindState& kind, uint64_t hash, double forget_at);

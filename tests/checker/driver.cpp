@@ -86,7 +86,8 @@ bool Monotonic(const std::string& name) {
         "creatify_job_processing_seconds_count", "creatify_job_processing_seconds_sum",
         "creatify_job_processing_seconds_bucket", "creatify_exporter_jobs_dropped_total",
         "creatify_exporter_poll_duration_seconds_count", "creatify_exporter_api_requests_total",
-        "creatify_exporter_webhook_requests_total"}) {
+        "creatify_exporter_webhook_requests_total", "creatify_breakdown_jobs_completed_total",
+        "creatify_breakdown_credits_used_total"}) {
     if (name == family) return true;
   }
   return false;
@@ -132,6 +133,8 @@ struct Replica {
   std::map<std::string, double> highest;
   int starts = 0;
   int scrapes = 0;
+  // Every breakdown value /metrics showed with a name of its own (a name, once given, stays).
+  Named named;
 
   std::string ApiId() const { return "checker-id-" + std::to_string(shard); }
   std::string Name(const std::string& base, const std::string& ext) const {
@@ -209,6 +212,12 @@ class Sequence {
   // ---- the sequence
   void Play() {
     config_.terminal_retention = profile_ == Profile::kChurn && Chance(0.3) ? 1 : 900;
+    // The breakdown's fields stay valid for every config of the profile: failed_reason is a field
+    // of every kind, aspect_ratio one of ads_clone, which only "cap" never switches off. Two
+    // names a field, of three or four values: "other" is reached.
+    config_.breakdown_fields = {"failed_reason"};
+    if (profile_ == Profile::kCap) config_.breakdown_fields = {"aspect_ratio", "failed_reason"};
+    config_.breakdown_max_values = 2;
     WriteIdsFile();
     WriteConfig();
     Op(std::string("start (profile ") + ProfileName(profile_) + ")");
@@ -447,6 +456,7 @@ class Sequence {
         }
         if (!(flag && ads && webhook_only)) flag = !flag;
         if (!next.ads_clone_enabled && !next.aurora_enabled) flag = true;
+        if (!flag) kind_switched_off_ = true;
       }
       if (Chance(0.3)) next.terminal_retention = next.terminal_retention == 900 ? 1 : 900;
       if (Chance(0.3)) next.forget_after = next.forget_after == 3600 ? 7 * 86400 : 3600;
@@ -574,7 +584,12 @@ class Sequence {
       }
       out << "]\n  ids_file: \"" << dir_.File("ads_clone.ids") << "\"\n"
           << "custom_template_jobs:\n  enabled: false\n"
-          << "aurora:\n  enabled: " << (config_.aurora_enabled ? "true" : "false") << "\n";
+          << "aurora:\n  enabled: " << (config_.aurora_enabled ? "true" : "false") << "\n"
+          << "breakdown:\n  max_values: " << config_.breakdown_max_values << "\n  fields: [";
+      for (size_t i = 0; i < config_.breakdown_fields.size(); ++i) {
+        out << (i == 0 ? "" : ", ") << config_.breakdown_fields[i];
+      }
+      out << "]\n";
       const std::string path = ConfigPath(*replica);
       testsupport::WriteFile(path + ".tmp", out.str());
       std::filesystem::rename(path + ".tmp", path);
@@ -780,6 +795,7 @@ class Sequence {
         diff += line;
       }
     }
+    diff += CompareBreakdown(replica, metrics, seen);
     for (const char* kind : {kAdsClone, kAurora}) {
       if (!config_.Enabled(kind) && !model.disk_full &&
           metrics.Count("creatify_jobs_completed_total", {{"kind", kind}}) > 0) {
@@ -794,6 +810,42 @@ class Sequence {
                     " disagree at quiet point " + std::to_string(quiet_points_) +
                     " (after operation " + std::to_string(ops_.size()) + "):\n" + diff);
     }
+  }
+
+  // The breakdown families: the names they give, then every series, none missing and none more.
+  std::string CompareBreakdown(Replica& replica, const testsupport::Exposition& metrics,
+                               const std::map<std::string, double>& seen) {
+    const Model& model = replica.model;
+    std::map<std::string, double> shown;
+    for (const auto& sample : metrics.samples) {
+      if (!sample.name.starts_with("creatify_breakdown_")) continue;
+      shown[SeriesKey(sample.name, sample.labels)] = sample.value;
+      for (const auto& field : config_.breakdown_fields) {
+        auto it = sample.labels.find(field);
+        if (it == sample.labels.end()) continue;
+        if (!it->second.empty() && it->second != "other") replica.named[field].insert(it->second);
+      }
+    }
+    std::string diff;
+    const std::string wrong = model.BreakdownNamesWrong(replica.named, !kind_switched_off_);
+    if (!wrong.empty()) diff += "  breakdown names: " + wrong + "\n";
+    const Series expected = model.ExpectedBreakdown(replica.named);
+    for (const auto& [key, value] : expected) {
+      auto it = seen.find(key);
+      if (it == seen.end()) {
+        if (!model.disk_full)
+          diff += "  " + key + ": model " + std::to_string(value) + ", exporter (absent)\n";
+      } else if (std::fabs(it->second - value) > 1e-6 * std::max(1.0, std::fabs(value))) {
+        diff += "  " + key + ": model " + std::to_string(value) + ", exporter " +
+                std::to_string(it->second) + "\n";
+      }
+    }
+    for (const auto& [key, value] : shown) {
+      if (!expected.contains(key) && !model.disk_full) {
+        diff += "  " + key + ": model (absent), exporter " + std::to_string(value) + "\n";
+      }
+    }
+    return diff;
   }
 
   std::string Report(const std::string& what) {
@@ -832,6 +884,8 @@ class Sequence {
   std::mt19937_64 random_;
   std::string binary_;
   Profile profile_ = Profile::kChurn;
+  // A kind was switched off at some point of the sequence.
+  bool kind_switched_off_ = false;
   testsupport::TempDir dir_;
   FakeApi api_;
   ModelConfig config_;

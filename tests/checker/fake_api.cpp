@@ -26,6 +26,29 @@ std::string IsoTime(double unix_seconds) {
 
 namespace {
 
+uint64_t Fnv(const std::string& text, uint64_t salt) {
+  uint64_t hash = 14695981039346656037ULL ^ salt;
+  for (unsigned char byte : text) {
+    hash ^= byte;
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+}  // namespace
+
+std::string AspectRatioOf(const std::string& id) {
+  static const char* const kValues[] = {"16x9", "9x16", "1x1", ""};
+  return kValues[Fnv(id, 1) % 4];
+}
+
+std::string FailedReasonOf(const std::string& id) {
+  static const char* const kValues[] = {"timeout", "content policy", "bad \"media\"\\"};
+  return kValues[Fnv(id, 2) % 3];
+}
+
+namespace {
+
 std::string Number(double value) {
   char out[64];
   std::snprintf(out, sizeof out, "%.3f", value);
@@ -80,7 +103,19 @@ std::string FakeApi::Serve(Entry& entry, const std::string& client) {
         job.shape, "\"yesterday\"");
   Field(json, "updated_at", "\"" + IsoTime(terminal ? job.updated_at : job.created_at) + "\"",
         bad(BadField::kUpdatedAt), job.shape, "\"later\"");
-  json += ", \"name\": \"checker\"}";
+  json += ", \"name\": \"checker\"";
+  if (const std::string ratio = AspectRatioOf(job.id); !ratio.empty()) {
+    json += ", \"aspect_ratio\": \"" + ratio + "\"";
+  }
+  if (job.status == "failed") {
+    json += ", \"failed_reason\": \"";
+    for (char c : FailedReasonOf(job.id)) {
+      if (c == '"' || c == '\\') json += '\\';
+      json += c;
+    }
+    json += "\"";
+  }
+  json += "}";
   return json;
 }
 

@@ -40,6 +40,12 @@ struct ApiJob {
 
 bool IsTerminalWord(const std::string& status);
 
+// The string fields a job is served with, drawn from its id (not from a sequence's randomness, so
+// that seeds found before replay as they did): aspect_ratio, sent by every answer when not empty
+// (only ads_clone reads it), and failed_reason, sent by a failed job's terminal answers.
+std::string AspectRatioOf(const std::string& id);
+std::string FailedReasonOf(const std::string& id);
+
 // "2026-12-04T15:36:56.123Z".
 std::string IsoTime(double unix_seconds);
 

@@ -187,6 +187,13 @@ void Model::Observe(double now) {
       if (values.created_at && values.updated_at && *values.updated_at >= *values.created_at) {
         facts.processing = *values.updated_at - *values.created_at;
       }
+      facts.breakdown.clear();
+      for (const auto& field : config.breakdown_fields) {
+        std::string value;
+        if (field == "aspect_ratio" && job.kind == kAdsClone) value = AspectRatioOf(job.id);
+        if (field == "failed_reason" && job.status == "failed") value = FailedReasonOf(job.id);
+        facts.breakdown.emplace_back(field, value);
+      }
     }
     if (!facts.tracked) {
       if (Tracked() < config.max_tracked_jobs) {
@@ -235,6 +242,66 @@ Series Model::Expected() const {
     }
   }
   return out;
+}
+
+Series Model::ExpectedBreakdown(const Named& named) const {
+  const auto& facts = disk_full ? durable : memory;
+  Series out;
+  if (config.breakdown_fields.empty()) return out;
+  for (const auto& job : jobs) {
+    if (!config.Enabled(job.kind) || !Owns(job.id)) continue;
+    auto it = facts.find(job.id);
+    if (it == facts.end() || !it->second.counted) continue;
+    const Facts& f = it->second;
+    std::map<std::string, std::string> labels = {{"kind", job.kind}};
+    for (const auto& [field, value] : f.breakdown) {
+      auto names = named.find(field);
+      const bool has_name =
+          value.empty() || (names != named.end() && names->second.contains(value));
+      labels[field] = has_name ? value : "other";
+    }
+    out[SeriesKey("creatify_breakdown_credits_used_total", labels)] += f.credits;
+    labels["status"] = f.status;
+    out[SeriesKey("creatify_breakdown_jobs_completed_total", labels)] += 1;
+  }
+  return out;
+}
+
+std::string Model::BreakdownNamesWrong(const Named& named, bool every_kind_on) const {
+  const auto& facts = disk_full ? durable : memory;
+  for (const auto& field : config.breakdown_fields) {
+    std::set<std::string> counted;  // by any kind
+    std::set<std::string> shown;    // by the kinds on now
+    for (const auto& job : jobs) {
+      if (!Owns(job.id)) continue;
+      auto it = facts.find(job.id);
+      if (it == facts.end() || !it->second.counted) continue;
+      for (const auto& [name, value] : it->second.breakdown) {
+        if (name != field || value.empty()) continue;
+        counted.insert(value);
+        if (config.Enabled(job.kind)) shown.insert(value);
+      }
+    }
+    auto it = named.find(field);
+    const std::set<std::string> none;
+    const std::set<std::string>& names = it == named.end() ? none : it->second;
+    if (names.size() > config.breakdown_max_values) {
+      return field + " has " + std::to_string(names.size()) + " named values, more than " +
+             std::to_string(config.breakdown_max_values);
+    }
+    for (const auto& name : names) {
+      if (!counted.contains(name)) return field + "=\"" + name + "\" is no counted job's value";
+    }
+    // A value named by a job of a kind switched off before a scrape showed it is a name the
+    // driver never saw: the check holds only when every kind stayed on.
+    for (const auto& value : shown) {
+      if (!every_kind_on) continue;
+      if (!names.contains(value) && names.size() < config.breakdown_max_values) {
+        return field + "=\"" + value + "\" is counted as other with room for a name";
+      }
+    }
+  }
+  return "";
 }
 
 std::vector<Model::Pending> Model::PendingTerminal() const {

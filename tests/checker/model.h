@@ -45,6 +45,9 @@ struct ModelConfig {
   size_t max_tracked_jobs = 10000;
   double terminal_retention = 900;
   double forget_after = 7 * 24 * 3600;
+  // breakdown.fields (never changed within a sequence) and breakdown.max_values.
+  std::vector<std::string> breakdown_fields;
+  size_t breakdown_max_values = 2;
 
   bool Enabled(const std::string& kind) const {
     return kind == kAdsClone ? ads_clone_enabled : aurora_enabled;
@@ -66,7 +69,12 @@ struct Facts {
   std::string status;                // counted status
   double credits = 0;                // counted credits
   std::optional<double> processing;  // observed processing seconds
+  // The job's breakdown fields when counted: (field, value as served, "" when not carried).
+  std::vector<std::pair<std::string, std::string>> breakdown;
 };
+
+// Per breakdown field, the values that have a label value of their own, as /metrics shows them.
+using Named = std::map<std::string, std::set<std::string>>;
 
 using Series = std::map<std::string, double>;  // "name{labels}" -> value
 
@@ -108,6 +116,15 @@ class Model {
 
   // The counting series /metrics must show now, for the enabled kinds.
   Series Expected() const;
+  // The breakdown families /metrics must show now, given the values the exporter named (which
+  // values get names depends on the order in which one poll counted jobs: the driver checks the
+  // names apart, with BreakdownNamesWrong). Every series, none missing and none more.
+  Series ExpectedBreakdown(const Named& named) const;
+  // Why the named values cannot be right, or "": at most max_values per field, each a value of a
+  // counted job, and (when `every_kind_on`: no kind was ever switched off) a counted value
+  // without a name only when the field has max_values names. `named`: every name /metrics
+  // showed so far (a name, once given, stays).
+  std::string BreakdownNamesWrong(const Named& named, bool every_kind_on) const;
   // A terminal answer the exporter must still read before the model's point is reached: one
   // with a bad field is put off, so the fake API must have served `total` terminal answers of
   // the job in all, and `since_start` since the exporter started (deferrals are not written).

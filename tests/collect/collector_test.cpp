@@ -337,3 +337,36 @@ TEST_CASE("gzip: a render compresses again only the pieces whose jobs changed") 
   CHECK(collect::Render(store.Current(), kOptions, 0.1, &fresh)->gzip() ==
         collect::Render(store.Current(), kOptions, 0.1, &gzip)->gzip());
 }
+
+TEST_CASE("the breakdown families: one label per field, only the field list in force") {
+  state::Snapshot snapshot;
+  snapshot.breakdown = {.fields = {"model_version", "failed_reason"}, .max_values = 20};
+  state::KindSnapshot kind;
+  kind.name = "custom_template";
+  for (Status status : creatify::kTerminalStatuses) {
+    kind.completed[status] = 0;
+    kind.processing.emplace(status, state::Histogram(state::ProcessingBuckets()));
+  }
+  kind.breakdown[{{"model_version", "aurora_v1"}, {"failed_reason", ""}}] = {
+      .completed = {{Status::kDone, 3}}, .credits_used = 60};
+  kind.breakdown[{{"model_version", "other"}, {"failed_reason", "bad \"input\"\\\n"}}] = {
+      .completed = {{Status::kFailed, 1}}, .credits_used = 0};
+  // A field list of an earlier config: kept, not shown.
+  kind.breakdown[{{"aspect_ratio", "9:16"}}] = {.completed = {{Status::kDone, 7}},
+                                                .credits_used = 5};
+  snapshot.kinds.push_back(kind);
+  const std::string text = collect::RenderText(snapshot, kOptions);
+  CHECK(text.find("# TYPE creatify_breakdown_jobs_completed_total counter\n") != std::string::npos);
+  CHECK(
+      text.find("creatify_breakdown_jobs_completed_total{kind=\"custom_template\",status=\"done\","
+                "model_version=\"aurora_v1\",failed_reason=\"\"} 3\n") != std::string::npos);
+  CHECK(text.find("creatify_breakdown_jobs_completed_total{kind=\"custom_template\",status="
+                  "\"failed\",model_version=\"other\",failed_reason=\"bad \\\"input\\\"\\\\\\n\"} "
+                  "1\n") != std::string::npos);
+  CHECK(text.find("creatify_breakdown_credits_used_total{kind=\"custom_template\",model_version="
+                  "\"aurora_v1\",failed_reason=\"\"} 60\n") != std::string::npos);
+  CHECK(text.find("aspect_ratio") == std::string::npos);
+  // Off: no breakdown family at all.
+  snapshot.breakdown = {};
+  CHECK(collect::RenderText(snapshot, kOptions).find("creatify_breakdown_") == std::string::npos);
+}

@@ -390,8 +390,9 @@ TEST_CASE("the example config shows every key, including the commented-out crede
     const std::string section = (kind.on_by_default ? "\n" : "\n# ") + kind.config_key + ":\n";
     CHECK(text.find(section) != std::string::npos);
   }
-  for (const char* key : {"# custom_kinds:", "#     statuses:", "#     progress_scale:",
-                          "#     info_fields:", "#   progress_scale:"}) {
+  for (const char* key :
+       {"# custom_kinds:", "#     statuses:", "#     progress_scale:", "#     info_fields:",
+        "#   progress_scale:", "# breakdown:", "#   fields:", "#   max_values:"}) {
     CAPTURE(key);
     CHECK(text.find(key) != std::string::npos);
   }
@@ -470,4 +471,34 @@ TEST_CASE("custom_kinds become rows after the built-in ones, in config order, wi
   CHECK(c.kinds.at("dubbing") == KindConfig{false, {"d1", "d2"}, ""});
   CHECK(c.EnabledKinds() ==
         std::vector<std::string>{"ads_clone", "custom_template", "aurora", "video_translation"});
+}
+
+TEST_CASE("breakdown is off by default and takes fields of the enabled kinds or failed_reason") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  CHECK(MustLoad(dir, "").breakdown == config::BreakdownConfig{});
+  CHECK(MustLoad(dir, "").breakdown.fields.empty());
+  Config c =
+      MustLoad(dir, "breakdown:\n  fields: [model_version, failed_reason]\n  max_values: 5\n");
+  CHECK(c.breakdown.fields == std::vector<std::string>{"model_version", "failed_reason"});
+  CHECK(c.breakdown.max_values == 5);
+  CHECK(MustLoad(dir, "breakdown:\n  fields: [name]\n").breakdown.max_values == 20);
+  // A field of a kind that is off by default, once its section turns it on.
+  CHECK(MustLoad(dir, "ai_shorts: {}\nbreakdown:\n  fields: [style]\n").breakdown.fields ==
+        std::vector<std::string>{"style"});
+  // A custom kind's info field.
+  Config custom = MustLoad(dir, R"(
+custom_kinds:
+  - name: dubbing
+    path: dubbings
+    list: true
+    statuses: {finished: done, error: failed}
+    info_fields: [voice]
+breakdown:
+  fields: [voice]
+)");
+  CHECK(custom.breakdown.fields == std::vector<std::string>{"voice"});
+  // failed_reason needs no kind to list it; an empty breakdown section is off.
+  CHECK(MustLoad(dir, "breakdown:\n  fields: [failed_reason]\n").breakdown.fields.size() == 1);
+  CHECK(MustLoad(dir, "breakdown:\n").breakdown.fields.empty());
 }

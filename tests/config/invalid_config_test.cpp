@@ -113,6 +113,8 @@ TEST_CASE("the invalid configs cover every required mistake") {
            "custom_kind_path_builtin",
            "custom_kind_status_unknown",
            "custom_kind_info_field_reserved",
+           "breakdown_field_not_carried",
+           "breakdown_field_of_disabled_kind",
        }) {
     CAPTURE(required);
     CHECK(names.count(required) == 1);

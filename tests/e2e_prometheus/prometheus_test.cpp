@@ -112,6 +112,9 @@ std::string ExporterConfig(const Simulator& simulator) {
   yaml += "  ids: " + list(simulator.Ids("custom_template")) + "\n";
   yaml += "aurora:\n";
   yaml += "  enabled: true\n";
+  // The breakdown the "Where the credits go" panels read (their field variable: model_version).
+  yaml += "breakdown:\n";
+  yaml += "  fields: [model_version, aspect_ratio]\n";
   return yaml;
 }
 

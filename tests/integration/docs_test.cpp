@@ -62,7 +62,9 @@ TEST_CASE(
   // every family of the table then has samples.
   testsupport::TempDir dir;
   e2e::Simulator simulator(
-      dir, {"--seed=4", "--stage-duration=100ms", "--aurora-jobs=3", "--fault-malformed=0.3"});
+      dir, {"--seed=4", "--stage-duration=100ms", "--aurora-jobs=3", "--fault-malformed=0.3",
+            // Jobs created while the exporter watches: counted, so the breakdown has samples.
+            "--aurora-spawn-interval=200ms", "--max-aurora-jobs=12"});
   // An ids file (with a line that is not an id) and a webhook token, for the discovery families.
   testsupport::WriteFile(dir.File("aurora.ids"), "not an id\n");
   e2e::Exporter exporter(
@@ -70,7 +72,9 @@ TEST_CASE(
                                          simulator.Ids("custom_template"),
                                          "  ids_file: " + dir.File("aurora.ids") +
                                              "\n  discover: true\n"
-                                             "webhook:\n  token: docs-test-token-0123456789\n"),
+                                             "webhook:\n  token: docs-test-token-0123456789\n"
+                                             "breakdown:\n  fields: [model_version, "
+                                             "failed_reason]\n"),
                           dir.File("state.db")));
   // With shards and a peer URL, for the forwarding families (shown only then), and a web config
   // (that asks for nothing), for its reload families (shown only with one).

@@ -20,7 +20,8 @@ inline state::StoreOptions Options(double watching_since = kStart) {
                              .watching_since = watching_since,
                              .terminal_retention_seconds = 60,
                              .forget_after_seconds = 600,
-                             .record_changes = true};
+                             .record_changes = true,
+                             .breakdown = {.fields = {"aspect_ratio", "name"}, .max_values = 2}};
 }
 
 inline creatify::Job Job(const std::string& id, creatify::Status status, double created,
@@ -117,6 +118,7 @@ inline void CheckSameState(const state::Snapshot& a, const state::Snapshot& b) {
     CheckHistogramsEqual(histogram, b.api_request_duration.at(endpoint));
   }
   CheckHistogramsEqual(a.poll_duration, b.poll_duration);
+  CHECK(a.breakdown_values == b.breakdown_values);
   REQUIRE(a.kinds.size() == b.kinds.size());
   for (size_t i = 0; i < a.kinds.size(); ++i) {
     const auto& x = a.kinds[i];
@@ -130,6 +132,7 @@ inline void CheckSameState(const state::Snapshot& a, const state::Snapshot& b) {
     CHECK(x.invalid_fields == y.invalid_fields);
     CHECK(x.dropped == y.dropped);
     CHECK(x.last_success == y.last_success);
+    CHECK(x.breakdown == y.breakdown);
     CHECK(x.remembered == y.remembered);
     REQUIRE(x.jobs.size() == y.jobs.size());
     for (const auto& record : x.jobs) {

@@ -87,6 +87,11 @@ TEST_CASE("every counter, histogram, job and remembered id survives a reopen") {
   REQUIRE(snapshot->FindKind("ads_clone")->dropped.at("not_found") == 1);
   REQUIRE(snapshot->FindKind("ads_clone")->remembered == 1);  // c1; "gone" was forgotten
   REQUIRE(aurora->invalid_fields.at("progress") == 2);
+  // The breakdown named two names and counted the third job's as "other".
+  REQUIRE(snapshot->breakdown_values.at("name") ==
+          std::vector<std::string>{"video a1", "video a3"});
+  REQUIRE(aurora->breakdown.at({{"aspect_ratio", "9:16"}, {"name", "other"}})
+              .completed.at(Status::kRejected) == 1);
 
   OpenResult result;
   auto file = MustOpen(path, kStart + 5000, &result);
