@@ -4,6 +4,7 @@
 // late misses exactly the jobs the README says it may.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <memory>
 
@@ -16,10 +17,12 @@ using testsupport::WaitFor;
 
 namespace {
 
-// The series the replicas of a pair must agree on: the job counters and processing histograms.
+// The series the replicas of a pair must agree on: the job counters, their breakdown and the
+// processing histograms.
 bool Counted(const std::string& name) {
   return name == "creatify_jobs_completed_total" || name == "creatify_credits_used_total" ||
-         name.rfind("creatify_job_processing_seconds_", 0) == 0;
+         name.rfind("creatify_job_processing_seconds_", 0) == 0 ||
+         name.rfind("creatify_breakdown_", 0) == 0;
 }
 
 // Those series of one exporter, "name{label=value,...}" -> value.
@@ -38,6 +41,7 @@ std::map<std::string, double> CountedSeries(const Exporter& exporter) {
 // counted its jobs, which may differ: equal but for rounding. Counts and buckets are equal.
 bool IsSum(const std::string& key) {
   return key.rfind("creatify_credits_used_total{", 0) == 0 ||
+         key.rfind("creatify_breakdown_credits_used_total{", 0) == 0 ||
          key.rfind("creatify_job_processing_seconds_sum{", 0) == 0;
 }
 
@@ -45,6 +49,9 @@ void CheckSameCounts(const Exporter& a, const Exporter& b) {
   const auto first = CountedSeries(a);
   const auto second = CountedSeries(b);
   REQUIRE(!first.empty());
+  CHECK(std::any_of(first.begin(), first.end(), [](const auto& series) {
+    return series.first.rfind("creatify_breakdown_credits_used_total{", 0) == 0;
+  }));
   for (const auto& [key, value] : first) {
     CAPTURE(key);
     auto it = second.find(key);
@@ -103,8 +110,10 @@ TEST_CASE("two replicas, one restarted in the middle, end with the same counts")
                             "--max-aurora-jobs=30", "--stage-duration=400ms"});
   REQUIRE(simulator.port > 0);
   const int total = 42;
+  // With a breakdown of the counts, whose values stay below max_values (20): its series agree too.
   const std::string config =
-      e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"), simulator.Ids("custom_template"));
+      e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"), simulator.Ids("custom_template"),
+                     "breakdown:\n  fields: [model_version, failed_reason]\n");
   std::vector<std::unique_ptr<testsupport::TempDir>> runs;
   auto a = Start(runs, config, dir.File("a.db"));
   auto b = Start(runs, config, dir.File("b.db"));
