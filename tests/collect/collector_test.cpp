@@ -338,7 +338,7 @@ TEST_CASE("gzip: a render compresses again only the pieces whose jobs changed") 
         collect::Render(store.Current(), kOptions, 0.1, &gzip)->gzip());
 }
 
-TEST_CASE("the breakdown families: one label per field, only the field list in force") {
+TEST_CASE("the breakdown families have one label per field and show only the field list in force") {
   state::Snapshot snapshot;
   snapshot.breakdown = {.fields = {"model_version", "failed_reason"}, .max_values = 20};
   state::KindSnapshot kind;

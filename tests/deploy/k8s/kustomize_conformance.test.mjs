@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { render } from "./kustomize.mjs";
-import { k8sDir } from "./lib.mjs";
+import { k8sDir, renderedFolders } from "./lib.mjs";
 
 function skipReason() {
   const version = spawnSync("kubectl", ["version", "--client", "-o", "json"], { encoding: "utf8" });
@@ -30,8 +30,7 @@ const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "testda
 const byId = (objects) => Object.fromEntries(objects.map((o) =>
   [`${o.kind} ${o.metadata?.namespace ?? ""}/${o.metadata?.name}`, o]));
 
-for (const dir of [path.join(k8sDir, "base"), path.join(k8sDir, "overlays/example"),
-  path.join(k8sDir, "overlays/sharded"), path.join(fixtures, "base"),
+for (const dir of [...renderedFolders.map((d) => path.join(k8sDir, d)), path.join(fixtures, "base"),
   path.join(fixtures, "overlay")]) {
   test(`${path.relative(path.join(k8sDir, "../.."), dir)}: as kubectl kustomize renders it`, () => {
     const out = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8" });

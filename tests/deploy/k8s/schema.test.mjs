@@ -3,9 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { k8sDir, kustomize, validateSchema } from "./lib.mjs";
+import { k8sDir, kustomize, renderedFolders, validateSchema } from "./lib.mjs";
 
-for (const dir of ["base", "overlays/example", "overlays/sharded"]) {
+for (const dir of renderedFolders) {
   test(`${dir}: renders and validates`, async () => {
     const objects = kustomize(path.join(k8sDir, dir));
     assert.ok(objects.length > 0, "kustomize rendered nothing");
@@ -32,6 +32,21 @@ test("the validator checks a StatefulSet's claim templates", async () => {
   const [statefulSet] = kustomize(path.join(k8sDir, "base")).filter((o) => o.kind === "StatefulSet");
   statefulSet.spec.volumeClaimTemplates[0].spec.accessModes = "ReadWriteOnce";
   await assert.rejects(validateSchema(statefulSet), /accessModes/);
+});
+
+test("the folders checked include every overlay", () => {
+  for (const dir of ["base", "overlays/example", "overlays/sharded", "overlays/ha"]) {
+    assert.ok(renderedFolders.includes(dir), dir);
+  }
+});
+
+test("the validator checks a PodDisruptionBudget", async () => {
+  const [budget] = kustomize(path.join(k8sDir, "overlays/ha"))
+    .filter((o) => o.kind === "PodDisruptionBudget");
+  assert.ok(budget, "overlays/ha renders a PodDisruptionBudget");
+  await validateSchema(budget);
+  budget.spec.minAvailable = [1];
+  await assert.rejects(validateSchema(budget), /minAvailable/);
 });
 
 test("the validator rejects an unknown kind", async () => {

@@ -1,4 +1,5 @@
-// The StatefulSet's promises, in the base and in every overlay: one replica per shard, the
+// The StatefulSet's promises, in the base and in every overlay: one replica per shard, or two
+// replicas of the one shard with a disruption budget and anti-affinity (overlays/ha), the
 // restricted pod security profile on the pod and on every container, a read-only root filesystem
 // with the state volume as the one writable mount, probes, the named port, no service account
 // token, resources set.
@@ -7,26 +8,34 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
-import { find, k8sDir, kustomize, repoRoot } from "./lib.mjs";
+import { find, k8sDir, kustomize, renderedFolders, repoRoot } from "./lib.mjs";
 
 const PORT_NAME = "http-metrics";
 const PORT = 10487;
 const STATE_DIR = "/var/lib/creatify-exporter";
-// The rendered folders, with their number of shards.
-const kRenderings = { base: 1, "overlays/example": 1, "overlays/sharded": 3 };
+// The rendered folders, with their number of replicas and of shards. More replicas than shards are
+// replicas of one another (each watches every job of its shard).
+const kRenderings = {
+  base: { replicas: 1, shards: 1 },
+  "overlays/example": { replicas: 1, shards: 1 },
+  "overlays/sharded": { replicas: 3, shards: 3 },
+  "overlays/ha": { replicas: 2, shards: 1 },
+};
 
 // The value of the exporter's --name=value flag, or undefined.
 const flag = (args, name) => args.find((a) => a.startsWith(`--${name}=`))?.split(/=(.*)/s)[1];
 
-function checkRendering(objects, shards) {
+function checkRendering(objects, { replicas, shards }) {
   assert.equal(find(objects, "Deployment").length, 0, "no Deployment: the exporter is a StatefulSet");
   const [statefulSet] = find(objects, "StatefulSet", "creatify-exporter");
   assert.ok(statefulSet, "no StatefulSet creatify-exporter");
   const spec = statefulSet.spec;
   const pod = spec.template.spec;
 
-  // One pod per shard; each takes its shard from its name, creatify-exporter-I.
-  assert.equal(spec.replicas, shards, "replicas");
+  // One pod per shard, each taking its shard from its name, creatify-exporter-I; or replicas of
+  // the one shard.
+  assert.equal(spec.replicas, replicas, "replicas");
+  assert.ok(replicas === shards || shards === 1, "replicas: one per shard, or replicas of one");
   const args = pod.containers[0].args;
   assert.equal(flag(args, "total-shards"), shards > 1 ? String(shards) : undefined,
     "--total-shards");
@@ -154,11 +163,51 @@ function checkRendering(objects, shards) {
   for (const [k, v] of Object.entries(spec.selector.matchLabels)) {
     assert.equal(podLabels[k], v, `StatefulSet selector ${k} matches the pod`);
   }
+  if (replicas > shards) checkReplicas(objects, statefulSet);
 }
 
-for (const [dir, shards] of Object.entries(kRenderings)) {
-  test(`${dir}: StatefulSet settings (${shards} shard${shards > 1 ? "s" : ""})`,
-    () => checkRendering(kustomize(path.join(k8sDir, dir)), shards));
+// A selector's matchLabels select the pod (and it has nothing else that could select less).
+function selectsPod(selector, podLabels, what) {
+  assert.ok(selector?.matchLabels, `${what}: matchLabels`);
+  assert.equal(selector.matchExpressions, undefined, `${what}: no matchExpressions`);
+  for (const [k, v] of Object.entries(selector.matchLabels)) {
+    assert.equal(podLabels[k], v, `${what}: selector ${k} matches the pod`);
+  }
+}
+
+// Replicas that each watch every job (see "Running two replicas" in the README): no shard flags,
+// no webhook forwarding, at most one taken by a voluntary disruption, spread over nodes.
+function checkReplicas(objects, statefulSet) {
+  const pod = statefulSet.spec.template.spec;
+  const podLabels = statefulSet.spec.template.metadata.labels;
+  const args = pod.containers[0].args;
+  for (const name of ["total-shards", "shard", "shard.peer-url"]) {
+    assert.equal(flag(args, name), undefined, `--${name}: replicas watch every job`);
+  }
+  const budgets = find(objects, "PodDisruptionBudget");
+  assert.equal(budgets.length, 1, "one PodDisruptionBudget");
+  const [budget] = budgets;
+  assert.equal(budget.metadata.namespace, statefulSet.metadata.namespace, "budget namespace");
+  assert.equal(budget.spec.minAvailable, 1, "PodDisruptionBudget minAvailable");
+  assert.equal(budget.spec.maxUnavailable, undefined, "PodDisruptionBudget maxUnavailable");
+  selectsPod(budget.spec.selector, podLabels, "PodDisruptionBudget");
+  const terms = pod.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+  assert.equal(pod.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
+    undefined, "anti-affinity is preferred, not required (a one-node cluster runs both)");
+  const byHost = terms.filter((t) => t.podAffinityTerm?.topologyKey === "kubernetes.io/hostname");
+  assert.equal(byHost.length, 1, "a preferred podAntiAffinity on kubernetes.io/hostname");
+  assert.ok(byHost[0].weight > 0, "anti-affinity weight");
+  selectsPod(byHost[0].podAffinityTerm.labelSelector, podLabels, "podAntiAffinity");
+}
+
+test("every rendered folder has its replicas and shards declared here", () => {
+  assert.deepEqual(Object.keys(kRenderings).sort(), [...renderedFolders].sort());
+});
+
+for (const [dir, topology] of Object.entries(kRenderings)) {
+  const { replicas, shards } = topology;
+  test(`${dir}: StatefulSet settings (${replicas} replica${replicas > 1 ? "s" : ""}, ${shards} ` +
+    `shard${shards > 1 ? "s" : ""})`, () => checkRendering(kustomize(path.join(k8sDir, dir)), topology));
 }
 
 test("sharded: one replica per shard, as many as --total-shards says", () => {
@@ -186,7 +235,7 @@ test("the check rejects a pod that may escalate (it can fail)", () => {
   const objects = kustomize(path.join(k8sDir, "base"));
   const [statefulSet] = find(objects, "StatefulSet");
   statefulSet.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation = true;
-  assert.throws(() => checkRendering(objects, 1), /allowPrivilegeEscalation/);
+  assert.throws(() => checkRendering(objects, kRenderings.base), /allowPrivilegeEscalation/);
 });
 
 test("the check rejects any other writable mount, and a state mount elsewhere", () => {
@@ -199,13 +248,42 @@ test("the check rejects any other writable mount, and a state mount elsewhere", 
     return objects;
   };
   assert.throws(() => checkRendering(writable({ name: "config", mountPath: "/etc/creatify-exporter",
-    readOnly: false }), 1), /must be read-only/);
-  assert.throws(() => checkRendering(writable({ name: "state", mountPath: "/tmp" }), 1),
-    /must be read-only/);
+    readOnly: false }), kRenderings.base), /must be read-only/);
+  assert.throws(() => checkRendering(writable({ name: "state", mountPath: "/tmp" }),
+    kRenderings.base), /must be read-only/);
 });
 
 test("the check rejects replicas that differ from --total-shards", () => {
   const objects = kustomize(path.join(k8sDir, "overlays/sharded"));
   find(objects, "StatefulSet")[0].spec.replicas = 2;
-  assert.throws(() => checkRendering(objects, 3), /replicas/);
+  assert.throws(() => checkRendering(objects, kRenderings["overlays/sharded"]), /replicas/);
+});
+
+test("the check rejects a pair without its budget, spread, or with shard flags", () => {
+  const ha = () => kustomize(path.join(k8sDir, "overlays/ha"));
+  const topology = kRenderings["overlays/ha"];
+  const statefulSetOf = (objects) => find(objects, "StatefulSet")[0];
+
+  let objects = ha();
+  objects.splice(objects.findIndex((o) => o.kind === "PodDisruptionBudget"), 1);
+  assert.throws(() => checkRendering(objects, topology), /one PodDisruptionBudget/);
+
+  objects = ha();
+  find(objects, "PodDisruptionBudget")[0].spec.minAvailable = 2;
+  assert.throws(() => checkRendering(objects, topology), /minAvailable/);
+
+  objects = ha();
+  find(objects, "PodDisruptionBudget")[0].spec.selector.matchLabels["app.kubernetes.io/name"] = "x";
+  assert.throws(() => checkRendering(objects, topology), /PodDisruptionBudget: selector/);
+
+  objects = ha();
+  delete statefulSetOf(objects).spec.template.spec.affinity;
+  assert.throws(() => checkRendering(objects, topology), /podAntiAffinity/);
+
+  objects = ha();
+  statefulSetOf(objects).spec.template.spec.containers[0].args.push("--total-shards=2");
+  assert.throws(() => checkRendering(objects, topology), /total-shards/);
+
+  // Replicas of several shards each are no topology the manifests offer.
+  assert.throws(() => checkRendering(ha(), { replicas: 2, shards: 3 }), /replicas: one per shard/);
 });
