@@ -27,8 +27,13 @@ bool IsNameChar(char c) {
 // The value a variable takes in the expressions handed to Prometheus, or nullptr to keep it.
 const char* Replacement(std::string_view name) {
   static const std::map<std::string_view, const char*> kValues = {
-      {"__rate_interval", "1m"}, {"__interval", "1m"}, {"__range", "5m"}, {"kind", ".*"},
-      {"instance", ".*"},        {"job", ".*"},             {"breakdown_field", "model_version"},
+      {"__rate_interval", "1m"},
+      {"__interval", "1m"},
+      {"__range", "5m"},
+      {"kind", ".*"},
+      {"instance", ".*"},
+      {"job", ".*"},
+      {"breakdown_field", "model_version"},
   };
   auto it = kValues.find(name);
   return it == kValues.end() ? nullptr : it->second;
