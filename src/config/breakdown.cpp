@@ -33,10 +33,7 @@ bool Parser::ParseBreakdown(const Entry& section, Config* config) {
                   "at most " + std::to_string(kMaxBreakdownFields) +
                       " fields (each multiplies the series of the breakdown families)");
     }
-    for (std::size_t i = 0; i < entry.value.size(); ++i) {
-      const YAML::Node node = entry.value[i];
-      Entry item{"", entry.path + "[" + std::to_string(i) + "]",
-                 node.IsNull() ? entry.key_mark : node.Mark(), node};
+    return ForEachItem(entry, [&](const Entry& item, std::size_t) {
       std::string field;
       if (!ReadFieldName(item, &field)) return false;
       if (field == "kind" || field == "status" || field == "workspace") {
@@ -48,8 +45,8 @@ bool Parser::ParseBreakdown(const Entry& section, Config* config) {
       }
       out.fields.push_back(field);
       breakdown_fields_.push_back(item);
-    }
-    return true;
+      return true;
+    });
   });
 }
 

@@ -30,17 +30,14 @@ bool Parser::ParseCustomKinds(const Entry& section, Config* config) {
     return Fail(ValueMark(section), section.path,
                 "expected a list of kinds, got " + Describe(section.value));
   }
-  for (std::size_t i = 0; i < section.value.size(); ++i) {
-    const YAML::Node item = section.value[i];
-    Entry entry{"", section.path + "[" + std::to_string(i) + "]",
-                item.IsNull() ? section.key_mark : item.Mark(), item};
-    if (!item.IsMap()) {
-      return Fail(ValueMark(entry), entry.path,
-                  "expected a map with name, path, list and statuses, got " + Describe(item));
+  return ForEachItem(section, [&](const Entry& entry, std::size_t) {
+    if (!entry.value.IsMap()) {
+      return Fail(
+          ValueMark(entry), entry.path,
+          "expected a map with name, path, list and statuses, got " + Describe(entry.value));
     }
-    if (!ParseCustomKind(entry, config)) return false;
-  }
-  return true;
+    return ParseCustomKind(entry, config);
+  });
 }
 
 bool Parser::ParseCustomKind(const Entry& item, Config* config) {
@@ -167,10 +164,7 @@ bool Parser::ReadInfoFields(const Entry& entry, std::vector<std::string>* out) {
     return Fail(ValueMark(entry), entry.path,
                 "expected a list of field names, got " + Describe(entry.value));
   }
-  for (std::size_t i = 0; i < entry.value.size(); ++i) {
-    const YAML::Node node = entry.value[i];
-    Entry item{"", entry.path + "[" + std::to_string(i) + "]",
-               node.IsNull() ? entry.key_mark : node.Mark(), node};
+  return ForEachItem(entry, [&](const Entry& item, std::size_t) {
     std::string field;
     if (!ReadFieldName(item, &field)) return false;
     if (field == "kind" || field == "job_id") {
@@ -181,8 +175,8 @@ bool Parser::ReadInfoFields(const Entry& entry, std::vector<std::string>* out) {
       if (seen == field) return Fail(ValueMark(item), item.path, "duplicate field " + Quote(field));
     }
     out->push_back(std::move(field));
-  }
-  return true;
+    return true;
+  });
 }
 
 bool Parser::ReadFieldName(const Entry& entry, std::string* out) {

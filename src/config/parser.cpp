@@ -301,34 +301,30 @@ bool Parser::ReadIds(const Entry& entry, std::vector<std::string>* out) {
                 "expected a list of job ids, got " + Describe(entry.value));
   }
   std::map<std::string, std::size_t, std::less<>> seen;  // id -> index
-  for (std::size_t i = 0; i < entry.value.size(); ++i) {
-    const YAML::Node item = entry.value[i];
-    std::string path = entry.path + "[" + std::to_string(i) + "]";
-    Entry item_entry{"", path, item.IsNull() ? entry.key_mark : item.Mark(), item};
-    std::string id;
-    if (!IsString(item)) {
-      return Fail(
-          ValueMark(item_entry), path,
-          "expected a job id (a string; quote ids that look like numbers), got " + Describe(item));
+  return ForEachItem(entry, [&](const Entry& item, std::size_t i) {
+    if (!IsString(item.value)) {
+      return Fail(ValueMark(item), item.path,
+                  "expected a job id (a string; quote ids that look like numbers), got " +
+                      Describe(item.value));
     }
-    id = item.Scalar();
-    if (id.empty()) return Fail(ValueMark(item_entry), path, "empty job id");
+    std::string id = item.value.Scalar();
+    if (id.empty()) return Fail(ValueMark(item), item.path, "empty job id");
     for (char c : id) {
       if (!IsIdChar(c)) {
         return Fail(
-            ValueMark(item_entry), path,
+            ValueMark(item), item.path,
             "invalid job id " + Quote(id) + " (only letters, digits, \"-\" and \"_\" are allowed)");
       }
     }
     auto [pos, inserted] = seen.emplace(id, i);
     if (!inserted) {
-      return Fail(ValueMark(item_entry), path,
+      return Fail(ValueMark(item), item.path,
                   "duplicate job id " + Quote(id) + " (first at " + entry.path + "[" +
                       std::to_string(pos->second) + "])");
     }
     out->push_back(std::move(id));
-  }
-  return true;
+    return true;
+  });
 }
 
 bool Parser::ReadOrdering(const Entry& entry, std::string* out) {

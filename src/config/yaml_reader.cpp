@@ -175,6 +175,18 @@ bool YamlReader::ForEach(const YAML::Node& map, std::string_view parent,
   return true;
 }
 
+bool YamlReader::ForEachItem(const Entry& list,
+                             const std::function<bool(const Entry&, std::size_t)>& fn) {
+  for (std::size_t i = 0; i < list.value.size(); ++i) {
+    const YAML::Node node = list.value[i];
+    // An empty item is marked at its list's key (see ValueMark).
+    const Entry item{"", list.path + "[" + std::to_string(i) + "]",
+                     node.IsNull() ? list.key_mark : node.Mark(), node};
+    if (!fn(item, i)) return false;
+  }
+  return true;
+}
+
 bool YamlReader::ExpectMap(const Entry& entry) {
   if (entry.value.IsMap() || entry.value.IsNull()) return true;
   return Fail(ValueMark(entry), entry.path,

@@ -63,6 +63,9 @@ class YamlReader {
   // non-scalar and duplicate keys. Stops at the first false.
   bool ForEach(const YAML::Node& map, std::string_view parent,
                const std::function<bool(const Entry&)>& fn);
+  // Calls fn(item, index) for every item of a list node (`list.value` must be a sequence); an
+  // item's path is "<list path>[index]". Stops at the first false.
+  bool ForEachItem(const Entry& list, const std::function<bool(const Entry&, std::size_t)>& fn);
   bool ExpectMap(const Entry& entry);
   bool UnknownKey(const Entry& entry, const std::vector<std::string_view>& known);
 
