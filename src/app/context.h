@@ -4,11 +4,13 @@
 
 #include <chrono>
 #include <csignal>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "app/coalescer.h"
 #include "app/flags.h"
@@ -51,9 +53,10 @@ struct Context {
   std::unique_ptr<collect::Publisher> publisher;
   // Jobs a webhook announced, to read at once; outlives the pollers (a reload replaces those).
   std::unique_ptr<poller::Hints> hints;
-  // When the API may be asked (the last cycle's start, a 429's wait, the backoff); outlives the
-  // pollers, so that a reload never asks the API earlier than its predecessor would have.
-  poller::Schedule schedule;
+  // When the API may be asked (the last cycle's start, a 429's wait, the backoff), per workspace
+  // ("" without workspaces: each workspace keeps its own 429s); outlives the pollers, so that a
+  // reload never asks the API earlier than its predecessor would have.
+  std::map<std::string, std::unique_ptr<poller::Schedule>> schedules;
   // The webhook calls to forward, stored in the state file (null without one, or without
   // forwarding). Before the forwarder: it outlives it.
   std::unique_ptr<persist::ForwardQueue> forward_queue;
@@ -69,7 +72,8 @@ struct Context {
   // Applies changes of the web config's files to the server (null without a web config).
   std::unique_ptr<WebConfigWatcher> web_config_watcher;
   std::thread server_thread;
-  std::unique_ptr<poller::Poller> poller;
+  // One per polled config (config::Config::Polled): per workspace, or one.
+  std::vector<std::unique_ptr<poller::Poller>> pollers;
   // Destroyed first: it writes to state_file from store.
   std::unique_ptr<persist::Writer> state_writer;
 };
@@ -128,11 +132,19 @@ inline constexpr std::chrono::seconds kForwardDrain{5};
 webhook::Settings WebhookSettings(const config::Config& config);
 state::JobRenderer JobRenderer(const collect::RenderOptions& options);
 state::BreakdownOptions BreakdownOf(const config::Config& config);
-// A poller for `config` on ctx's store (not started); throws std::system_error when its threads
-// cannot start.
-std::unique_ptr<poller::Poller> MakePoller(Context& ctx, const config::Config& config);
-// Makes ctx.poller for ctx.config (not started).
-void CreatePoller(Context& ctx);
+using Pollers = std::vector<std::unique_ptr<poller::Poller>>;
+// A poller per polled config of `config` (each workspace), on ctx's store and each workspace's
+// schedule (not started); throws std::system_error when their threads cannot start.
+Pollers MakePollers(Context& ctx, const config::Config& config);
+// Makes ctx.pollers for ctx.config (not started).
+void CreatePollers(Context& ctx);
+// Start may throw std::system_error.
+void StartPollers(Pollers& pollers);
+void StopPollers(Pollers& pollers);
+// The pollers' StaticIds, by scoped kind.
+std::map<std::string, std::vector<std::string>> StaticIds(const Pollers& pollers);
+// The longest api.timeout of the polled configs.
+std::chrono::milliseconds LongestTimeout(const config::Config& config);
 
 // The state file's path; empty means no persistence.
 std::string StatePath(const Context& ctx);

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "app/context.h"
+#include "creatify/kind.h"
 #include "log/log.h"
 #include "state/clock.h"
 
@@ -15,8 +16,7 @@ namespace {
 
 // Reads the config file and makes its poller (not started), before anything running changes: if
 // either fails, the running configuration stays. "" on success.
-std::string Prepare(Context& ctx, std::optional<config::Config>* next,
-                    std::unique_ptr<poller::Poller>* next_poller) {
+std::string Prepare(Context& ctx, std::optional<config::Config>* next, Pollers* next_pollers) {
   std::string error;
   *next = config::LoadConfig(ctx.flags.config_file, &error);
   if (!*next) return error;
@@ -27,7 +27,7 @@ std::string Prepare(Context& ctx, std::optional<config::Config>* next,
     (*next)->state_path = ctx.config.state_path;
   }
   try {
-    *next_poller = MakePoller(ctx, **next);
+    *next_pollers = MakePollers(ctx, **next);
   } catch (const std::system_error& e) {
     return std::string("cannot start the polling threads: ") + e.what();
   }
@@ -64,23 +64,28 @@ void ApplyConfig(Context& ctx, config::Config next) {
   const bool rerender = render.per_job_metrics != next.per_job_metrics;
   render.per_job_metrics = next.per_job_metrics;
   ctx.publisher->SetOptions(render);
+  ctx.store->SetWorkspaces(next.WorkspaceNames());
   ctx.store->Reconfigure(
-      next.EnabledKinds(), std::chrono::duration<double>(next.terminal_retention).count(),
+      next.StoreKinds(), std::chrono::duration<double>(next.terminal_retention).count(),
       std::chrono::duration<double>(next.forget_after).count(),
       static_cast<size_t>(next.max_tracked_jobs), JobRenderer(render), rerender, BreakdownOf(next));
   ctx.config = std::move(next);
   ctx.webhook->Configure(WebhookSettings(ctx.config));
   std::set<std::string> with_ids_file;
-  for (const auto& [kind, section] : ctx.config.kinds) {
-    if (ctx.config.KindEnabled(kind) && !section.ids_file.empty()) with_ids_file.insert(kind);
+  for (const config::Config* polled : ctx.config.Polled()) {
+    for (const auto& [kind, section] : polled->kinds) {
+      if (polled->KindEnabled(kind) && !section.ids_file.empty()) {
+        with_ids_file.insert(creatify::ScopedKind(polled->workspace, kind));
+      }
+    }
   }
   ctx.store->KeepIdsFiles(with_ids_file);
 }
 
-void StartNextPoller(Context& ctx, std::unique_ptr<poller::Poller> next_poller) {
-  ctx.poller = std::move(next_poller);
+void StartNextPollers(Context& ctx, Pollers next_pollers) {
+  ctx.pollers = std::move(next_pollers);
   try {
-    ctx.poller->Start();
+    StartPollers(ctx.pollers);
   } catch (const std::system_error& e) {
     logging::Error("Cannot start polling after the reload; serving the last known data",
                    {{"error", e.what()}});
@@ -95,8 +100,8 @@ std::string Reload(Context& ctx, Coalescer::Clock::time_point asked) {
 
 std::string ReloadOnce(Context& ctx) {
   std::optional<config::Config> next;
-  std::unique_ptr<poller::Poller> next_poller;
-  if (std::string error = Prepare(ctx, &next, &next_poller); !error.empty()) {
+  Pollers next_pollers;
+  if (std::string error = Prepare(ctx, &next, &next_pollers); !error.empty()) {
     logging::Error("Reload failed; the running configuration stays", {{"error", error}});
     ctx.store->RecordReload(false, state::UnixNow());
     ctx.store->PublishIfChanged();
@@ -104,18 +109,17 @@ std::string ReloadOnce(Context& ctx) {
   }
   // The running poller finishes (its requests in flight are cancelled); its successor starts
   // from the same store, so nothing counted is lost.
-  const auto before =
-      ctx.poller ? ctx.poller->StaticIds() : std::map<std::string, std::vector<std::string>>();
-  if (ctx.poller) ctx.poller->Stop();
+  const auto before = StaticIds(ctx.pollers);
+  StopPollers(ctx.pollers);
   const double now = state::UnixNow();
-  const size_t removed = RemoveIdsNoLongerWatched(ctx, before, next_poller->StaticIds(), now);
+  const size_t removed = RemoveIdsNoLongerWatched(ctx, before, StaticIds(next_pollers), now);
   ApplyConfig(ctx, std::move(*next));
-  StartNextPoller(ctx, std::move(next_poller));
+  StartNextPollers(ctx, std::move(next_pollers));
   ctx.store->RecordReload(true, now);
   ctx.store->PublishIfChanged();
   logging::Info("Reloaded the configuration",
                 {{"path", ctx.config.path},
-                 {"kinds", std::to_string(ctx.config.EnabledKinds().size())},
+                 {"kinds", std::to_string(ctx.config.StoreKinds().size())},
                  {"ids_removed", std::to_string(removed)}});
   return "";
 }

@@ -16,9 +16,7 @@ void StopForwarder(Context& ctx) {
   ctx.store->PublishIfChanged();
 }
 
-void StopPoller(Context& ctx) {
-  if (ctx.poller) ctx.poller->Stop();
-}
+void StopPoller(Context& ctx) { StopPollers(ctx.pollers); }
 
 void StopStateWriter(Context& ctx) {
   if (ctx.state_writer) ctx.state_writer->Stop();

@@ -147,13 +147,14 @@ bool CreateStore(Context& ctx) {
                              .shard = ctx.shard.index,
                              .total_shards = ctx.shard.total});
   state::StoreOptions options{
-      .kinds = ctx.config.EnabledKinds(),
+      .kinds = ctx.config.StoreKinds(),
       .watching_since = ctx.started_at,
       .terminal_retention_seconds =
           std::chrono::duration<double>(ctx.config.terminal_retention).count(),
       .forget_after_seconds = std::chrono::duration<double>(ctx.config.forget_after).count(),
       .max_tracked_jobs = static_cast<size_t>(ctx.config.max_tracked_jobs),
       .render_job = JobRenderer(ctx.publisher->options()),
+      .workspaces = ctx.config.WorkspaceNames(),
       .record_changes = ctx.state_file != nullptr,
       .breakdown = BreakdownOf(ctx.config),
   };
@@ -181,8 +182,9 @@ bool CreateStore(Context& ctx) {
 }
 
 webhook::Settings WebhookSettings(const config::Config& config) {
-  webhook::Settings settings{.token = config.webhook.token};
-  for (const auto& kind : config.EnabledKinds()) settings.kinds.insert(kind);
+  webhook::Settings settings{.token = config.webhook.token,
+                             .workspaces = !config.workspaces.empty()};
+  for (const auto& kind : config.StoreKinds()) settings.kinds.insert(kind);
   return settings;
 }
 
@@ -292,38 +294,73 @@ bool BindHealthSocket(Context& ctx) {
   return true;
 }
 
-std::unique_ptr<poller::Poller> MakePoller(Context& ctx, const config::Config& config) {
+Pollers MakePollers(Context& ctx, const config::Config& config) {
   std::string user_agent = std::string("creatify-exporter/") + creatify_exporter::kVersion;
-  auto http = poller::MakeHttpFetch(config, user_agent);
-  return std::make_unique<poller::Poller>(config, *ctx.store, std::move(http.fetch),
-                                          std::move(http.cancel), ctx.shard, ctx.hints.get(),
-                                          &ctx.schedule);
+  Pollers pollers;
+  for (const config::Config* polled : config.Polled()) {
+    auto http = poller::MakeHttpFetch(*polled, user_agent);
+    std::unique_ptr<poller::Schedule>& schedule = ctx.schedules[polled->workspace];
+    if (!schedule) schedule = std::make_unique<poller::Schedule>();
+    pollers.push_back(std::make_unique<poller::Poller>(*polled, *ctx.store, std::move(http.fetch),
+                                                       std::move(http.cancel), ctx.shard,
+                                                       ctx.hints.get(), schedule.get()));
+  }
+  return pollers;
 }
 
-void CreatePoller(Context& ctx) { ctx.poller = MakePoller(ctx, ctx.config); }
+void CreatePollers(Context& ctx) { ctx.pollers = MakePollers(ctx, ctx.config); }
+
+void StartPollers(Pollers& pollers) {
+  for (auto& poller : pollers) poller->Start();
+}
+
+void StopPollers(Pollers& pollers) {
+  for (auto& poller : pollers) poller->Stop();
+}
+
+std::map<std::string, std::vector<std::string>> StaticIds(const Pollers& pollers) {
+  std::map<std::string, std::vector<std::string>> ids;
+  for (const auto& poller : pollers) ids.merge(poller->StaticIds());
+  return ids;
+}
+
+std::chrono::milliseconds LongestTimeout(const config::Config& config) {
+  std::chrono::milliseconds longest{0};
+  for (const config::Config* polled : config.Polled()) longest = std::max(longest, polled->timeout);
+  return longest;
+}
 
 bool StartPoller(Context& ctx) {
   // The poller's threads (its loop, its pool of workers, its hint reader) start here, never in a
   // cycle, so that a thread that cannot be started is a start-up error with one clear line.
   try {
-    CreatePoller(ctx);
-    ctx.poller->Start();
+    CreatePollers(ctx);
+    StartPollers(ctx.pollers);
   } catch (const std::system_error& e) {
     std::fprintf(stderr, "creatify-exporter: cannot start the polling threads: %s\n", e.what());
     return false;
   }
-  int kinds = 0;
-  for (const auto& kind : ctx.config.kind_table) kinds += ctx.config.KindActive(kind.name) ? 1 : 0;
-  logging::Info("Polling the Creatify API",
-                {{"base_url", ctx.config.base_url},
-                 {"poll_interval_ms", std::to_string(ctx.config.poll_interval.count())},
-                 {"kinds", std::to_string(kinds)}});
+  for (const config::Config* polled : ctx.config.Polled()) {
+    int kinds = 0;
+    for (const auto& kind : polled->kind_table) kinds += polled->KindActive(kind.name) ? 1 : 0;
+    const std::string interval = std::to_string(polled->poll_interval.count());
+    if (polled->workspace.empty()) {
+      logging::Info("Polling the Creatify API", {{"base_url", polled->base_url},
+                                                 {"poll_interval_ms", interval},
+                                                 {"kinds", std::to_string(kinds)}});
+    } else {
+      logging::Info("Polling the Creatify API", {{"workspace", polled->workspace},
+                                                 {"base_url", polled->base_url},
+                                                 {"poll_interval_ms", interval},
+                                                 {"kinds", std::to_string(kinds)}});
+    }
+  }
   return true;
 }
 
 bool StartServing(Context& ctx) {
   // Read before the server runs: a POST /-/reload may replace ctx.config from then on.
-  ctx.ready_within = ctx.config.timeout;
+  ctx.ready_within = LongestTimeout(ctx.config);
   ctx.server_thread = std::thread([server = ctx.server.get()] { server->Serve(); });
   if (ctx.web_config_watcher) {
     try {

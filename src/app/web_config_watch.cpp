@@ -21,6 +21,7 @@ void AppendFile(const std::string& path, std::string* out) {
   if (result == config::ReadResult::kError)
     bytes = std::string("unreadable: ") + std::strerror(err);
   if (result == config::ReadResult::kTooLarge) bytes = "too large";
+  if (result == config::ReadResult::kNotRegular) bytes = "not a regular file";
   // Length-prefixed, so that two lists of files never read the same.
   *out += std::to_string(path.size()) + ":" + path + std::to_string(bytes.size()) + ":" + bytes;
 }

@@ -4,9 +4,12 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <span>
+#include <vector>
 
 #include "collect/gzip.h"
 #include "collect/text_writer.h"
+#include "creatify/kind.h"
 #include "log/log.h"
 #include "state/job_record.h"
 
@@ -18,6 +21,51 @@ using creatify::StatusName;
 
 constexpr std::string_view kFromLastPoll =
     " Values are from the last successful poll of the Creatify API.";
+
+// The labels of a kind's (or an API endpoint's) series: with workspaces, `workspace` first (the
+// name is scoped: creatify::ScopedKind), then `key` with the name alone, then `rest`.
+class Scoped {
+ public:
+  Scoped(std::string_view key, std::string_view scoped, std::initializer_list<Label> rest = {}) {
+    labels_.reserve(2 + rest.size());
+    if (scoped.find('/') != std::string_view::npos) {
+      const creatify::KindScope scope = creatify::SplitScopedKind(scoped);
+      labels_.emplace_back("workspace", scope.workspace);
+      labels_.emplace_back(key, scope.kind);
+    } else {
+      labels_.emplace_back(key, scoped);
+    }
+    labels_.insert(labels_.end(), rest.begin(), rest.end());
+  }
+  void Add(std::string_view name, std::string_view value) { labels_.emplace_back(name, value); }
+  operator std::span<const Label>() const { return labels_; }  // NOLINT: used as labels
+
+ private:
+  std::vector<Label> labels_;
+};
+
+// True when the config has workspaces: the top-level up, credits and poll duration are then
+// replaced by each workspace's.
+bool HasWorkspaces(const state::Snapshot& snapshot) {
+  return std::any_of(snapshot.workspaces.begin(), snapshot.workspaces.end(),
+                     [](const auto& entry) { return entry.second.configured; });
+}
+
+// Whether a series of a scoped endpoint is shown: one of a configured workspace, or an unscoped
+// one without workspaces (the counts of a workspace taken away stay, hidden).
+bool EndpointShown(const state::Snapshot& snapshot, std::string_view scoped) {
+  const std::string_view workspace = creatify::SplitScopedKind(scoped).workspace;
+  if (workspace.empty()) return !HasWorkspaces(snapshot);
+  auto it = snapshot.workspaces.find(std::string(workspace));
+  return it != snapshot.workspaces.end() && it->second.configured;
+}
+
+// The labels of a workspace's series: none without workspaces.
+std::span<const Label> WorkspaceLabel(const std::string& workspace, Label* storage) {
+  if (workspace.empty()) return {};
+  *storage = {"workspace", workspace};
+  return {storage, 1};
+}
 
 std::string WithLastPoll(std::string_view help) {
   std::string out(help);
@@ -77,7 +125,13 @@ void RenderBreakdown(const state::Snapshot& snapshot, TextWriter& out) {
   auto fill = [&](std::string_view kind, std::optional<Status> status,
                   const state::BreakdownKey& key) {
     labels.clear();
-    labels.emplace_back("kind", kind);
+    if (kind.find('/') != std::string_view::npos) {
+      const creatify::KindScope scope = creatify::SplitScopedKind(kind);
+      labels.emplace_back("workspace", scope.workspace);
+      labels.emplace_back("kind", scope.kind);
+    } else {
+      labels.emplace_back("kind", kind);
+    }
     if (status) labels.emplace_back("status", StatusName(*status));
     for (const auto& [field, value] : key) labels.emplace_back(field, value);
   };
@@ -120,7 +174,7 @@ void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
       if (!record->unread) per_status[static_cast<size_t>(record->status)] += 1;
     }
     for (Status status : creatify::kAllStatuses) {
-      out.Sample("creatify_jobs", {{"kind", kind.name}, {"status", StatusName(status)}},
+      out.Sample("creatify_jobs", Scoped("kind", kind.name, {{"status", StatusName(status)}}),
                  per_status[static_cast<size_t>(status)]);
     }
   }
@@ -132,7 +186,8 @@ void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
   for (const auto& kind : snapshot.kinds) {
     for (Status status : creatify::kTerminalStatuses) {
       out.Sample("creatify_jobs_completed_total",
-                 {{"kind", kind.name}, {"status", StatusName(status)}}, kind.completed.at(status));
+                 Scoped("kind", kind.name, {{"status", StatusName(status)}}),
+                 kind.completed.at(status));
     }
   }
   out.Family("creatify_credits_used_total",
@@ -140,7 +195,7 @@ void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
                           "added at their terminal transition."),
              "counter");
   for (const auto& kind : snapshot.kinds) {
-    out.Sample("creatify_credits_used_total", {{"kind", kind.name}}, kind.credits_used);
+    out.Sample("creatify_credits_used_total", Scoped("kind", kind.name), kind.credits_used);
   }
   out.Family("creatify_job_processing_seconds",
              WithLastPoll("Time from creation to terminal status (updated_at - created_at) of "
@@ -149,7 +204,7 @@ void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
   for (const auto& kind : snapshot.kinds) {
     for (Status status : creatify::kTerminalStatuses) {
       out.Histogram("creatify_job_processing_seconds",
-                    {{"kind", kind.name}, {"status", StatusName(status)}},
+                    Scoped("kind", kind.name, {{"status", StatusName(status)}}),
                     kind.processing.at(status));
     }
   }
@@ -163,7 +218,7 @@ void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
       "histogram");
   for (const auto& kind : snapshot.kinds) {
     for (const char* stage : {"queued", "running"}) {
-      out.Histogram("creatify_job_stage_seconds", {{"kind", kind.name}, {"stage", stage}},
+      out.Histogram("creatify_job_stage_seconds", Scoped("kind", kind.name, {{"stage", stage}}),
                     kind.stage.at(stage));
     }
   }
@@ -175,17 +230,32 @@ void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
   for (const auto& kind : snapshot.kinds) {
     for (const auto& [status, created] : kind.oldest_unfinished) {
       out.Sample("creatify_oldest_unfinished_job_created_timestamp_seconds",
-                 {{"kind", kind.name}, {"status", StatusName(status)}}, created);
+                 Scoped("kind", kind.name, {{"status", StatusName(status)}}), created);
     }
   }
   out.Family("creatify_remaining_credits", WithLastPoll("Remaining credits of the workspace."),
              "gauge");
-  if (snapshot.remaining_credits) {
-    out.Sample("creatify_remaining_credits", {}, *snapshot.remaining_credits);
+  Label label;
+  const bool workspaces = HasWorkspaces(snapshot);
+  if (!workspaces) {
+    if (snapshot.remaining_credits) {
+      out.Sample("creatify_remaining_credits", {}, *snapshot.remaining_credits);
+    }
+  }
+  for (const auto& [name, workspace] : snapshot.workspaces) {
+    if (workspace.configured && workspace.remaining_credits) {
+      out.Sample("creatify_remaining_credits", WorkspaceLabel(name, &label),
+                 *workspace.remaining_credits);
+    }
   }
   out.Family("creatify_up",
              "1 when the last poll cycle got good answers from the Creatify API, else 0.", "gauge");
-  out.Sample("creatify_up", {}, snapshot.up ? 1 : 0);
+  if (!workspaces) out.Sample("creatify_up", {}, snapshot.up ? 1 : 0);
+  for (const auto& [name, workspace] : snapshot.workspaces) {
+    if (workspace.configured) {
+      out.Sample("creatify_up", WorkspaceLabel(name, &label), workspace.up ? 1 : 0);
+    }
+  }
   RenderBreakdown(snapshot, out);
 }
 
@@ -196,13 +266,15 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
              "(timeout, connect, tls, read, write, parse, error).",
              "counter");
   for (const auto& [key, value] : snapshot.api_requests) {
+    if (!EndpointShown(snapshot, key.first)) continue;
     out.Sample("creatify_exporter_api_requests_total",
-               {{"endpoint", key.first}, {"code", key.second}}, value);
+               Scoped("endpoint", key.first, {{"code", key.second}}), value);
   }
   out.Family("creatify_exporter_api_request_duration_seconds",
              "Duration of requests to the Creatify API.", "histogram");
   for (const auto& [endpoint, histogram] : snapshot.api_request_duration) {
-    out.Histogram("creatify_exporter_api_request_duration_seconds", {{"endpoint", endpoint}},
+    if (!EndpointShown(snapshot, endpoint)) continue;
+    out.Histogram("creatify_exporter_api_request_duration_seconds", Scoped("endpoint", endpoint),
                   histogram);
   }
   out.Family("creatify_exporter_last_successful_poll_timestamp_seconds",
@@ -210,25 +282,35 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
              "gauge");
   for (const auto& kind : snapshot.kinds) {
     if (kind.last_success) {
-      out.Sample("creatify_exporter_last_successful_poll_timestamp_seconds", {{"kind", kind.name}},
-                 *kind.last_success);
+      out.Sample("creatify_exporter_last_successful_poll_timestamp_seconds",
+                 Scoped("kind", kind.name), *kind.last_success);
     }
   }
   out.Family("creatify_exporter_poll_duration_seconds", "Duration of one poll cycle.", "histogram");
-  out.Histogram("creatify_exporter_poll_duration_seconds", {}, snapshot.poll_duration);
+  if (!HasWorkspaces(snapshot)) {
+    out.Histogram("creatify_exporter_poll_duration_seconds", {}, snapshot.poll_duration);
+  }
+  Label label;
+  for (const auto& [name, workspace] : snapshot.workspaces) {
+    if (workspace.configured) {
+      out.Histogram("creatify_exporter_poll_duration_seconds", WorkspaceLabel(name, &label),
+                    workspace.poll_duration);
+    }
+  }
   out.Family("creatify_exporter_invalid_items_total",
              "Jobs skipped whole because the API's item was malformed (not an object, no usable "
              "id).",
              "counter");
   for (const auto& kind : snapshot.kinds) {
-    out.Sample("creatify_exporter_invalid_items_total", {{"kind", kind.name}}, kind.invalid_items);
+    out.Sample("creatify_exporter_invalid_items_total", Scoped("kind", kind.name),
+               kind.invalid_items);
   }
   out.Family("creatify_exporter_invalid_fields_total",
              "Job fields skipped because the API sent an unexpected type or value.", "counter");
   for (const auto& kind : snapshot.kinds) {
     for (const auto& [field, value] : kind.invalid_fields) {
-      out.Sample("creatify_exporter_invalid_fields_total", {{"kind", kind.name}, {"field", field}},
-                 value);
+      out.Sample("creatify_exporter_invalid_fields_total",
+                 Scoped("kind", kind.name, {{"field", field}}), value);
     }
   }
   out.Family("creatify_exporter_jobs_dropped_total",
@@ -238,8 +320,8 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
              "counter");
   for (const auto& kind : snapshot.kinds) {
     for (const auto& [reason, value] : kind.dropped) {
-      out.Sample("creatify_exporter_jobs_dropped_total", {{"kind", kind.name}, {"reason", reason}},
-                 value);
+      out.Sample("creatify_exporter_jobs_dropped_total",
+                 Scoped("kind", kind.name, {{"reason", reason}}), value);
     }
   }
   out.Family("creatify_exporter_remembered_jobs",
@@ -247,7 +329,7 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
              "state.forget_after), so that they are never counted twice.",
              "gauge");
   for (const auto& kind : snapshot.kinds) {
-    out.Sample("creatify_exporter_remembered_jobs", {{"kind", kind.name}},
+    out.Sample("creatify_exporter_remembered_jobs", Scoped("kind", kind.name),
                static_cast<double>(kind.remembered));
   }
   out.Family("creatify_exporter_state_restored",
@@ -267,9 +349,11 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
              "counter");
   for (const auto& [key, value] : snapshot.webhook_requests) {
     // A kind switched off leaves the output (its counts come back with it).
-    if (key.first != "other" && snapshot.FindKind(key.first) == nullptr) continue;
+    // The calls of no known kind: "other" without workspaces, "/other" (workspace="") with.
+    const std::string_view other = HasWorkspaces(snapshot) ? "/other" : "other";
+    if (key.first != other && snapshot.FindKind(key.first) == nullptr) continue;
     out.Sample("creatify_exporter_webhook_requests_total",
-               {{"kind", key.first}, {"result", key.second}}, value);
+               Scoped("kind", key.first, {{"result", key.second}}), value);
   }
   // Only with forwarding (several shards and a peer URL): an unsharded exporter shows neither.
   if (snapshot.webhook_forwards_waiting) {
@@ -280,7 +364,7 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
     for (const auto& [key, value] : snapshot.webhook_forwards) {
       if (snapshot.FindKind(key.first) == nullptr) continue;
       out.Sample("creatify_exporter_webhook_forwards_total",
-                 {{"kind", key.first}, {"result", key.second}}, value);
+                 Scoped("kind", key.first, {{"result", key.second}}), value);
     }
     out.Family("creatify_exporter_webhook_forwards_waiting",
                "Webhook calls waiting to be handed to the replica that owns their job.", "gauge");
@@ -290,19 +374,21 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
   out.Family("creatify_exporter_ids_file_ids", "Job ids in the kind's ids_file, as last read.",
              "gauge");
   for (const auto& [kind, file] : snapshot.ids_files) {
-    out.Sample("creatify_exporter_ids_file_ids", {{"kind", kind}}, file.ids);
+    out.Sample("creatify_exporter_ids_file_ids", Scoped("kind", kind), file.ids);
   }
   out.Family("creatify_exporter_ids_file_invalid_lines",
              "Lines of the kind's ids_file, as last read, that are not a job id (they are "
              "ignored).",
              "gauge");
   for (const auto& [kind, file] : snapshot.ids_files) {
-    out.Sample("creatify_exporter_ids_file_invalid_lines", {{"kind", kind}}, file.invalid_lines);
+    out.Sample("creatify_exporter_ids_file_invalid_lines", Scoped("kind", kind),
+               file.invalid_lines);
   }
   out.Family("creatify_exporter_ids_file_read_errors_total",
              "Failed reads of the kind's ids_file (the ids last read stay in use).", "counter");
   for (const auto& [kind, file] : snapshot.ids_files) {
-    out.Sample("creatify_exporter_ids_file_read_errors_total", {{"kind", kind}}, file.read_errors);
+    out.Sample("creatify_exporter_ids_file_read_errors_total", Scoped("kind", kind),
+               file.read_errors);
   }
   out.Family("creatify_exporter_config_last_reload_successful",
              "1 when the last load of the configuration (start-up, SIGHUP, POST /-/reload) "
@@ -357,18 +443,18 @@ void RenderJobLines(const RenderOptions& options, std::string_view kind, state::
   const std::string_view id = record->job.id;
   for (Status status : creatify::kAllStatuses) {
     out.Sample("creatify_job_status",
-               {{"kind", kind}, {"job_id", id}, {"status", StatusName(status)}},
+               Scoped("kind", kind, {{"job_id", id}, {"status", StatusName(status)}}),
                record->status == status ? 1 : 0);
   }
   record->section_end[0] = static_cast<uint32_t>(lines.size());
   for (size_t i = 0; i < std::size(kJobFieldGauges); ++i) {
     const auto& value = record->job.*(kJobFieldGauges[i].field);
-    if (value) out.Sample(kJobFieldGauges[i].name, {{"kind", kind}, {"job_id", id}}, *value);
+    if (value) out.Sample(kJobFieldGauges[i].name, Scoped("kind", kind, {{"job_id", id}}), *value);
     record->section_end[i + 1] = static_cast<uint32_t>(lines.size());
   }
-  std::vector<Label> labels{{"kind", kind}, {"job_id", id}};
-  for (const auto& [field, value] : record->job.info) labels.emplace_back(field, value);
-  out.Sample("creatify_job_info", labels.data(), labels.size(), 1);
+  Scoped labels("kind", kind, {{"job_id", id}});
+  for (const auto& [field, value] : record->job.info) labels.Add(field, value);
+  out.Sample("creatify_job_info", labels, 1);
   record->section_end[kJobFamilies - 1] = static_cast<uint32_t>(lines.size());
   lines.shrink_to_fit();
 }

@@ -101,7 +101,7 @@ void TextWriter::Sample(std::string_view name, std::initializer_list<Label> labe
   Sample(name, labels.begin(), labels.size(), value);
 }
 
-void TextWriter::Histogram(std::string_view name, std::initializer_list<Label> labels,
+void TextWriter::Histogram(std::string_view name, std::span<const Label> labels,
                            const state::Histogram& histogram) {
   std::string series(name);
   const size_t base = series.size();
@@ -123,7 +123,7 @@ void TextWriter::Histogram(std::string_view name, std::initializer_list<Label> l
     }
     const Label extra{"le", le};
     out_ += series;
-    Labels(labels.begin(), labels.size(), &extra);
+    Labels(labels.data(), labels.size(), &extra);
     out_ += ' ';
     AppendNumber(out_, static_cast<double>(i < bounds.size() ? histogram.CumulativeCount(i)
                                                              : histogram.count()));

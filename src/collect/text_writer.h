@@ -5,6 +5,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,9 +31,16 @@ class TextWriter {
   // become spaces (Prometheus' parser refuses them).
   void Sample(std::string_view name, std::initializer_list<Label> labels, double value);
   void Sample(std::string_view name, const Label* labels, size_t count, double value);
+  void Sample(std::string_view name, std::span<const Label> labels, double value) {
+    Sample(name, labels.data(), labels.size(), value);
+  }
 
   // The _count, _sum and _bucket samples of a histogram, the last label being le.
   void Histogram(std::string_view name, std::initializer_list<Label> labels,
+                 const state::Histogram& histogram) {
+    Histogram(name, std::span<const Label>(labels.begin(), labels.size()), histogram);
+  }
+  void Histogram(std::string_view name, std::span<const Label> labels,
                  const state::Histogram& histogram);
 
  private:

@@ -56,11 +56,13 @@ bool Parser::CheckBreakdown(const Config& config) {
     if (field == kFailedReason) continue;
     bool carried = false;
     std::vector<std::string_view> known;
-    for (const auto& kind : config.kind_table) {
-      if (!config.KindEnabled(kind.name)) continue;
-      for (const auto& info : kind.info_fields) {
-        carried = carried || info == field;
-        if (std::find(known.begin(), known.end(), info) == known.end()) known.push_back(info);
+    for (const Config* polled : config.Polled()) {
+      for (const auto& kind : polled->kind_table) {
+        if (!polled->KindEnabled(kind.name)) continue;
+        for (const auto& info : kind.info_fields) {
+          carried = carried || info == field;
+          if (std::find(known.begin(), known.end(), info) == known.end()) known.push_back(info);
+        }
       }
     }
     if (!carried) {

@@ -57,6 +57,32 @@ bool Config::KindDiscovers(std::string_view kind) const {
   return section.discover.value_or(section.ids.empty() && section.ids_file.empty());
 }
 
+std::vector<const Config*> Config::Polled() const {
+  std::vector<const Config*> polled;
+  if (workspaces.empty()) {
+    polled.push_back(this);
+  } else {
+    for (const Config& workspace : workspaces) polled.push_back(&workspace);
+  }
+  return polled;
+}
+
+std::vector<std::string> Config::StoreKinds() const {
+  std::vector<std::string> kinds;
+  for (const Config* polled : Polled()) {
+    for (const std::string& kind : polled->EnabledKinds()) {
+      kinds.push_back(creatify::ScopedKind(polled->workspace, kind));
+    }
+  }
+  return kinds;
+}
+
+std::vector<std::string> Config::WorkspaceNames() const {
+  std::vector<std::string> names;
+  for (const Config& workspace : workspaces) names.push_back(workspace.workspace);
+  return names;
+}
+
 std::optional<Config> LoadConfig(const std::string& path, std::string* error, EnvLookup env) {
   std::string ignored;
   if (error == nullptr) error = &ignored;

@@ -65,12 +65,21 @@ struct Config {
   // The path the config was read from, for messages.
   std::string path;
 
+  // `workspaces:` (default none): each entry is a Config of its own, `workspace` set to its
+  // name (a-z, 0-9, '_' and '-', 1 to 63 characters, unique): this config's settings, its own
+  // `api` keys over this one's, and its own kind sections (a kind is on in a workspace only when
+  // its section is there). With workspaces, this config polls nothing itself (its kinds are all
+  // off, its credentials empty) and top-level kind sections are an error.
+  std::string workspace;
+  std::vector<Config> workspaces;
+
   // `api.base_url`: scheme (http or https, lower case), host, optional port and optional path
   // prefix, without a trailing slash.
   std::string base_url = "https://api.creatify.ai";
   // Resolved credentials: from api_id_file / api_key_file when set, else from the environment
   // variables CREATIFY_API_ID / CREATIFY_API_KEY; surrounding whitespace trimmed, never empty
-  // after LoadConfig, free of control characters. Never logged.
+  // after LoadConfig (but empty at the top level of a config with workspaces), free of control
+  // characters. Never logged.
   std::string api_id;
   std::string api_key;
   // `api.timeout`: 1ms to 10m.
@@ -124,6 +133,14 @@ struct Config {
   bool KindActive(std::string_view kind) const;
   // True when the enabled kind reads its whole list to find its jobs (see KindConfig::discover).
   bool KindDiscovers(std::string_view kind) const;
+
+  // The configs that poll the API, each on its own: the workspaces, or this config alone.
+  std::vector<const Config*> Polled() const;
+  // The scoped names (creatify::ScopedKind) of the enabled kinds of every polled config, in
+  // order: the kinds the store renders.
+  std::vector<std::string> StoreKinds() const;
+  // The workspaces' names, in config order (empty without workspaces).
+  std::vector<std::string> WorkspaceNames() const;
 
   bool operator==(const Config&) const = default;
 };

@@ -27,6 +27,8 @@ struct CredentialSources {
   std::optional<CredentialFile> api_key_file;
   // Where the `api` section starts, for messages about a missing credential; none without one.
   std::optional<YAML::Mark> api_mark;
+  // The section's path in those messages.
+  std::string api_path = "api";
 };
 
 // Reads a secret from a small file (a credential, the webhook token): trimmed, not empty, free of

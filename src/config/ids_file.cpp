@@ -60,6 +60,9 @@ std::optional<IdsFileContent> ReadIdsFile(const std::string& path, std::string* 
     case ReadResult::kTooLarge:
       *error = QuotePath(path) + " is larger than " + std::to_string(kMaxIdsFileBytes) + " bytes";
       return std::nullopt;
+    case ReadResult::kNotRegular:
+      *error = QuotePath(path) + " is not a regular file";
+      return std::nullopt;
   }
   return std::nullopt;
 }

@@ -63,11 +63,19 @@ bool Parser::Parse(const YAML::Node& root, Config* config) {
                                          "discovery_interval",
                                          "webhook",
                                          "custom_kinds",
-                                         "breakdown"};
+                                         "breakdown",
+                                         "workspaces"};
   for (const auto& kind : creatify::BuiltinKinds()) known.push_back(kind.config_key);
 
+  // Read last, over the whole top level.
+  std::optional<Entry> workspaces;
+  std::optional<Entry> kind_section;
   bool ok = ForEach(root, "", [&](const Entry& entry) {
     if (entry.key == "api") return ParseApi(entry, config);
+    if (entry.key == "workspaces") {
+      workspaces = entry;
+      return true;
+    }
     if (entry.key == "poll_interval") {
       return ReadDuration(entry, kMinPollInterval, kMaxPollInterval, &config->poll_interval);
     }
@@ -93,11 +101,14 @@ bool Parser::Parse(const YAML::Node& root, Config* config) {
         KindConfig& section = config->kinds.find(kind.name)->second;
         // A kind that is off by default is turned on by its section being there.
         section.enabled = true;
+        if (!kind_section) kind_section = entry;
         return ParseKind(entry, &kind, &section);
       }
     }
     return UnknownKey(entry, known);
   });
+  if (ok && workspaces)
+    return ParseWorkspaces(*workspaces, kind_section, config) && CheckBreakdown(*config);
   return ok && CheckBreakdown(*config) && ResolveCredentials(credentials_, env_, *this, config);
 }
 
@@ -149,6 +160,8 @@ bool Parser::ReadCaFile(const Entry& entry, std::string* out) {
     case ReadResult::kTooLarge:
       return Fail(ValueMark(entry), entry.path,
                   QuotePath(path) + " is larger than " + std::to_string(kMaxCaBytes) + " bytes");
+    case ReadResult::kNotRegular:
+      return Fail(ValueMark(entry), entry.path, QuotePath(path) + " is not a regular file");
   }
   if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
     return Fail(ValueMark(entry), entry.path,

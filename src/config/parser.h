@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <optional>
 #include <string>
 
 #include "config/config.h"
@@ -46,6 +47,13 @@ class Parser : public YamlReader {
   // CheckBreakdown once every section is read.
   bool ParseBreakdown(const Entry& entry, Config* config);
   bool CheckBreakdown(const Config& config);
+  // `workspaces:` (workspaces.cpp), read once the rest of the file is: each workspace starts from
+  // the top-level settings. `kind_section` is the first top-level kind section, if any.
+  bool ParseWorkspaces(const Entry& entry, const std::optional<Entry>& kind_section,
+                       Config* config);
+  bool ParseWorkspace(const Entry& item, const Config& top, const std::vector<Config>& before,
+                      Config* out);
+  bool ReadWorkspaceName(const Entry& entry, const std::vector<Config>& before, std::string* out);
 
   bool ReadIds(const Entry& entry, std::vector<std::string>* out);
   bool ReadIdsFile(const Entry& entry, std::string* out);

@@ -1,6 +1,7 @@
 #include "config/read_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,9 +10,18 @@ namespace config {
 
 // POSIX reads rather than iostreams: they report why a read failed (errno), including EISDIR.
 ReadResult ReadFile(const std::string& path, std::size_t max_bytes, std::string* out, int* err) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO that has no writer would wait for one.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     *err = errno;
+    return ReadResult::kError;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const bool directory = S_ISDIR(st.st_mode);
+    ::close(fd);
+    if (!directory) return ReadResult::kNotRegular;
+    *err = EISDIR;
     return ReadResult::kError;
   }
   out->clear();

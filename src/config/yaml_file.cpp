@@ -69,6 +69,9 @@ bool ParseYamlFile(const std::string& path, std::size_t max_bytes,
     case ReadResult::kTooLarge:
       *error = path + ": cannot read: larger than " + std::to_string(max_bytes) + " bytes";
       return false;
+    case ReadResult::kNotRegular:
+      *error = path + ": cannot read: not a regular file";
+      return false;
   }
 
   // yaml-cpp reports every problem by throwing; nothing of it leaves this function.

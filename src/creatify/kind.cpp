@@ -137,4 +137,18 @@ Status MapStatus(const KindSpec& kind, std::string_view word) {
   return Status::kUnknown;
 }
 
+std::string ScopedKind(std::string_view workspace, std::string_view kind) {
+  if (workspace.empty()) return std::string(kind);
+  std::string scoped;
+  scoped.reserve(workspace.size() + 1 + kind.size());
+  scoped.append(workspace).append("/").append(kind);
+  return scoped;
+}
+
+KindScope SplitScopedKind(std::string_view scoped) {
+  const size_t slash = scoped.find('/');
+  if (slash == std::string_view::npos) return {.workspace = {}, .kind = scoped};
+  return {.workspace = scoped.substr(0, slash), .kind = scoped.substr(slash + 1)};
+}
+
 }  // namespace creatify

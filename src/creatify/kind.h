@@ -64,4 +64,15 @@ const KindSpec* FindKind(const KindTable& kinds, std::string_view name);
 // The status `word` means for `kind`: kUnknown outside its vocabulary.
 Status MapStatus(const KindSpec& kind, std::string_view word);
 
+// With `workspaces:`, the state of a kind is kept per workspace: the store, the state file, the
+// webhook queue and the renderer know a kind by its scoped name "<workspace>/<kind>" (a workspace
+// name and a kind name never hold '/'); without workspaces, by its name alone.
+std::string ScopedKind(std::string_view workspace, std::string_view kind);
+// The workspace ("" for none) and the kind of a scoped name.
+struct KindScope {
+  std::string_view workspace;
+  std::string_view kind;
+};
+KindScope SplitScopedKind(std::string_view scoped);
+
 }  // namespace creatify

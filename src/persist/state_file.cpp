@@ -309,7 +309,13 @@ state::RestoredState ReadState(sqlite3* db, int64_t version) {
       restored.counters.api_request_duration.insert_or_assign(histograms.Text(1),
                                                               HistogramFromRow(histograms));
     } else if (name == "poll_duration") {
-      restored.counters.poll_duration = HistogramFromRow(histograms);
+      // label1: the workspace ("" without workspaces).
+      const std::string workspace = histograms.Text(1);
+      if (workspace.empty()) {
+        restored.counters.poll_duration = HistogramFromRow(histograms);
+      } else {
+        restored.counters.workspaces[workspace].poll_duration = HistogramFromRow(histograms);
+      }
     } else {
       throw SqlError("unknown histogram \"" + name + "\"");
     }
@@ -511,6 +517,9 @@ Rows CounterRows(const state::Snapshot& snapshot) {
     AddHistogram(rows, {"api_request_duration", endpoint, ""}, histogram);
   }
   AddHistogram(rows, {"poll_duration", "", ""}, snapshot.poll_duration);
+  for (const auto& [name, workspace] : snapshot.workspaces) {
+    AddHistogram(rows, {"poll_duration", name, ""}, workspace.poll_duration);
+  }
   return rows;
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "creatify/kind.h"
+
 namespace poller {
 
 void Hints::Add(std::string kind, std::string id) {
@@ -29,15 +31,28 @@ void Hints::Interrupt() {
 }
 
 std::vector<Hints::Job> Hints::Wait(std::chrono::steady_clock::time_point deadline,
-                                    const std::function<bool()>& stop, size_t max, bool* nudged) {
+                                    const std::function<bool()>& stop, size_t max, bool* nudged,
+                                    std::string_view workspace) {
+  auto mine = [workspace](const Job& job) {
+    return creatify::SplitScopedKind(job.first).workspace == workspace;
+  };
   std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait_until(lock, deadline, [&] { return stop() || !queue_.empty() || nudged_; });
+  changed_.wait_until(lock, deadline, [&] {
+    return stop() || nudged_ || std::any_of(queue_.begin(), queue_.end(), mine);
+  });
   *nudged = std::exchange(nudged_, false);
-  const size_t n = std::min(max, queue_.size());
-  std::vector<Job> taken(std::make_move_iterator(queue_.begin()),
-                         std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
-  queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
-  for (const auto& job : taken) queued_.erase(job);
+  std::vector<Job> taken;
+  auto kept = queue_.begin();
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    if (taken.size() < max && mine(*it)) {
+      queued_.erase(*it);
+      taken.push_back(std::move(*it));
+    } else {
+      if (kept != it) *kept = std::move(*it);
+      ++kept;
+    }
+  }
+  queue_.erase(kept, queue_.end());
   return taken;
 }
 

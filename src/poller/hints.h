@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,8 +28,12 @@ class Hints {
   // Returns the queued jobs (at most `max`, the oldest first) once there is one, or a nudge, or
   // `deadline` passed, or `stop()` is true (checked whenever the queue is woken). *nudged tells
   // whether a nudge came.
+  // With `workspace`, only the jobs of that workspace (their kinds scoped to it:
+  // creatify::ScopedKind) are waited for and taken; "" means the jobs of unscoped kinds (an
+  // exporter without workspaces).
   std::vector<Job> Wait(std::chrono::steady_clock::time_point deadline,
-                        const std::function<bool()>& stop, size_t max, bool* nudged);
+                        const std::function<bool()>& stop, size_t max, bool* nudged,
+                        std::string_view workspace = {});
 
   // Wakes a Wait so that it checks its stop condition.
   void Interrupt();

@@ -132,7 +132,7 @@ void Poller::RefreshIdsFiles(bool initial) {
     if (!content) {
       // The ids last read stay in use: a file being replaced, or a volume being remounted, must
       // not take every job away.
-      store_.SetIdsFile(kind, 0, 0, /*read_failed=*/true);
+      store_.SetIdsFile(Scope(kind), 0, 0, /*read_failed=*/true);
       if (error != file.logged_error) {
         logging::Warn("Cannot read the ids file; keeping the ids last read",
                       {{"kind", kind}, {"error", error}});
@@ -160,12 +160,12 @@ void Poller::RefreshIdsFiles(bool initial) {
       for (const auto& id : file.ids) {
         if (!kept.contains(id)) removed.push_back(id);
       }
-      if (!removed.empty()) store_.RemoveJobs(kind, removed, now);
+      if (!removed.empty()) store_.RemoveJobs(Scope(kind), removed, now);
       logging::Info("Read the ids file again", {{"kind", kind},
                                                 {"ids", std::to_string(content->ids.size())},
                                                 {"removed", std::to_string(removed.size())}});
     }
-    store_.SetIdsFile(kind, static_cast<double>(content->ids.size()),
+    store_.SetIdsFile(Scope(kind), static_cast<double>(content->ids.size()),
                       static_cast<double>(content->invalid.size()), false);
     file.ids = std::move(content->ids);
   }
@@ -186,7 +186,10 @@ std::map<std::string, std::vector<std::string>> Poller::StaticIds() const {
       if (seen.insert(id).second) list.push_back(id);
     }
   }
-  return ids;
+  if (config_.workspace.empty()) return ids;
+  std::map<std::string, std::vector<std::string>> scoped;
+  for (auto& [kind, list] : ids) scoped.emplace(Scope(kind), std::move(list));
+  return scoped;
 }
 
 Poller::~Poller() { Stop(); }
@@ -249,16 +252,17 @@ std::vector<Poller::Task> Poller::PlanCycle(std::chrono::steady_clock::time_poin
     // announced by a webhook, or restored), each once.
     std::vector<std::string> pending_ids;
     std::unordered_set<std::string_view> planned;
-    auto configured = static_ids.find(std::string(kind.name));
+    const std::string scoped = Scope(kind.name);
+    auto configured = static_ids.find(scoped);
     if (configured != static_ids.end()) {
       for (const auto& id : configured->second) {
-        if (shard_.Owns(id) && !store_.IsFinished(kind.name, id)) {
+        if (shard_.Owns(config_.workspace, id) && !store_.IsFinished(scoped, id)) {
           pending_ids.push_back(id);
           planned.insert(id);
         }
       }
     }
-    if (const state::KindSnapshot* known = snapshot->FindKind(kind.name)) {
+    if (const state::KindSnapshot* known = snapshot->FindKind(scoped)) {
       for (const auto& record : known->jobs) {
         if (!creatify::IsTerminal(record->status) && !planned.contains(record->job.id)) {
           pending_ids.push_back(record->job.id);
@@ -268,7 +272,7 @@ std::vector<Poller::Task> Poller::PlanCycle(std::chrono::steady_clock::time_poin
     AddIdTasks(kind, slot, pending_ids, ordering, &tasks);
     ++slot;
   }
-  if (shard_.index == 0) tasks.push_back({-1, nullptr, kCreditsPath, ""});
+  if (shard_.OwnsCredits()) tasks.push_back({-1, nullptr, kCreditsPath, ""});
   return tasks;
 }
 
@@ -278,8 +282,10 @@ std::vector<Poller::Task> Poller::PlanHints(const std::vector<Hints::Job>& jobs)
   for (const auto& kind : config_.kind_table) {
     if (!config_.KindEnabled(kind.name)) continue;
     std::vector<std::string> ids;
+    const std::string scoped = Scope(kind.name);
     for (const auto& [job_kind, id] : jobs) {
-      if (job_kind == kind.name && shard_.Owns(id) && !store_.IsFinished(kind.name, id)) {
+      if (job_kind == scoped && shard_.Owns(config_.workspace, id) &&
+          !store_.IsFinished(scoped, id)) {
         ids.push_back(id);
       }
     }
@@ -398,6 +404,7 @@ state::PollCycle Poller::Assemble(const std::vector<Task>& tasks, std::vector<Ou
                                   std::chrono::steady_clock::time_point started,
                                   CycleReport* report, bool cut_short) {
   state::PollCycle cycle;
+  cycle.workspace = config_.workspace;
   // Cut short by Stop (a reload, or shut-down): the requests it cancelled say nothing of the
   // API, and the cycle is not a whole one.
   cycle.partial = cut_short;
@@ -406,7 +413,7 @@ state::PollCycle Poller::Assemble(const std::vector<Task>& tasks, std::vector<Ou
   for (const auto& kind : config_.kind_table) {
     if (!config_.KindEnabled(kind.name)) continue;
     state::KindPoll poll;
-    poll.kind = std::string(kind.name);
+    poll.kind = Scope(kind.name);
     poll.success = true;
     cycle.kinds.push_back(std::move(poll));
   }
@@ -419,7 +426,7 @@ state::PollCycle Poller::Assemble(const std::vector<Task>& tasks, std::vector<Ou
     if (out.done) {
       report->requests++;
       report->response_bytes += out.response.body.size();
-      cycle.requests.push_back({endpoint, out.code, out.response.seconds});
+      cycle.requests.push_back({Scope(endpoint), out.code, out.response.seconds});
       LogOutcome(task, out);
     }
     if (!out.done || !out.good) cycle.up = false;
@@ -449,8 +456,9 @@ state::PollCycle Poller::Assemble(const std::vector<Task>& tasks, std::vector<Ou
     // the malformed items.
     if (out.parsed.invalid_items > 0) poll.complete_listing = false;
     // A listing holds every shard's jobs: keep this replica's.
-    std::erase_if(out.parsed.jobs,
-                  [this](const creatify::Job& job) { return !shard_.Owns(job.id); });
+    std::erase_if(out.parsed.jobs, [this](const creatify::Job& job) {
+      return !shard_.Owns(config_.workspace, job.id);
+    });
     if (poll.jobs.empty()) {
       poll.jobs = std::move(out.parsed.jobs);
     } else {
@@ -469,7 +477,8 @@ int Poller::ReadHints() {
   if (hints_ == nullptr) return 0;
   bool nudged = false;
   auto jobs = hints_->Wait(
-      std::chrono::steady_clock::now(), [] { return true; }, kMaxHintsPerRead, &nudged);
+      std::chrono::steady_clock::now(), [] { return true; }, kMaxHintsPerRead, &nudged,
+      config_.workspace);
   if (jobs.empty()) {
     if (nudged) store_.PublishIfChanged();
     return 0;
@@ -585,7 +594,8 @@ void Poller::HintLoop() {
     const auto deadline = publish_due ? last_publish + kPublishEvery : now + std::chrono::hours(1);
     bool nudged = false;
     auto jobs = hints_->Wait(
-        deadline, [this] { return stop_hints_.load(); }, kMaxHintsPerRead, &nudged);
+        deadline, [this] { return stop_hints_.load(); }, kMaxHintsPerRead, &nudged,
+        config_.workspace);
     if (stop_hints_.load()) return;
     publish_due = publish_due || nudged;
     if (!jobs.empty()) {

@@ -57,6 +57,8 @@ inline constexpr double kMaxRetryAfterSeconds = 600;
 // Which jobs this replica tracks when the jobs are split over several exporters: those whose
 // id's FNV-1a 64-bit hash (state::IdHash) modulo `total` is `index`. The workspace-wide series
 // (remaining credits) come from shard 0 only.
+// With workspaces, a job is (workspace, id): the hash is of "<workspace>/<id>", so that the jobs
+// of every workspace spread over the replicas.
 struct Shard {
   int index = 0;
   int total = 1;
@@ -64,6 +66,11 @@ struct Shard {
     return total <= 1 ||
            state::IdHash(job_id) % static_cast<uint64_t>(total) == static_cast<uint64_t>(index);
   }
+  bool Owns(std::string_view workspace, std::string_view job_id) const {
+    if (total <= 1) return true;
+    return workspace.empty() ? Owns(job_id) : Owns(creatify::ScopedKind(workspace, job_id));
+  }
+  bool OwnsCredits() const { return index == 0; }
 };
 
 // The most jobs the hint reader reads in one go.
@@ -140,6 +147,10 @@ class Poller {
   void LogNotFound(const std::string& kind, const std::string& id);
   void Loop();
   void HintLoop();
+  // The kind's name in the store: scoped to this poller's workspace (creatify::ScopedKind).
+  std::string Scope(std::string_view kind) const {
+    return creatify::ScopedKind(config_.workspace, kind);
+  }
 
   const config::Config config_;
   state::Store& store_;

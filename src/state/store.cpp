@@ -187,6 +187,11 @@ Snapshot WithDurableCounters(const Snapshot& live, const Snapshot& durable) {
   TakeDurable(out.api_requests, durable.api_requests, ZeroCount);
   TakeDurable(out.api_request_duration, durable.api_request_duration, ZeroHistogram);
   out.poll_duration = durable.poll_duration;
+  for (auto& [name, workspace] : out.workspaces) {
+    auto from = durable.workspaces.find(name);
+    workspace.poll_duration =
+        from != durable.workspaces.end() ? from->second.poll_duration : Histogram(PollBuckets());
+  }
   TakeDurable(out.webhook_requests, durable.webhook_requests, ZeroCount);
   TakeDurable(out.webhook_forwards, durable.webhook_forwards, ZeroCount);
   return out;
@@ -201,6 +206,7 @@ Store::Store(StoreOptions options) : options_(std::move(options)) {
     kinds_.push_back(std::make_unique<KindState>());
     kinds_.back()->index = kinds_.size() - 1;
   }
+  for (const auto& name : options_.workspaces) state_.workspaces[name];
   current_ = std::make_shared<const Snapshot>(state_);
 }
 
@@ -285,6 +291,12 @@ void Store::Restore(RestoredState restored) {
   if (restored.counters.poll_duration.upper_bounds() == PollBuckets()) {
     state_.poll_duration = std::move(restored.counters.poll_duration);
   }
+  for (auto& [name, from] : restored.counters.workspaces) {
+    if (from.poll_duration.upper_bounds() != PollBuckets()) continue;
+    auto [it, added] = state_.workspaces.try_emplace(name);
+    if (added) it->second.configured = false;
+    it->second.poll_duration = std::move(from.poll_duration);
+  }
   // Every kind the file holds, switched on or not: a kind that is off keeps its counters hidden.
   for (const KindSnapshot& from : restored.counters.kinds) {
     KindSnapshot& to = state_.kinds[SlotFor(from.name).index];
@@ -344,12 +356,26 @@ void Store::Apply(const PollCycle& cycle) {
   const double now = cycle.finished_at;
   last_now_ = std::max(last_now_, now);
   state_.generation++;
-  if (!cycle.partial) {
-    state_.polled = true;
-    state_.up = cycle.up;
-    state_.poll_duration.Observe(cycle.duration_seconds);
+  if (cycle.workspace.empty()) {
+    if (!cycle.partial) {
+      state_.polled = true;
+      state_.up = cycle.up;
+      state_.poll_duration.Observe(cycle.duration_seconds);
+    }
+    if (cycle.remaining_credits) state_.remaining_credits = cycle.remaining_credits;
+  } else {
+    // A workspace not configured (any more) is kept hidden.
+    auto [slot, added] = state_.workspaces.try_emplace(cycle.workspace);
+    if (added) slot->second.configured = false;
+    WorkspaceStatus& workspace = slot->second;
+    if (!cycle.partial) {
+      workspace.polled = true;
+      workspace.up = cycle.up;
+      workspace.poll_duration.Observe(cycle.duration_seconds);
+      UpdateWorkspacesPolled();
+    }
+    if (cycle.remaining_credits) workspace.remaining_credits = cycle.remaining_credits;
   }
-  if (cycle.remaining_credits) state_.remaining_credits = cycle.remaining_credits;
   for (const auto& request : cycle.requests) {
     state_.api_requests[{request.endpoint, request.code}] += 1;
     state_.api_request_duration.try_emplace(request.endpoint, ApiRequestBuckets())
@@ -455,6 +481,26 @@ void Store::Reconfigure(std::vector<std::string> kinds, double terminal_retentio
     }
   }
   Publish();
+}
+
+void Store::UpdateWorkspacesPolled() {
+  bool polled = true, up = true;
+  for (const auto& [name, workspace] : state_.workspaces) {
+    if (!workspace.configured) continue;
+    polled = polled && workspace.polled;
+    up = up && workspace.up;
+  }
+  state_.polled = state_.polled || polled;
+  state_.up = up;
+}
+
+void Store::SetWorkspaces(const std::vector<std::string>& workspaces) {
+  std::lock_guard<std::mutex> lock(apply_mutex_);
+  options_.workspaces = workspaces;
+  for (auto& [name, workspace] : state_.workspaces) workspace.configured = false;
+  for (const auto& name : workspaces) state_.workspaces[name].configured = true;
+  if (!workspaces.empty()) UpdateWorkspacesPolled();
+  dirty_ = true;
 }
 
 void Store::MarkPollAttempted() {

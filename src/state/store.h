@@ -142,13 +142,30 @@ struct BreakdownOptions {
 // The label value of a job's breakdown field past max_values.
 inline constexpr std::string_view kBreakdownOther = "other";
 
+// What the polls of one workspace (`workspaces:`) say of its API.
+struct WorkspaceStatus {
+  // A configured workspace (rendered); one removed from the config keeps its poll_duration.
+  bool configured = true;
+  // At least one poll cycle of the workspace finished.
+  bool polled = false;
+  bool up = false;
+  std::optional<double> remaining_credits;
+  Histogram poll_duration{PollBuckets()};
+};
+
 struct Snapshot {
   // Bumped by every Apply.
   uint64_t generation = 0;
-  // At least one poll cycle finished, or the first has been running for api.timeout
-  // (readiness).
+  // At least one poll cycle finished (of every configured workspace, with workspaces), or the
+  // first has been running for api.timeout (readiness).
   bool polled = false;
+  // Without workspaces, the last cycle's; with them, every configured workspace's at once.
   bool up = false;
+  // With `workspaces:`, each one's up, credits and poll duration (the top-level remaining_credits
+  // and poll_duration are then unused), by name; empty without. api_requests and
+  // api_request_duration are keyed by scoped endpoints (creatify::ScopedKind), and the kinds by
+  // scoped kind names.
+  std::map<std::string, WorkspaceStatus> workspaces;
   // The active kinds, in config::Config::kind_table order.
   std::vector<KindSnapshot> kinds;
   std::optional<double> remaining_credits;
@@ -227,6 +244,8 @@ struct ApiRequest {
 };
 
 struct PollCycle {
+  // The workspace polled ("" without workspaces): its up, credits and poll duration.
+  std::string workspace;
   // Unix seconds: the store's notion of "now" for this cycle (retention, forgetting).
   double finished_at = 0;
   // Only a few jobs were read (those a webhook announced), not a whole cycle: up, readiness,
@@ -252,6 +271,8 @@ struct StoreOptions {
   size_t max_tracked_jobs = 10000;
   // Renders a job's lines when it changes; nullptr: records carry no lines.
   JobRenderer render_job;
+  // The configured workspaces' names (empty: none).
+  std::vector<std::string> workspaces;
   // Keep the changes for TakeChanges (a persistence writer takes them after every Apply).
   bool record_changes = false;
   BreakdownOptions breakdown;
@@ -344,6 +365,9 @@ class Store {
                    double forget_after_seconds, size_t max_tracked_jobs, JobRenderer render_job,
                    bool rerender, BreakdownOptions breakdown = {});
 
+  // The configured workspaces (a reload): a new one is shown not yet polled, a removed one leaves
+  // the output. Publishes with the next Reconfigure or Apply.
+  void SetWorkspaces(const std::vector<std::string>& workspaces);
   // Self-metrics that change between polls; shown from the next publish (PublishIfChanged, or
   // the next Apply).
   void CountWebhook(std::string_view kind, std::string_view result, double amount = 1);
@@ -400,6 +424,8 @@ class Store {
   KindState& SlotFor(std::string_view name);
   void Record(Change change);
   void Publish();
+  // With workspaces: polled once every configured workspace was, up while all are.
+  void UpdateWorkspacesPolled();
   // The slot of an active kind in kinds_ / state_.kinds, or nullptr.
   KindState* Active(std::string_view name) const;
 

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "creatify/kind.h"
 #include "creatify/webhook.h"
 #include "log/log.h"
 
@@ -39,8 +40,9 @@ void Receiver::Configure(Settings settings) {
         }
       }
     }
-    store_.CountWebhook(kOtherKind, kUnauthorized, 0);
-    store_.CountWebhook(kOtherKind, kUnknownKind, 0);
+    const std::string_view other = settings.workspaces ? kOtherScopedKind : kOtherKind;
+    store_.CountWebhook(other, kUnauthorized, 0);
+    store_.CountWebhook(other, kUnknownKind, 0);
   }
   // Calls already waiting are sent with the new token: a rotated token never strands them.
   if (forwarder_ != nullptr) forwarder_->SetToken(settings.token);
@@ -64,15 +66,19 @@ bool Receiver::Enabled() const {
 server::Response Receiver::Handle(const server::Request& request) {
   std::string token;
   bool known_kind = false;
+  bool workspaces = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     token = settings_.token;
+    workspaces = settings_.workspaces;
   }
   if (token.empty()) return NotFound();
 
-  // /webhook/{kind}/{token}, or /webhook/{kind}/{token}/forwarded from another replica.
+  // /webhook/{kind}/{token}, or /webhook/{kind}/{token}/forwarded from another replica; with
+  // workspaces, {workspace}/{kind} in place of {kind} (the kind's scoped name).
   std::string_view rest = std::string_view(request.path).substr(sizeof(kPathPrefix) - 1);
-  const size_t slash = rest.find('/');
+  size_t slash = rest.find('/');
+  if (workspaces && slash != std::string_view::npos) slash = rest.find('/', slash + 1);
   const std::string_view kind_word = rest.substr(0, slash);
   std::string_view given =
       slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
@@ -83,7 +89,9 @@ server::Response Receiver::Handle(const server::Request& request) {
     std::lock_guard<std::mutex> lock(mutex_);
     known_kind = settings_.kinds.contains(kind_word);
   }
-  const std::string_view kind = known_kind ? kind_word : std::string_view(kOtherKind);
+  const std::string_view kind =
+      known_kind ? kind_word : (workspaces ? kOtherScopedKind : kOtherKind);
+  const std::string_view workspace = creatify::SplitScopedKind(kind).workspace;
   // The token is checked first: without it, nobody learns which kinds exist.
   if (!TokenEquals(given, token)) {
     return Answer(kind, kUnauthorized, 401,
@@ -108,8 +116,9 @@ server::Response Receiver::Handle(const server::Request& request) {
   }
   // Another replica owns the job: it is handed over, unless it comes from another replica (whose
   // shard count may differ during a change of it: taken here rather than passed around).
-  if (!forwarded && forwarder_ != nullptr && !shard_.Owns(*id)) {
-    const int owner = static_cast<int>(state::IdHash(*id) % static_cast<uint64_t>(shard_.total));
+  if (!forwarded && forwarder_ != nullptr && !shard_.Owns(workspace, *id)) {
+    const std::string hashed = creatify::ScopedKind(workspace, *id);
+    const int owner = static_cast<int>(state::IdHash(hashed) % static_cast<uint64_t>(shard_.total));
     switch (forwarder_->Forward(owner, std::string(kind), request.body)) {
       case Forwarder::Queued::kQueued:
         return Answer(kind, kForwarded, 202,
@@ -128,7 +137,7 @@ server::Response Receiver::Handle(const server::Request& request) {
                   R"({"error":"cannot queue the call"})"
                   "\n");
   }
-  if (forwarded && !shard_.Owns(*id)) {
+  if (forwarded && !shard_.Owns(workspace, *id)) {
     // Sent by a replica that counts the shards differently (a change of --total-shards under
     // way): this replica would never read the job. Its owner learns of it by its next call, or
     // by a listing.

@@ -1,4 +1,5 @@
-// The webhook receiver: POST /webhook/{kind}/{token}, the URL users pass as webhook_url when they
+// The webhook receiver: POST /webhook/{kind}/{token} (with workspaces,
+// /webhook/{workspace}/{kind}/{token}), the URL users pass as webhook_url when they
 // create jobs. A valid call answers 202 at once, tracks the job and queues it to be read now; the
 // body only names the job (it is never counted by itself), so Creatify calling several times for
 // one job moves no counter twice. Every call is counted by kind and result.
@@ -39,12 +40,16 @@ inline constexpr std::string_view kForwardFailed = "forward_failed";
 // The `kind` label of a call whose kind is not an enabled kind (the path's word is never used
 // as a label value: anyone may send anything).
 inline constexpr std::string_view kOtherKind = "other";
+// With workspaces: the same, with workspace="" (the workspace is not known either).
+inline constexpr std::string_view kOtherScopedKind = "/other";
 
 struct Settings {
   // Empty: no webhook route (every call gets 404, and nothing is counted).
   std::string token;
-  // The enabled kinds' labels.
+  // The enabled kinds' labels; with workspaces, scoped (creatify::ScopedKind).
   std::set<std::string, std::less<>> kinds;
+  // With `workspaces:` the route is /webhook/{workspace}/{kind}/{token}.
+  bool workspaces = false;
 };
 
 // Constant-time comparison: the time taken depends only on the lengths, not on where the two

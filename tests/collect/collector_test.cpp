@@ -373,3 +373,78 @@ TEST_CASE("the breakdown families have one label per field and show only the fie
   snapshot.breakdown = {};
   CHECK(collect::RenderText(snapshot, kOptions).find("creatify_breakdown_") == std::string::npos);
 }
+
+TEST_CASE("with workspaces, every kind and API series names its workspace, up and credits each") {
+  state::Store store(state::StoreOptions{.kinds = {"brand-a/aurora", "brand-b/aurora"},
+                                         .watching_since = kStart,
+                                         .workspaces = {"brand-a", "brand-b"},
+                                         .breakdown = {.fields = {"name"}}});
+  CHECK_FALSE(store.Current()->polled);
+  Job running = MakeJob("a1", Status::kRunning);
+  running.created_at = kStart + 1;
+  running.info = {{"name", "spring"}};
+  state::PollCycle a;
+  a.workspace = "brand-a";
+  a.up = true;
+  a.finished_at = kStart + 10;
+  a.duration_seconds = 0.25;
+  a.remaining_credits = 100;
+  a.kinds = {{.kind = "brand-a/aurora", .success = true, .jobs = {running}}};
+  a.requests = {{"brand-a/aurora", "200", 0.1}, {"brand-a/remaining_credits", "200", 0.05}};
+  store.Apply(a);
+  // Ready once every workspace has polled.
+  CHECK_FALSE(store.Current()->polled);
+  Job done = running;
+  done.status = Status::kDone;
+  done.updated_at = kStart + 20;
+  done.credits_used = 4;
+  a.finished_at = kStart + 30;
+  a.remaining_credits = 96;
+  a.kinds = {{.kind = "brand-a/aurora", .success = true, .jobs = {done}}};
+  store.Apply(a);
+  state::PollCycle b;
+  b.workspace = "brand-b";
+  b.up = false;
+  b.finished_at = kStart + 31;
+  b.kinds = {{.kind = "brand-b/aurora", .success = false}};
+  b.requests = {{"brand-b/aurora", "429", 0.01}};
+  store.Apply(b);
+  CHECK(store.Current()->polled);
+  CHECK_FALSE(store.Current()->up);
+
+  const std::string text = collect::RenderText(*store.Current(), kOptions);
+  CHECK(text == testsupport::Golden("workspaces.prom", text));
+  for (const char* line : {
+           "creatify_up{workspace=\"brand-a\"} 1\n",
+           "creatify_up{workspace=\"brand-b\"} 0\n",
+           "creatify_remaining_credits{workspace=\"brand-a\"} 96\n",
+           "creatify_jobs_completed_total{workspace=\"brand-a\",kind=\"aurora\",status=\"done\"} "
+           "1\n",
+           "creatify_jobs_completed_total{workspace=\"brand-b\",kind=\"aurora\",status=\"done\"} "
+           "0\n",
+           "creatify_credits_used_total{workspace=\"brand-a\",kind=\"aurora\"} 4\n",
+           "creatify_breakdown_credits_used_total{workspace=\"brand-a\",kind=\"aurora\",name="
+           "\"spring\"} 4\n",
+           "creatify_job_status{workspace=\"brand-a\",kind=\"aurora\",job_id=\"a1\",status="
+           "\"done\"} "
+           "1\n",
+           "creatify_exporter_api_requests_total{workspace=\"brand-b\",endpoint=\"aurora\",code="
+           "\"429\"} 1\n",
+           "creatify_exporter_poll_duration_seconds_count{workspace=\"brand-a\"} 2\n",
+       }) {
+    CAPTURE(line);
+    CHECK(text.find(line) != std::string::npos);
+  }
+  // No series of a workspace-less kind, and no unlabelled up or credits.
+  CHECK(text.find("{kind=") == std::string::npos);
+  CHECK(text.find("\ncreatify_up ") == std::string::npos);
+  CHECK(text.find("\ncreatify_exporter_poll_duration_seconds_count ") == std::string::npos);
+
+  // A workspace taken away by a reload leaves the output; its counts stay, hidden.
+  store.SetWorkspaces({"brand-a"});
+  store.Reconfigure({"brand-a/aurora"}, 900, 86400, 10000, nullptr, false, {.fields = {"name"}});
+  const std::string after = collect::RenderText(*store.Current(), kOptions);
+  CHECK(after.find("brand-b") == std::string::npos);
+  CHECK(store.Current()->polled);
+  CHECK(store.Current()->up);
+}

@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -267,6 +268,30 @@ TEST_CASE("one credential may come from a file and the other from the environmen
   CHECK(c.api_key == "env-key");
 }
 
+TEST_CASE("a FIFO or a device given as a file is refused at once, never waited on") {
+  // A FIFO with no writer would block an open() or read() forever: start-up and reload must not
+  // hang on a mistyped path (a secret mounted as a pipe, /dev/stdin, /dev/tty).
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  const std::string fifo = (dir.path() / "pipe").string();
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::string config_path = dir.Write("config.yaml", "api:\n  api_key_file: pipe\n");
+  std::string error;
+  CHECK_FALSE(config::LoadConfig(config_path, &error, &config_test::Lookup).has_value());
+  CHECK(error == config_path + ":2:17: api.api_key_file: \"" + fifo + "\" is not a regular file");
+
+  dir.Write("config.yaml", "custom_template_jobs:\n  ids_file: pipe\n");
+  CHECK_FALSE(config::LoadConfig(config_path, &error, &config_test::Lookup).has_value());
+  CHECK(error.find("is not a regular file") != std::string::npos);
+
+  CHECK_FALSE(config::LoadConfig(fifo, &error, &config_test::Lookup).has_value());
+  CHECK(error == fifo + ": cannot read: not a regular file");
+
+  dir.Write("config.yaml", "api:\n  api_id_file: /dev/null\n");
+  CHECK_FALSE(config::LoadConfig(config_path, &error, &config_test::Lookup).has_value());
+  CHECK(error.find("\"/dev/null\" is not a regular file") != std::string::npos);
+}
+
 TEST_CASE("credential files: contents never appear in messages") {
   config_test::SetDefaultEnv();
   TempDir dir;
@@ -501,4 +526,55 @@ breakdown:
   // failed_reason needs no kind to list it; an empty breakdown section is off.
   CHECK(MustLoad(dir, "breakdown:\n  fields: [failed_reason]\n").breakdown.fields.size() == 1);
   CHECK(MustLoad(dir, "breakdown:\n").breakdown.fields.empty());
+}
+
+TEST_CASE("workspaces: each a config of its own, over the top-level settings") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  dir.Write("b/id", "id-of-b\n");
+  dir.Write("b/key", "key-of-b\n");
+  Config c = MustLoad(dir,
+                      "poll_interval: 5s\n"
+                      "api:\n"
+                      "  base_url: http://127.0.0.1:1\n"
+                      "  max_concurrency: 8\n"
+                      "workspaces:\n"
+                      "  - name: brand-a\n"
+                      "    custom_template_jobs: {ids: [t1, t2]}\n"
+                      "    aurora: {}\n"
+                      "  - name: brand_b-2\n"
+                      "    api: {api_id_file: b/id, api_key_file: b/key, max_concurrency: 2}\n"
+                      "    lipsyncs: {}\n");
+  REQUIRE(c.workspaces.size() == 2);
+  const Config& a = c.workspaces[0];
+  const Config& b = c.workspaces[1];
+  CHECK(a.workspace == "brand-a");
+  CHECK(b.workspace == "brand_b-2");
+  // Unset api keys come from the top level, the credentials too (here: the environment).
+  CHECK(a.base_url == "http://127.0.0.1:1");
+  CHECK(a.max_concurrency == 8);
+  CHECK(a.api_id == config_test::kEnvId);
+  CHECK(a.poll_interval == std::chrono::seconds(5));
+  CHECK(b.base_url == "http://127.0.0.1:1");
+  CHECK(b.max_concurrency == 2);
+  CHECK(b.api_id == "id-of-b");
+  CHECK(b.api_key == "key-of-b");
+  // A workspace polls only the kinds it names; the top level polls nothing.
+  CHECK(a.EnabledKinds() == std::vector<std::string>{"custom_template", "aurora"});
+  CHECK(a.kinds.at("custom_template").ids == std::vector<std::string>{"t1", "t2"});
+  CHECK(b.EnabledKinds() == std::vector<std::string>{"lipsync"});
+  CHECK(c.EnabledKinds().empty());
+  CHECK(c.api_id.empty());
+  CHECK(c.StoreKinds() ==
+        std::vector<std::string>{"brand-a/custom_template", "brand-a/aurora", "brand_b-2/lipsync"});
+  CHECK(c.WorkspaceNames() == std::vector<std::string>{"brand-a", "brand_b-2"});
+  REQUIRE(c.Polled().size() == 2);
+  CHECK(c.Polled()[1] == &b);
+
+  // Without workspaces the config polls itself, and kinds are not scoped.
+  Config plain = MustLoad(dir, "lipsyncs: {}\n");
+  REQUIRE(plain.Polled().size() == 1);
+  CHECK(plain.Polled()[0] == &plain);
+  CHECK(plain.StoreKinds() ==
+        std::vector<std::string>{"ads_clone", "custom_template", "aurora", "lipsync"});
 }

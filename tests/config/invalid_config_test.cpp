@@ -115,6 +115,13 @@ TEST_CASE("the invalid configs cover every required mistake") {
            "custom_kind_info_field_reserved",
            "breakdown_field_not_carried",
            "breakdown_field_of_disabled_kind",
+           "workspaces_top_level_kind",
+           "workspaces_empty",
+           "workspace_name_bad",
+           "workspace_name_duplicate",
+           "workspace_missing_name",
+           "workspace_unknown_key",
+           "workspace_missing_api_key",
        }) {
     CAPTURE(required);
     CHECK(names.count(required) == 1);
