@@ -2,10 +2,13 @@
 #include <doctest/doctest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "deploy/prometheus/deploy_files.h"
 #include "deploy/prometheus/promql_exprs.h"
@@ -137,6 +140,49 @@ TEST_CASE("the dashboard has job, instance and kind (multi, all) variables from 
          job["allValue"].get<std::string>().empty()));
 }
 
+// Exporters without `workspaces:` have no workspace label: the variable then finds nothing and
+// offers only All, whose ".*" also matches a series without the label.
+TEST_CASE("the dashboard has a workspace (multi, all) variable after instance") {
+  json dashboard = LoadDashboard();
+  const json* variable = FindVariable(dashboard, "workspace");
+  REQUIRE(variable != nullptr);
+  CHECK(variable->value("type", "") == "query");
+  CHECK(UsesDatasourceVariable(*variable));
+  const std::string definition =
+      R"(label_values(creatify_up{job=~"$job", instance=~"$instance"}, workspace))";
+  CHECK(variable->value("definition", "") == definition);
+  const json& query = (*variable)["query"];
+  CHECK((query.is_object() ? query.value("query", "") : query.get<std::string>()) == definition);
+  CHECK(variable->value("multi", false));
+  CHECK(variable->value("includeAll", false));
+  CHECK(variable->value("allValue", "") == ".*");
+  CHECK(variable->value("description", "").find("only All") != std::string::npos);
+
+  std::vector<std::string> order;
+  for (const json& v : dashboard["templating"]["list"]) order.push_back(v.value("name", ""));
+  auto at = [&](const std::string& name) {
+    return std::find(order.begin(), order.end(), name) - order.begin();
+  };
+  CHECK(at("workspace") == at("instance") + 1);
+  // The kinds and breakdown fields offered are those of the selected workspaces.
+  for (const char* name : {"kind", "breakdown_field"}) {
+    CAPTURE(name);
+    const json* dependent = FindVariable(dashboard, name);
+    REQUIRE(dependent != nullptr);
+    CHECK(dependent->value("definition", "").find(R"(workspace=~"$workspace")") !=
+          std::string::npos);
+    CHECK(at(name) > at("workspace"));
+  }
+}
+
+TEST_CASE("the families without a workspace label are documented ones") {
+  std::map<std::string, SeriesDoc> documented = DocumentedSeries(ReadText(SourcePath("README.md")));
+  for (const std::string& name : ProcessSeries()) {
+    CAPTURE(name);
+    CHECK(documented.count(name) == 1);
+  }
+}
+
 TEST_CASE("every panel is of a current type and has a unit") {
   json dashboard = LoadDashboard();
   int panels = 0;
@@ -224,13 +270,19 @@ TEST_CASE("rate, irate and increase use $__rate_interval") {
   CHECK(rates >= 1);
 }
 
-TEST_CASE("every selector filters job and instance, and kind where the series has it") {
+// A matcher on a label the series lacks would empty the panel whenever the variable is not All:
+// `up` and the exporter process's own families have no workspace.
+TEST_CASE(
+    "every selector filters job and instance, and kind and workspace where the series has them") {
   json dashboard = LoadDashboard();
   std::map<std::string, SeriesDoc> documented = DocumentedSeries(ReadText(SourcePath("README.md")));
   REQUIRE_MESSAGE(!documented.empty(), "no metric table under '## Metrics' in README.md");
   PromqlExprs rules = RuleExprs(SourcePath(kRulesPath));
   REQUIRE_MESSAGE(rules.ok(), rules.error);
   std::set<std::string> with_kind = SeriesWithKind(documented, rules.exprs);
+  std::set<std::string> with_workspace =
+      SeriesWithLabel(WithWorkspaces(documented), rules.exprs, "workspace");
+  int workspace_matchers = 0;
   ForEachQuery(
       dashboard, [&](const std::string& title, const std::string& ref, const std::string& expr) {
         CAPTURE(title);
@@ -242,8 +294,12 @@ TEST_CASE("every selector filters job and instance, and kind where the series ha
           CHECK(HasMatcher(selector, "job", "$job"));
           CHECK(HasMatcher(selector, "instance", "$instance"));
           CHECK(HasMatcher(selector, "kind", "$kind") == (with_kind.count(selector.metric) == 1));
+          bool has_workspace = HasMatcher(selector, "workspace", "$workspace");
+          CHECK(has_workspace == (with_workspace.count(selector.metric) == 1));
+          workspace_matchers += has_workspace;
         }
       });
+  CHECK(workspace_matchers >= 10);
 }
 
 TEST_CASE("the dashboard shows the exporter target's scrape health, not only creatify_up") {

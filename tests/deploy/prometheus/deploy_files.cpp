@@ -87,28 +87,58 @@ std::map<std::string, SeriesDoc> DocumentedSeries(std::string_view readme) {
   return series;
 }
 
-std::set<std::string> SeriesWithKind(const std::map<std::string, SeriesDoc>& documented,
-                                     const std::vector<PromqlExpr>& rules) {
-  std::set<std::string> with_kind;
+std::set<std::string> SeriesWithLabel(const std::map<std::string, SeriesDoc>& documented,
+                                      const std::vector<PromqlExpr>& rules,
+                                      std::string_view label) {
+  std::set<std::string> with_label;
   for (const auto& [name, doc] : documented) {
-    if (doc.labels.count("kind")) with_kind.insert(name);
+    if (doc.labels.count(std::string(label))) with_label.insert(name);
   }
   for (const PromqlExpr& rule : rules) {
     if (rule.alert) continue;
-    bool reads_kind = false;
+    bool reads_label = false;
     for (const Selector& selector : Selectors(rule.expr)) {
-      reads_kind = reads_kind || with_kind.count(selector.metric) > 0;
+      reads_label = reads_label || with_label.count(selector.metric) > 0;
     }
-    bool keeps_kind = true;
+    bool keeps_label = true;
     for (const Grouping& grouping : Groupings(rule.expr)) {
-      bool names_kind = std::find(grouping.labels.begin(), grouping.labels.end(), "kind") !=
-                        grouping.labels.end();
-      if (grouping.keyword == "by" && !names_kind) keeps_kind = false;
-      if (grouping.keyword == "without" && names_kind) keeps_kind = false;
+      bool names_label =
+          std::find(grouping.labels.begin(), grouping.labels.end(), label) != grouping.labels.end();
+      if (grouping.keyword == "by" && !names_label) keeps_label = false;
+      if (grouping.keyword == "without" && names_label) keeps_label = false;
     }
-    if (reads_kind && keeps_kind) with_kind.insert(rule.name);
+    if (reads_label && keeps_label) with_label.insert(rule.name);
   }
-  return with_kind;
+  return with_label;
+}
+
+std::set<std::string> SeriesWithKind(const std::map<std::string, SeriesDoc>& documented,
+                                     const std::vector<PromqlExpr>& rules) {
+  return SeriesWithLabel(documented, rules, "kind");
+}
+
+const std::set<std::string>& ProcessSeries() {
+  static const std::set<std::string> kSeries = {
+      "creatify_exporter_build_info",
+      "creatify_exporter_shard_info",
+      "creatify_exporter_state_restored",
+      "creatify_exporter_state_write_errors_total",
+      "creatify_exporter_state_last_write_timestamp_seconds",
+      "creatify_exporter_config_last_reload_successful",
+      "creatify_exporter_config_last_reload_success_timestamp_seconds",
+      "creatify_exporter_web_config_last_reload_successful",
+      "creatify_exporter_web_config_last_reload_success_timestamp_seconds",
+      "creatify_exporter_render_seconds",
+      "creatify_exporter_webhook_forwards_waiting",
+  };
+  return kSeries;
+}
+
+std::map<std::string, SeriesDoc> WithWorkspaces(std::map<std::string, SeriesDoc> documented) {
+  for (auto& [name, doc] : documented) {
+    if (ProcessSeries().count(name) == 0) doc.labels.insert("workspace");
+  }
+  return documented;
 }
 
 std::string GithubAnchor(std::string_view heading) {

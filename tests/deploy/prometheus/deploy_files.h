@@ -27,10 +27,25 @@ struct SeriesDoc {
 // `x` yields x_bucket (with `le`), x_sum and x_count. Empty when there is no such table.
 std::map<std::string, SeriesDoc> DocumentedSeries(std::string_view readme);
 
-// The names of the series that carry a `kind` label: documented ones, and recorded ones whose
-// expression reads such a series without aggregating `kind` away. `rules` in file order.
+// The names of the series that carry `label`: documented ones whose row lists it, and recorded
+// ones whose expression reads such a series without aggregating `label` away. `rules` in file
+// order.
+std::set<std::string> SeriesWithLabel(const std::map<std::string, SeriesDoc>& documented,
+                                      const std::vector<PromqlExpr>& rules, std::string_view label);
+
+// SeriesWithLabel(documented, rules, "kind").
 std::set<std::string> SeriesWithKind(const std::map<std::string, SeriesDoc>& documented,
                                      const std::vector<PromqlExpr>& rules);
+
+// The documented families that have no `workspace` label even when the exporter runs with
+// `workspaces:`: those of the exporter process itself (build, shard, state file, configuration,
+// rendering, the webhook forwarding queue). Every other family of the README's metric table
+// carries it (see "Several workspaces" in the README).
+const std::set<std::string>& ProcessSeries();
+
+// `documented` as an exporter with `workspaces:` shows it: `workspace` added to the labels of
+// every series but ProcessSeries().
+std::map<std::string, SeriesDoc> WithWorkspaces(std::map<std::string, SeriesDoc> documented);
 
 // The anchor GitHub gives a Markdown heading: lower case, punctuation other than '-' and '_'
 // dropped, spaces turned into '-'.

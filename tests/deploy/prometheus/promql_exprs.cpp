@@ -30,9 +30,11 @@ const char* Replacement(std::string_view name) {
       {"__rate_interval", "1m"},
       {"__interval", "1m"},
       {"__range", "5m"},
+      // The variables' "All".
       {"kind", ".*"},
       {"instance", ".*"},
       {"job", ".*"},
+      {"workspace", ".*"},
       {"breakdown_field", "model_version"},
   };
   auto it = kValues.find(name);

@@ -43,8 +43,9 @@ PromqlExprs DashboardExprs(const std::string& path);
 PromqlExprs RuleExprs(const std::string& path);
 
 // Replaces the Grafana variables a dashboard query may use with values Prometheus accepts:
-// $__rate_interval and $__interval -> 1m, $__range -> 5m, $kind, $instance and $job (also written
-// ${kind} or ${kind:<format>}) -> .* . Any other variable, $datasource included, stays as written.
+// $__rate_interval and $__interval -> 1m, $__range -> 5m, $kind, $instance, $job and $workspace
+// (also written ${kind} or ${kind:<format>}) -> .* (each variable's "All"), $breakdown_field ->
+// model_version. Any other variable, $datasource included, stays as written.
 std::string SubstituteGrafanaVariables(std::string_view expr);
 
 }  // namespace deploy_prometheus

@@ -36,10 +36,12 @@ TEST_CASE("SubstituteGrafanaVariables") {
         R"(x{kind=~".*|.*|.*"})");
   CHECK(SubstituteGrafanaVariables(R"(up{job=~"$job", instance=~"${instance}"})") ==
         R"(up{job=~".*", instance=~".*"})");
+  CHECK(SubstituteGrafanaVariables(R"(x{workspace=~"$workspace", w=~"${workspace:regex}"})") ==
+        R"(x{workspace=~".*", w=~".*"})");
   // Unknown variables, and names that only start like a known one, stay as written.
   CHECK(SubstituteGrafanaVariables(
-            "$datasource ${datasource} $__interval_ms $kindly $jobs ${x:raw}") ==
-        "$datasource ${datasource} $__interval_ms $kindly $jobs ${x:raw}");
+            "$datasource ${datasource} $__interval_ms $kindly $jobs $workspaces ${x:raw}") ==
+        "$datasource ${datasource} $__interval_ms $kindly $jobs $workspaces ${x:raw}");
   CHECK(SubstituteGrafanaVariables("cost in $ and ${unclosed") == "cost in $ and ${unclosed");
 }
 

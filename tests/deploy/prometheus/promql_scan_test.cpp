@@ -87,6 +87,29 @@ TEST_CASE("SeriesWithKind follows recording rules that keep or drop kind") {
         std::set<std::string>{"a_total", "r:a:rate5m", "r:a_kind:ratio"});
 }
 
+TEST_CASE("SeriesWithLabel and WithWorkspaces") {
+  std::map<std::string, SeriesDoc> documented = {
+      {"a_total", {"counter", {"kind", "status"}}},
+      {"c", {"gauge", {}}},
+      {"creatify_exporter_build_info", {"gauge", {"version", "revision"}}}};
+  std::vector<PromqlExpr> rules = {
+      {"r:a:rate5m", "", "rate(a_total[5m])", false},
+      {"r:a_by_kind:sum", "", "sum by (kind) (r:a:rate5m)", false},
+      {"r:a_by_workspace:sum", "", "sum by (workspace, kind) (r:a:rate5m)", false},
+      {"r:c_no_workspace:max", "", "max without (workspace) (c)", false},
+      {"r:build:count", "", "count(creatify_exporter_build_info)", false},
+  };
+  CHECK(SeriesWithLabel(documented, rules, "status") ==
+        std::set<std::string>{"a_total", "r:a:rate5m"});
+  std::map<std::string, SeriesDoc> with = WithWorkspaces(documented);
+  CHECK(with["a_total"].labels == std::set<std::string>{"kind", "status", "workspace"});
+  CHECK(with["c"].labels == std::set<std::string>{"workspace"});
+  CHECK(with["creatify_exporter_build_info"].labels ==
+        std::set<std::string>{"version", "revision"});
+  CHECK(SeriesWithLabel(with, rules, "workspace") ==
+        std::set<std::string>{"a_total", "c", "r:a:rate5m", "r:a_by_workspace:sum"});
+}
+
 TEST_CASE("GithubAnchor and SectionHeadings") {
   CHECK(GithubAnchor("CreatifyExporterDown") == "creatifyexporterdown");
   CHECK(GithubAnchor(" Credits: low & falling_fast ") == "credits-low--falling_fast");

@@ -4,10 +4,12 @@
 #include <doctest/doctest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "deploy/prometheus/deploy_files.h"
 #include "deploy/prometheus/promql_exprs.h"
@@ -121,6 +123,39 @@ TEST_CASE("the rules read only documented series and their own recording rules")
     }
     if (!rule.alert) known.insert(rule.name);
   }
+}
+
+// With `workspaces:` every series of a workspace carries a workspace label; without it the label is
+// absent, which `by` and `on` take as the empty value. A `by` or `on` that left it out would add
+// up, or match, the workspaces of one exporter as one. The exception: the joins with
+// creatify_exporter_shard_info (`on (...) group_left (shard)`), one series per exporter process
+// and so without a workspace.
+TEST_CASE("every rule keeps the workspace label apart") {
+  PromqlExprs rules = RuleExprs(SourcePath(kRulesPath));
+  REQUIRE_MESSAGE(rules.ok(), rules.error);
+  int groupings = 0;
+  for (const PromqlExpr& rule : rules.exprs) {
+    CAPTURE(rule.name);
+    std::vector<Grouping> clauses = Groupings(rule.expr);
+    for (size_t i = 0; i < clauses.size(); ++i) {
+      const Grouping& clause = clauses[i];
+      CAPTURE(clause.keyword);
+      bool names_workspace =
+          std::find(clause.labels.begin(), clause.labels.end(), "workspace") != clause.labels.end();
+      if (clause.keyword == "without" || clause.keyword == "ignoring") {
+        CHECK_FALSE(names_workspace);
+      } else if (clause.keyword == "by") {
+        ++groupings;
+        CHECK(names_workspace);
+      } else if (clause.keyword == "on") {
+        ++groupings;
+        bool shard_join = i + 1 < clauses.size() && clauses[i + 1].keyword == "group_left" &&
+                          clauses[i + 1].labels == std::vector<std::string>{"shard"};
+        CHECK(names_workspace != shard_join);
+      }
+    }
+  }
+  CHECK(groupings >= 1);
 }
 
 TEST_CASE("every runbook_url uses the declared base and an anchor of docs/runbook.md") {
