@@ -94,8 +94,10 @@ int PickFreePort() {
   return port;
 }
 
-// Polls the simulator every second, as a deployment would, only faster.
-std::string ExporterConfig(const Simulator& simulator) {
+// Polls the simulator every second, as a deployment would, only faster. With `workspaces`, the
+// same jobs as two workspaces of the one simulator: brand-a the ad clones and custom templates,
+// brand-b aurora (the credentials come from the environment for both).
+std::string ExporterConfig(const Simulator& simulator, bool workspaces = false) {
   const auto list = [](const std::vector<std::string>& ids) {
     Json json = Json::array();
     for (const auto& id : ids) json.push_back(id);
@@ -106,15 +108,25 @@ std::string ExporterConfig(const Simulator& simulator) {
   yaml += "  base_url: http://127.0.0.1:" + std::to_string(simulator.port) + "\n";
   yaml += "  timeout: 2s\n";
   yaml += "poll_interval: 1s\n";
+  yaml += "breakdown:\n";
+  yaml += "  fields: [model_version, aspect_ratio]\n";
+  if (workspaces) {
+    yaml += "workspaces:\n";
+    yaml += "  - name: brand-a\n";
+    yaml += "    ads_clone: {ids: " + list(simulator.Ids("ads_clone")) + "}\n";
+    yaml += "    custom_template_jobs: {ids: " + list(simulator.Ids("custom_template")) + "}\n";
+    yaml += "  - name: brand-b\n";
+    yaml += "    aurora: {}\n";
+    return yaml;
+  }
   yaml += "ads_clone:\n";
   yaml += "  ids: " + list(simulator.Ids("ads_clone")) + "\n";
   yaml += "custom_template_jobs:\n";
   yaml += "  ids: " + list(simulator.Ids("custom_template")) + "\n";
   yaml += "aurora:\n";
   yaml += "  enabled: true\n";
-  // The breakdown the "Where the credits go" panels read (their field variable: model_version).
-  yaml += "breakdown:\n";
-  yaml += "  fields: [model_version, aspect_ratio]\n";
+  // The breakdown above is what the "Where the credits go" panels read (their field variable:
+  // model_version).
   return yaml;
 }
 
@@ -281,10 +293,8 @@ std::string Key(const deploy_prometheus::PromqlExpr& expr) {
   return expr.ref_id.empty() ? expr.name : expr.name + " / " + expr.ref_id;
 }
 
-}  // namespace
-
-TEST_CASE(
-    "every dashboard and rule expression evaluates in a real Prometheus scraping the exporter") {
+// The whole check, for the exporter run with `workspaces` or without.
+void CheckEveryExpression(bool workspaces) {
   REQUIRE_MESSAGE(std::filesystem::exists(CREATIFY_PROMETHEUS),
                   CREATIFY_PROMETHEUS " not found: install the Debian package prometheus");
   const std::string source_dir = CREATIFY_SOURCE_DIR;
@@ -315,7 +325,7 @@ TEST_CASE(
                             "--aurora-jobs=4", "--stage-duration=2s", "--aurora-spawn-interval=1s",
                             "--failure-ratio=0.25", "--rejection-ratio=0.1"});
   REQUIRE(simulator.port > 0);
-  Exporter exporter(dir, ExporterConfig(simulator));
+  Exporter exporter(dir, ExporterConfig(simulator, workspaces));
   REQUIRE(exporter.port > 0);
 
   testsupport::WriteFile(dir.File("prometheus.yml"), PrometheusConfig(exporter.port));
@@ -369,6 +379,13 @@ TEST_CASE(
 
   auto up = Query(port, kUp);
   CHECK_MESSAGE(up.Values() == std::vector<std::string>{"1"}, up.Summary());
+  if (workspaces) {
+    // One creatify_up per workspace, and the dashboard's credit burn panel sees both.
+    auto per_workspace = Query(port, "count(creatify_up{workspace=~\"brand-a|brand-b\"} == 1)");
+    CHECK_MESSAGE(per_workspace.Values() == std::vector<std::string>{"2"}, per_workspace.Summary());
+    auto unlabelled = Query(port, "count(creatify_up{workspace=\"\"}) or vector(0)");
+    CHECK_MESSAGE(unlabelled.Values() == std::vector<std::string>{"0"}, unlabelled.Summary());
+  }
 
   // The rule file loaded whole, and Prometheus evaluates every rule without error. (The API
   // orders groups by name, not as in the file.)
@@ -408,4 +425,15 @@ TEST_CASE(
       CHECK_MESSAGE(rule.value("state", "") == "inactive", rule.dump());
     }
   }
+}
+
+}  // namespace
+
+TEST_CASE(
+    "every dashboard and rule expression evaluates in a real Prometheus scraping the exporter") {
+  CheckEveryExpression(/*workspaces=*/false);
+}
+
+TEST_CASE("the same with two workspaces: every expression evaluates and returns data") {
+  CheckEveryExpression(/*workspaces=*/true);
 }
