@@ -417,7 +417,8 @@ TEST_CASE("the example config shows every key, including the commented-out crede
   }
   for (const char* key :
        {"# custom_kinds:", "#     statuses:", "#     progress_scale:", "#     info_fields:",
-        "#   progress_scale:", "# breakdown:", "#   fields:", "#   max_values:"}) {
+        "#   progress_scale:", "# breakdown:", "#   fields:", "#   max_values:", "# workspaces:",
+        "#   - name: brand-a"}) {
     CAPTURE(key);
     CHECK(text.find(key) != std::string::npos);
   }

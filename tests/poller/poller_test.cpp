@@ -711,3 +711,34 @@ TEST_CASE("the static ids are the config's, then the ids file's, each once, howe
   }
   std::filesystem::remove_all(dir_template);
 }
+
+TEST_CASE("with workspaces a job's shard is FNV-1a 64 of <workspace>/<id>, without it of the id") {
+  // The README's statement of the hash, written out independently of state::IdHash.
+  auto fnv1a = [](std::string_view text) {
+    uint64_t hash = 14695981039346656037ull;
+    for (unsigned char c : text) {
+      hash ^= c;
+      hash *= 1099511628211ull;
+    }
+    return hash;
+  };
+  int differ = 0;
+  for (int i = 0; i < 200; ++i) {
+    const std::string id = "job-" + std::to_string(i * 7919);
+    for (int total : {2, 3, 5}) {
+      for (int index = 0; index < total; ++index) {
+        const poller::Shard shard{.index = index, .total = total};
+        const auto owner = [&](std::string_view key) {
+          return fnv1a(key) % static_cast<uint64_t>(total) == static_cast<uint64_t>(index);
+        };
+        CHECK(shard.Owns("", id) == owner(id));
+        CHECK(shard.Owns(id) == owner(id));
+        CHECK(shard.Owns("brand-a", id) == owner("brand-a/" + id));
+        differ += shard.Owns("brand-a", id) != shard.Owns("brand-b", id) ? 1 : 0;
+      }
+    }
+  }
+  // The same id in two workspaces is two jobs, spread on their own.
+  CHECK(differ > 0);
+  CHECK(poller::Shard{.index = 0, .total = 1}.Owns("brand-a", "x"));
+}
