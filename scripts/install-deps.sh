@@ -15,8 +15,9 @@ build=(
 )
 # doctest, promtool and prometheus, Node.js for the deploy checks, a de_DE locale (a decimal
 # comma) for the locale-independence test, curl for the README's examples, Boost.Beast (headers
-# only) that the request parser is checked against.
-test=(doctest-dev prometheus nodejs npm locales curl libboost-dev)
+# only) that the request parser is checked against, the Python client whose OpenMetrics parser
+# the OpenMetrics body is checked with.
+test=(doctest-dev prometheus nodejs npm locales curl libboost-dev python3-prometheus-client)
 # CI's format check.
 other=(clang-format)
 

@@ -12,6 +12,7 @@
 #include "creatify/kind.h"
 #include "log/log.h"
 #include "state/job_record.h"
+#include "state/series.h"
 
 namespace collect {
 namespace {
@@ -58,6 +59,13 @@ bool EndpointShown(const state::Snapshot& snapshot, std::string_view scoped) {
   if (workspace.empty()) return !HasWorkspaces(snapshot);
   auto it = snapshot.workspaces.find(std::string(workspace));
   return it != snapshot.workspaces.end() && it->second.configured;
+}
+
+// When a counted series started counting, for OpenMetrics' _created (0, unused, in the text
+// format).
+double Created(const TextWriter& out, const state::Snapshot& snapshot, state::SeriesKey key) {
+  if (!out.open_metrics()) return 0;
+  return state::CreatedAt(snapshot, key, snapshot.watching_since);
 }
 
 // The labels of a workspace's series: none without workspaces.
@@ -146,7 +154,10 @@ void RenderBreakdown(const state::Snapshot& snapshot, TextWriter& out) {
       if (!in_force(key)) continue;
       for (const auto& [status, value] : count.completed) {
         fill(kind.name, status, key);
-        out.Sample(kCompleted, labels.data(), labels.size(), value);
+        out.Counter(
+            kCompleted, labels, value,
+            Created(out, snapshot,
+                    {"breakdown_completed", kind.name, state::BreakdownKeyText(key, status)}));
       }
     }
   }
@@ -158,7 +169,10 @@ void RenderBreakdown(const state::Snapshot& snapshot, TextWriter& out) {
     for (const auto& [key, count] : kind.breakdown) {
       if (!in_force(key)) continue;
       fill(kind.name, std::nullopt, key);
-      out.Sample(kCredits, labels.data(), labels.size(), count.credits_used);
+      out.Counter(
+          kCredits, labels, count.credits_used,
+          Created(out, snapshot,
+                  {"breakdown_credits", kind.name, state::BreakdownKeyText(key, std::nullopt)}));
     }
   }
 }
@@ -185,9 +199,10 @@ void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
              "counter");
   for (const auto& kind : snapshot.kinds) {
     for (Status status : creatify::kTerminalStatuses) {
-      out.Sample("creatify_jobs_completed_total",
-                 Scoped("kind", kind.name, {{"status", StatusName(status)}}),
-                 kind.completed.at(status));
+      out.Counter(
+          "creatify_jobs_completed_total",
+          Scoped("kind", kind.name, {{"status", StatusName(status)}}), kind.completed.at(status),
+          Created(out, snapshot, {"completed", kind.name, std::string(StatusName(status))}));
     }
   }
   out.Family("creatify_credits_used_total",
@@ -195,7 +210,8 @@ void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
                           "added at their terminal transition."),
              "counter");
   for (const auto& kind : snapshot.kinds) {
-    out.Sample("creatify_credits_used_total", Scoped("kind", kind.name), kind.credits_used);
+    out.Counter("creatify_credits_used_total", Scoped("kind", kind.name), kind.credits_used,
+                Created(out, snapshot, {"credits_used", kind.name, ""}));
   }
   out.Family("creatify_job_processing_seconds",
              WithLastPoll("Time from creation to terminal status (updated_at - created_at) of "
@@ -203,9 +219,10 @@ void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
              "histogram");
   for (const auto& kind : snapshot.kinds) {
     for (Status status : creatify::kTerminalStatuses) {
-      out.Histogram("creatify_job_processing_seconds",
-                    Scoped("kind", kind.name, {{"status", StatusName(status)}}),
-                    kind.processing.at(status));
+      out.Histogram(
+          "creatify_job_processing_seconds",
+          Scoped("kind", kind.name, {{"status", StatusName(status)}}), kind.processing.at(status),
+          Created(out, snapshot, {"processing", kind.name, std::string(StatusName(status))}));
     }
   }
   out.Family(
@@ -219,7 +236,7 @@ void RenderJobFamilies(const state::Snapshot& snapshot, TextWriter& out) {
   for (const auto& kind : snapshot.kinds) {
     for (const char* stage : {"queued", "running"}) {
       out.Histogram("creatify_job_stage_seconds", Scoped("kind", kind.name, {{"stage", stage}}),
-                    kind.stage.at(stage));
+                    kind.stage.at(stage), Created(out, snapshot, {"stage", kind.name, stage}));
     }
   }
   out.Family("creatify_oldest_unfinished_job_created_timestamp_seconds",
@@ -267,15 +284,16 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
              "counter");
   for (const auto& [key, value] : snapshot.api_requests) {
     if (!EndpointShown(snapshot, key.first)) continue;
-    out.Sample("creatify_exporter_api_requests_total",
-               Scoped("endpoint", key.first, {{"code", key.second}}), value);
+    out.Counter("creatify_exporter_api_requests_total",
+                Scoped("endpoint", key.first, {{"code", key.second}}), value,
+                Created(out, snapshot, {"api_requests", key.first, key.second}));
   }
   out.Family("creatify_exporter_api_request_duration_seconds",
              "Duration of requests to the Creatify API.", "histogram");
   for (const auto& [endpoint, histogram] : snapshot.api_request_duration) {
     if (!EndpointShown(snapshot, endpoint)) continue;
     out.Histogram("creatify_exporter_api_request_duration_seconds", Scoped("endpoint", endpoint),
-                  histogram);
+                  histogram, Created(out, snapshot, {"api_request_duration", endpoint, ""}));
   }
   out.Family("creatify_exporter_last_successful_poll_timestamp_seconds",
              "Unix time of the last poll cycle in which every request of the kind succeeded.",
@@ -288,13 +306,14 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
   }
   out.Family("creatify_exporter_poll_duration_seconds", "Duration of one poll cycle.", "histogram");
   if (!HasWorkspaces(snapshot)) {
-    out.Histogram("creatify_exporter_poll_duration_seconds", {}, snapshot.poll_duration);
+    out.Histogram("creatify_exporter_poll_duration_seconds", {}, snapshot.poll_duration,
+                  Created(out, snapshot, {"poll_duration", "", ""}));
   }
   Label label;
   for (const auto& [name, workspace] : snapshot.workspaces) {
     if (workspace.configured) {
       out.Histogram("creatify_exporter_poll_duration_seconds", WorkspaceLabel(name, &label),
-                    workspace.poll_duration);
+                    workspace.poll_duration, Created(out, snapshot, {"poll_duration", name, ""}));
     }
   }
   out.Family("creatify_exporter_invalid_items_total",
@@ -302,15 +321,16 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
              "id).",
              "counter");
   for (const auto& kind : snapshot.kinds) {
-    out.Sample("creatify_exporter_invalid_items_total", Scoped("kind", kind.name),
-               kind.invalid_items);
+    out.Counter("creatify_exporter_invalid_items_total", Scoped("kind", kind.name),
+                kind.invalid_items, Created(out, snapshot, {"invalid_items", kind.name, ""}));
   }
   out.Family("creatify_exporter_invalid_fields_total",
              "Job fields skipped because the API sent an unexpected type or value.", "counter");
   for (const auto& kind : snapshot.kinds) {
     for (const auto& [field, value] : kind.invalid_fields) {
-      out.Sample("creatify_exporter_invalid_fields_total",
-                 Scoped("kind", kind.name, {{"field", field}}), value);
+      out.Counter("creatify_exporter_invalid_fields_total",
+                  Scoped("kind", kind.name, {{"field", field}}), value,
+                  Created(out, snapshot, {"invalid_fields", kind.name, field}));
     }
   }
   out.Family("creatify_exporter_jobs_dropped_total",
@@ -320,8 +340,9 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
              "counter");
   for (const auto& kind : snapshot.kinds) {
     for (const auto& [reason, value] : kind.dropped) {
-      out.Sample("creatify_exporter_jobs_dropped_total",
-                 Scoped("kind", kind.name, {{"reason", reason}}), value);
+      out.Counter("creatify_exporter_jobs_dropped_total",
+                  Scoped("kind", kind.name, {{"reason", reason}}), value,
+                  Created(out, snapshot, {"dropped", kind.name, reason}));
     }
   }
   out.Family("creatify_exporter_remembered_jobs",
@@ -337,7 +358,9 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
   out.Sample("creatify_exporter_state_restored", {}, snapshot.persistence.restored ? 1 : 0);
   out.Family("creatify_exporter_state_write_errors_total",
              "Failed writes of the state file since the exporter started.", "counter");
-  out.Sample("creatify_exporter_state_write_errors_total", {}, snapshot.persistence.write_errors);
+  // Counted by this process only: it started counting when the process did.
+  out.Counter("creatify_exporter_state_write_errors_total", {}, snapshot.persistence.write_errors,
+              snapshot.process_started_at);
   out.Family("creatify_exporter_state_last_write_timestamp_seconds",
              "Unix time of the last successful write of the state file.", "gauge");
   if (snapshot.persistence.last_write) {
@@ -352,8 +375,9 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
     // The calls of no known kind: "other" without workspaces, "/other" (workspace="") with.
     const std::string_view other = HasWorkspaces(snapshot) ? "/other" : "other";
     if (key.first != other && snapshot.FindKind(key.first) == nullptr) continue;
-    out.Sample("creatify_exporter_webhook_requests_total",
-               Scoped("kind", key.first, {{"result", key.second}}), value);
+    out.Counter("creatify_exporter_webhook_requests_total",
+                Scoped("kind", key.first, {{"result", key.second}}), value,
+                Created(out, snapshot, {"webhook_requests", key.first, key.second}));
   }
   // Only with forwarding (several shards and a peer URL): an unsharded exporter shows neither.
   if (snapshot.webhook_forwards_waiting) {
@@ -363,8 +387,9 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
                "counter");
     for (const auto& [key, value] : snapshot.webhook_forwards) {
       if (snapshot.FindKind(key.first) == nullptr) continue;
-      out.Sample("creatify_exporter_webhook_forwards_total",
-                 Scoped("kind", key.first, {{"result", key.second}}), value);
+      out.Counter("creatify_exporter_webhook_forwards_total",
+                  Scoped("kind", key.first, {{"result", key.second}}), value,
+                  Created(out, snapshot, {"webhook_forwards", key.first, key.second}));
     }
     out.Family("creatify_exporter_webhook_forwards_waiting",
                "Webhook calls waiting to be handed to the replica that owns their job.", "gauge");
@@ -387,8 +412,8 @@ void RenderExporterFamilies(const state::Snapshot& snapshot, const RenderOptions
   out.Family("creatify_exporter_ids_file_read_errors_total",
              "Failed reads of the kind's ids_file (the ids last read stay in use).", "counter");
   for (const auto& [kind, file] : snapshot.ids_files) {
-    out.Sample("creatify_exporter_ids_file_read_errors_total", Scoped("kind", kind),
-               file.read_errors);
+    out.Counter("creatify_exporter_ids_file_read_errors_total", Scoped("kind", kind),
+                file.read_errors, snapshot.process_started_at);
   }
   out.Family("creatify_exporter_config_last_reload_successful",
              "1 when the last load of the configuration (start-up, SIGHUP, POST /-/reload) "
@@ -460,10 +485,11 @@ void RenderJobLines(const RenderOptions& options, std::string_view kind, state::
 }
 
 template <typename F>
-bool Exposition::ForEachPiece(F&& piece) const {
-  if (!piece(std::string_view(head_))) return false;
-  for (size_t section = 0; section < job_headers_.size(); ++section) {
-    if (!piece(std::string_view(job_headers_[section]))) return false;
+bool Exposition::ForEachPiece(Format format, F&& piece) const {
+  const Form& form = Of(format);
+  if (!piece(std::string_view(form.head))) return false;
+  for (size_t section = 0; section < form.job_headers.size(); ++section) {
+    if (!piece(std::string_view(form.job_headers[section]))) return false;
     for (size_t k = 0; k < snapshot_->kinds.size(); ++k) {
       const auto& kind = snapshot_->kinds[k];
       if (!rendered_here_[k].empty()) {
@@ -477,19 +503,21 @@ bool Exposition::ForEachPiece(F&& piece) const {
       }
     }
   }
-  return true;
+  return piece(std::string_view(form.tail));
 }
 
-std::string Exposition::Gzip(GzipBuilder& gzip) const {
+GzipBody Exposition::Gzip(Format format, GzipBuilder& gzip) const {
   // A kind's records are cut into pieces where an id's hash says so, not every N records: a job
-  // that comes or goes changes one piece, not every piece after it.
+  // that comes or goes changes one piece, not every piece after it. The pieces of the records are
+  // the same text in both formats, under the same keys: the second format's body reuses them.
   constexpr uint64_t kMeanPieceRecords = 256;
   constexpr size_t kMaxPieceRecords = 2048;
+  const Form& form = Of(format);
   gzip.Begin();
-  gzip.AddText(head_);
+  gzip.AddText(form.head);
   std::string text;
-  for (size_t section = 0; section < job_headers_.size(); ++section) {
-    gzip.AddText(job_headers_[section]);
+  for (size_t section = 0; section < form.job_headers.size(); ++section) {
+    gzip.AddText(form.job_headers[section]);
     for (size_t k = 0; k < snapshot_->kinds.size(); ++k) {
       const auto& kind = snapshot_->kinds[k];
       if (!rendered_here_[k].empty()) {
@@ -514,11 +542,12 @@ std::string Exposition::Gzip(GzipBuilder& gzip) const {
       }
     }
   }
+  gzip.AddText(form.tail);
   return gzip.Finish();
 }
 
-Exposition::Reader::Reader(std::shared_ptr<const Exposition> exposition)
-    : exposition_(std::move(exposition)) {}
+Exposition::Reader::Reader(std::shared_ptr<const Exposition> exposition, Format format)
+    : exposition_(std::move(exposition)), format_(format) {}
 
 size_t Exposition::Reader::Records(size_t kind) const {
   const auto& here = exposition_->rendered_here_[kind];
@@ -527,21 +556,26 @@ size_t Exposition::Reader::Records(size_t kind) const {
 
 std::string_view Exposition::Reader::Piece() const {
   const Exposition& e = *exposition_;
-  if (section_ == 0) return e.head_;
+  const Form& form = e.Of(format_);
+  if (section_ == 0) return form.head;
   const size_t section = section_ - 1;
-  if (kind_ == 0) return e.job_headers_[section];
+  if (section == form.job_headers.size()) return form.tail;
+  if (kind_ == 0) return form.job_headers[section];
   const size_t kind = kind_ - 1;
   if (!e.rendered_here_[kind].empty()) return e.rendered_here_[kind][record_].Section(section);
   return e.snapshot_->kinds[kind].jobs.entries()[record_]->Section(section);
 }
 
 void Exposition::Reader::Settle() {
+  const size_t sections = exposition_->Of(format_).job_headers.size();
   for (;;) {
     if (section_ == 0) return;
-    if (section_ - 1 >= exposition_->job_headers_.size()) {
+    if (section_ - 1 > sections) {
       done_ = true;
       return;
     }
+    // The tail.
+    if (section_ - 1 == sections) return;
     if (kind_ == 0) return;
     if (kind_ - 1 >= exposition_->snapshot_->kinds.size()) {
       ++section_;
@@ -560,8 +594,9 @@ void Exposition::Reader::Settle() {
 
 void Exposition::Reader::Next() {
   offset_ = 0;
-  if (section_ == 0) {
-    section_ = 1;
+  const size_t sections = exposition_->Of(format_).job_headers.size();
+  if (section_ == 0 || section_ - 1 == sections) {
+    ++section_;
   } else if (kind_ == 0) {
     kind_ = 1;
   } else {
@@ -583,10 +618,10 @@ size_t Exposition::Reader::Read(char* buffer, size_t capacity) {
   return copied;
 }
 
-std::string Exposition::Text() const {
+std::string Exposition::Text(Format format) const {
   std::string text;
-  text.reserve(size_);
-  ForEachPiece([&](std::string_view piece) {
+  text.reserve(Of(format).size);
+  ForEachPiece(format, [&](std::string_view piece) {
     text.append(piece);
     return true;
   });
@@ -598,16 +633,22 @@ std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot> 
                                          std::optional<double> last_render_seconds,
                                          GzipBuilder* gzip) {
   auto exposition = std::make_shared<Exposition>();
-  TextWriter head(&exposition->head_);
-  RenderJobFamilies(*snapshot, head);
-  RenderExporterFamilies(*snapshot, options, last_render_seconds, head);
+  for (Format format : {Format::kText, Format::kOpenMetrics}) {
+    Exposition::Form& form = exposition->forms_[static_cast<size_t>(format)];
+    TextWriter head(&form.head, format);
+    RenderJobFamilies(*snapshot, head);
+    RenderExporterFamilies(*snapshot, options, last_render_seconds, head);
+    if (options.per_job_metrics) {
+      for (const auto& family : JobFamilies()) {
+        std::string header;
+        TextWriter(&header, format).Family(family.name, WithLastPoll(family.help), "gauge");
+        form.job_headers.push_back(std::move(header));
+      }
+    }
+    if (format == Format::kOpenMetrics) form.tail = "# EOF\n";
+  }
   exposition->rendered_here_.resize(snapshot->kinds.size());
   if (options.per_job_metrics) {
-    for (const auto& family : JobFamilies()) {
-      std::string header;
-      TextWriter(&header).Family(family.name, WithLastPoll(family.help), "gauge");
-      exposition->job_headers_.push_back(std::move(header));
-    }
     // A store made without a renderer (tests) hands out records without lines.
     for (size_t k = 0; k < snapshot->kinds.size(); ++k) {
       const auto& kind = snapshot->kinds[k];
@@ -622,30 +663,31 @@ std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot> 
     }
   }
   exposition->snapshot_ = std::move(snapshot);
-  size_t size = 0;
-  exposition->ForEachPiece([&](std::string_view piece) {
-    size += piece.size();
-    return true;
-  });
-  exposition->size_ = size;
-  if (options.gzip) {
-    if (gzip != nullptr) {
-      exposition->gzip_ = exposition->Gzip(*gzip);
-    } else {
-      GzipBuilder once;
-      exposition->gzip_ = exposition->Gzip(once);
-    }
+  GzipBuilder once;
+  if (gzip == nullptr) gzip = &once;
+  gzip->StartRender();
+  for (Format format : {Format::kText, Format::kOpenMetrics}) {
+    Exposition::Form& form = exposition->forms_[static_cast<size_t>(format)];
+    size_t size = 0;
+    exposition->ForEachPiece(format, [&](std::string_view piece) {
+      size += piece.size();
+      return true;
+    });
+    form.size = size;
+    // The second format's body reuses the first's pieces of the job lines.
+    if (options.gzip) form.gzip = exposition->Gzip(format, *gzip);
   }
   return exposition;
 }
 
-std::string RenderText(const state::Snapshot& snapshot, const RenderOptions& options) {
+std::string RenderText(const state::Snapshot& snapshot, const RenderOptions& options,
+                       Format format) {
   auto no_gzip = options;
   no_gzip.gzip = false;
   // The snapshot is borrowed: an aliasing pointer that owns nothing.
   std::shared_ptr<const state::Snapshot> borrowed(std::shared_ptr<const state::Snapshot>(),
                                                   &snapshot);
-  return Render(borrowed, no_gzip)->Text();
+  return Render(borrowed, no_gzip)->Text(format);
 }
 
 RenderOptions Publisher::options() const {

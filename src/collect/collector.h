@@ -8,6 +8,7 @@
 // number of threads; Publisher is thread-safe.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "collect/gzip.h"
+#include "collect/text_writer.h"
 #include "state/job_record.h"
 #include "state/store.h"
 
@@ -38,22 +40,25 @@ inline constexpr size_t kJobFamilies = 7;
 // Renders the record's per-job series into record->lines (nothing when per-job metrics are off).
 void RenderJobLines(const RenderOptions& options, std::string_view kind, state::JobRecord* record);
 
-// The whole /metrics body for one snapshot. Holds the snapshot, whose job records carry most of
-// the text: the plain body is never held as one copy.
+// The whole /metrics body for one snapshot, in both formats (text 0.0.4 and OpenMetrics 1.0.0).
+// Holds the snapshot, whose job records carry most of the text, the same in both formats: the
+// plain body is never held as one copy, and the gzip bodies share their pieces.
 class Exposition {
  public:
-  // Size of the plain text body, in bytes.
-  size_t size() const { return size_; }
-  // The body compressed with gzip (empty when the options said not to compress).
-  const std::string& gzip() const { return gzip_; }
+  // Size of the plain body, in bytes.
+  size_t size(Format format = Format::kText) const { return Of(format).size; }
+  // The body compressed with gzip, as its pieces (empty when the options said not to compress).
+  const GzipBody& gzip_body(Format format = Format::kText) const { return Of(format).gzip; }
+  // The same as one string (tests).
+  std::string gzip(Format format = Format::kText) const { return Of(format).gzip.Joined(); }
   // The plain body as one string (tests, small bodies).
-  std::string Text() const;
+  std::string Text(Format format = Format::kText) const;
 
   // Reads the plain body from its start, a buffer at a time: what a /metrics answer holds is one
   // buffer, not the body.
   class Reader {
    public:
-    explicit Reader(std::shared_ptr<const Exposition> exposition);
+    explicit Reader(std::shared_ptr<const Exposition> exposition, Format format = Format::kText);
     // Copies the next bytes of the body into `buffer`, at most `capacity`; 0 at the end.
     size_t Read(char* buffer, size_t capacity);
 
@@ -65,7 +70,8 @@ class Exposition {
     void Settle();
 
     std::shared_ptr<const Exposition> exposition_;
-    // 0: the head; 1 + s: the per-job section s.
+    Format format_;
+    // 0: the head; 1 + s: the per-job section s; 1 + sections: the tail.
     size_t section_ = 0;
     // 0: the section's family header; 1 + k: the records of kind k.
     size_t kind_ = 0;
@@ -79,21 +85,29 @@ class Exposition {
   friend std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot>,
                                                   const RenderOptions&, std::optional<double>,
                                                   GzipBuilder*);
+  // What differs between the formats: the families that are not per job, the per-job families'
+  // headers, the end.
+  struct Form {
+    // Every family that is not per job.
+    std::string head;
+    // # HELP and # TYPE of each per-job family; empty when per-job metrics are off.
+    std::vector<std::string> job_headers;
+    // "# EOF\n" in OpenMetrics.
+    std::string tail;
+    size_t size = 0;
+    GzipBody gzip;
+  };
+  const Form& Of(Format format) const { return forms_[static_cast<size_t>(format)]; }
   // The gzip form of the body, reusing what `gzip` compressed for the bodies before.
-  std::string Gzip(GzipBuilder& gzip) const;
+  GzipBody Gzip(Format format, GzipBuilder& gzip) const;
   // Calls piece() with every piece of the body in order, unbuffered.
   template <typename F>
-  bool ForEachPiece(F&& piece) const;
+  bool ForEachPiece(Format format, F&& piece) const;
 
   std::shared_ptr<const state::Snapshot> snapshot_;
-  // Every family that is not per job.
-  std::string head_;
-  // # HELP and # TYPE of each per-job family; empty when per-job metrics are off.
-  std::vector<std::string> job_headers_;
+  std::array<Form, 2> forms_;
   // Records of the snapshot that carried no lines, rendered for this exposition only.
   std::vector<std::vector<state::JobRecord>> rendered_here_;
-  size_t size_ = 0;
-  std::string gzip_;
 };
 
 // `last_render_seconds`: how long the previous render took (creatify_exporter_render_seconds).
@@ -105,7 +119,8 @@ std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot> 
                                          GzipBuilder* gzip = nullptr);
 
 // The plain text of Render (tests).
-std::string RenderText(const state::Snapshot& snapshot, const RenderOptions& options);
+std::string RenderText(const state::Snapshot& snapshot, const RenderOptions& options,
+                       Format format = Format::kText);
 
 // Holds the current exposition: renders each snapshot the store publishes, and hands the result
 // to every scrape.

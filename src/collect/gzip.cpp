@@ -40,18 +40,31 @@ GzipBuilder::~GzipBuilder() {
   if (stream_->ready) deflateEnd(&stream_->z);
 }
 
+std::string GzipBody::Joined() const {
+  std::string out;
+  out.reserve(size_);
+  ForEach([&](std::string_view piece) {
+    out.append(piece);
+    return true;
+  });
+  return out;
+}
+
 void GzipBuilder::Begin() {
   ++body_;
   failed_ = !stream_->ready;
   order_.clear();
-  fresh_.clear();
+}
+
+void GzipBuilder::StartRender() {
   compressed_ = 0;
   reused_ = 0;
 }
 
-bool GzipBuilder::Deflate(std::string_view text, Piece* piece) {
+std::shared_ptr<const GzipPiece> GzipBuilder::Deflate(std::string_view text) {
+  auto piece = std::make_shared<Piece>();
   z_stream& z = stream_->z;
-  if (deflateReset(&z) != Z_OK) return false;
+  if (deflateReset(&z) != Z_OK) return nullptr;
   piece->deflated.resize(deflateBound(&z, text.size()) + 16);
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
   z.avail_in = static_cast<uInt>(text.size());
@@ -60,24 +73,24 @@ bool GzipBuilder::Deflate(std::string_view text, Piece* piece) {
   // A sync flush ends the piece on a byte boundary with an empty stored block, and no final
   // block: the next piece's blocks may follow.
   const int rc = deflate(&z, Z_SYNC_FLUSH);
-  if (rc != Z_OK || z.avail_in != 0) return false;
+  if (rc != Z_OK || z.avail_in != 0) return nullptr;
   piece->deflated.resize(piece->deflated.size() - z.avail_out);
   piece->deflated.shrink_to_fit();
   piece->crc = static_cast<uint32_t>(
       crc32(0L, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
   piece->length = text.size();
   ++compressed_;
-  return true;
+  return piece;
 }
 
 void GzipBuilder::AddText(std::string_view text) {
   if (failed_ || text.empty()) return;
-  Piece& piece = fresh_.emplace_back();
-  if (!Deflate(text, &piece)) {
+  auto piece = Deflate(text);
+  if (!piece) {
     failed_ = true;
     return;
   }
-  order_.push_back(&piece);
+  order_.push_back(std::move(piece));
 }
 
 void GzipBuilder::AddRecords(std::string key, size_t section,
@@ -95,7 +108,7 @@ void GzipBuilder::AddRecords(std::string key, size_t section,
   if (!added && cached.section == section && SameRecords(cached.records, records)) {
     cached.body = body_;
     ++reused_;
-    order_.push_back(&cached.piece);
+    order_.push_back(cached.piece);
     return;
   }
   scratch_.clear();
@@ -103,41 +116,39 @@ void GzipBuilder::AddRecords(std::string key, size_t section,
   cached.records.assign(records.begin(), records.end());
   cached.section = section;
   cached.body = body_;
-  if (!Deflate(scratch_, &cached.piece)) {
+  cached.piece = Deflate(scratch_);
+  if (!cached.piece) {
     cache_.erase(it);
     failed_ = true;
     return;
   }
-  order_.push_back(&cached.piece);
+  order_.push_back(cached.piece);
 }
 
-std::string GzipBuilder::Finish() {
-  std::string out;
+GzipBody GzipBuilder::Finish() {
+  GzipBody body;
   if (!failed_) {
-    size_t size = 10 + 2 + 8;
-    for (const Piece* piece : order_) size += piece->deflated.size();
-    out.reserve(size);
-    // The magic bytes, deflate, no flags, no modification time, no extra flags, Unix.
-    out.append("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10);
+    size_t size = sizeof GzipBody::kHeader - 1 + 2 + 8;
     uLong crc = crc32(0L, Z_NULL, 0);
     uint64_t length = 0;
-    for (const Piece* piece : order_) {
-      out.append(piece->deflated);
+    for (const auto& piece : order_) {
+      size += piece->deflated.size();
       crc = crc32_combine(crc, piece->crc, static_cast<z_off_t>(piece->length));
       length += piece->length;
     }
     // An empty final block (fixed Huffman codes, end of block only).
-    out.append("\x03\x00", 2);
-    AppendLe32(&out, static_cast<uint32_t>(crc));
-    AppendLe32(&out, static_cast<uint32_t>(length & 0xffffffffu));
+    body.trailer_.assign("\x03\x00", 2);
+    AppendLe32(&body.trailer_, static_cast<uint32_t>(crc));
+    AppendLe32(&body.trailer_, static_cast<uint32_t>(length & 0xffffffffu));
+    body.pieces_ = std::move(order_);
+    body.size_ = size;
   }
   // Forget what this body did not use (jobs gone, pieces split or merged).
   std::erase_if(cache_, [this](const auto& entry) { return entry.second.body != body_; });
   order_.clear();
-  fresh_.clear();
   scratch_.clear();
   if (scratch_.capacity() > (1u << 20)) scratch_.shrink_to_fit();
-  return out;
+  return body;
 }
 
 }  // namespace collect

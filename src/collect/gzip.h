@@ -24,6 +24,44 @@
 
 namespace collect {
 
+// One piece of a gzip body: a raw deflate stream ended by a sync flush, with the CRC-32 and the
+// length of the text it holds.
+struct GzipPiece {
+  std::string deflated;
+  uint32_t crc = 0;
+  uint64_t length = 0;
+};
+
+// A gzip member held as its pieces, shared with the builder's cache and with the bodies of other
+// renders (and formats) that hold the same text: served piece by piece, never assembled.
+class GzipBody {
+ public:
+  // False when zlib failed or nothing was compressed: the body is then served plain.
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+  // Calls write() with the header, every piece and the trailer, in order; false when write()
+  // stopped it.
+  template <typename F>
+  bool ForEach(F&& write) const {
+    if (!write(std::string_view(kHeader, sizeof kHeader - 1))) return false;
+    for (const auto& piece : pieces_) {
+      if (!write(std::string_view(piece->deflated))) return false;
+    }
+    return write(std::string_view(trailer_));
+  }
+  // The whole member as one string (tests).
+  std::string Joined() const;
+
+ private:
+  friend class GzipBuilder;
+  // The magic bytes, deflate, no flags, no modification time, no extra flags, Unix.
+  static constexpr char kHeader[] = "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03";
+  std::vector<std::shared_ptr<const GzipPiece>> pieces_;
+  // An empty final block, the CRC-32 of the whole, its length.
+  std::string trailer_;
+  size_t size_ = 0;
+};
+
 class GzipBuilder {
  public:
   GzipBuilder();
@@ -31,6 +69,8 @@ class GzipBuilder {
   GzipBuilder(const GzipBuilder&) = delete;
   GzipBuilder& operator=(const GzipBuilder&) = delete;
 
+  // Starts counting compressed and reused pieces anew: the bodies of one render (its formats).
+  void StartRender();
   // Starts a new body.
   void Begin();
   // A piece of text that is compressed every time (the head, which changes with every render).
@@ -40,26 +80,23 @@ class GzipBuilder {
   void AddRecords(std::string key, size_t section, std::span<const state::JobList::Entry> records);
   // The gzip member of everything added since Begin; empty when zlib failed (the body is then
   // served plain). Forgets the cached pieces this body did not use.
-  std::string Finish();
+  GzipBody Finish();
 
-  // Of the last body: pieces compressed, and pieces reused from the body before.
+  // Since StartRender: pieces compressed, and pieces reused from a body before.
   size_t compressed() const { return compressed_; }
   size_t reused() const { return reused_; }
 
  private:
-  struct Piece {
-    std::string deflated;
-    uint32_t crc = 0;
-    uint64_t length = 0;
-  };
+  using Piece = GzipPiece;
   struct Cached {
     std::vector<state::JobList::Entry> records;
     size_t section = 0;
-    Piece piece;
+    std::shared_ptr<const Piece> piece;
     uint64_t body = 0;  // the last body that used it
   };
 
-  bool Deflate(std::string_view text, Piece* piece);
+  // A new piece holding `text` compressed; null when zlib failed.
+  std::shared_ptr<const Piece> Deflate(std::string_view text);
 
   struct Stream;
   std::unique_ptr<Stream> stream_;
@@ -67,9 +104,8 @@ class GzipBuilder {
   uint64_t body_ = 0;
   std::unordered_map<std::string, Cached> cache_;
   // The pieces of the body being built, in order: cached ones, and the texts compressed for this
-  // body only (held in `fresh_`).
-  std::vector<const Piece*> order_;
-  std::deque<Piece> fresh_;
+  // body only.
+  std::vector<std::shared_ptr<const Piece>> order_;
   std::string scratch_;
   size_t compressed_ = 0;
   size_t reused_ = 0;

@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "state/series.h"
+
 namespace persist {
 
 using creatify::Status;
@@ -51,6 +53,7 @@ CREATE TABLE counters (
   label1 TEXT NOT NULL,
   label2 TEXT NOT NULL,
   value REAL NOT NULL,
+  created REAL,
   PRIMARY KEY (name, label1, label2)
 ) WITHOUT ROWID;
 CREATE TABLE histograms (
@@ -61,6 +64,7 @@ CREATE TABLE histograms (
   bucket_counts TEXT NOT NULL,
   sum REAL NOT NULL,
   count INTEGER NOT NULL,
+  created REAL,
   PRIMARY KEY (name, label1, label2)
 ) WITHOUT ROWID;
 )sql";
@@ -90,6 +94,13 @@ UPDATE jobs SET unread = 1
 constexpr const char* kMigrateFrom2 = R"sql(
 ALTER TABLE jobs ADD COLUMN seen_queued INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN running_seen_at REAL NOT NULL DEFAULT 0;
+)sql";
+
+// From schema version 3 (which did not keep when each series started counting) to 4, in place:
+// the series restored from it started counting at the file's watching_since.
+constexpr const char* kMigrateFrom3 = R"sql(
+ALTER TABLE counters ADD COLUMN created REAL;
+ALTER TABLE histograms ADD COLUMN created REAL;
 )sql";
 
 // Any failure while reading or writing: caught at the edge of each public call.
@@ -231,12 +242,16 @@ state::RestoredState ReadState(sqlite3* db, int64_t version) {
     if (!meta.Next()) throw SqlError("no watching_since");
     restored.watching_since = meta.Real(0);
   }
-  Statement counters(db, "SELECT name, label1, label2, value FROM counters");
+  auto created = std::make_shared<std::map<state::SeriesKey, double>>();
+  const std::string created_column = version >= 4 ? "created" : "NULL";
+  Statement counters(
+      db, ("SELECT name, label1, label2, value, " + created_column + " FROM counters").c_str());
   while (counters.Next()) {
     const std::string name = counters.Text(0);
     const std::string label1 = counters.Text(1);
     const std::string label2 = counters.Text(2);
     const double value = counters.Real(3);
+    if (!counters.IsNull(4)) created->insert_or_assign({name, label1, label2}, counters.Real(4));
     if (name == "webhook_requests") {
       restored.counters.webhook_requests[{label1, label2}] = value;
       continue;
@@ -294,10 +309,14 @@ state::RestoredState ReadState(sqlite3* db, int64_t version) {
     }
   }
   Statement histograms(db,
-                       "SELECT name, label1, label2, upper_bounds, bucket_counts, sum, count "
-                       "FROM histograms");
+                       ("SELECT name, label1, label2, upper_bounds, bucket_counts, sum, count, " +
+                        created_column + " FROM histograms")
+                           .c_str());
   while (histograms.Next()) {
     const std::string name = histograms.Text(0);
+    if (!histograms.IsNull(7)) {
+      created->insert_or_assign({name, histograms.Text(1), histograms.Text(2)}, histograms.Real(7));
+    }
     if (name == "processing") {
       KindOf(restored.counters, histograms.Text(1))
           .processing.insert_or_assign(TerminalStatusFromText(histograms.Text(2)),
@@ -365,6 +384,7 @@ state::RestoredState ReadState(sqlite3* db, int64_t version) {
   };
   read_ids("SELECT kind, id_hash, forget_at FROM remembered", &restored.remembered);
   if (version >= 2) read_ids("SELECT kind, id_hash, forget_at FROM refused", &restored.refused);
+  if (!created->empty()) restored.counters.created = std::move(created);
   return restored;
 }
 
@@ -386,7 +406,7 @@ state::RestoredState Validate(sqlite3* db, int64_t* schema_version) {
     throw SqlError("its schema version " + std::to_string(found) +
                    " is newer than this exporter's (" + std::to_string(kSchemaVersion) + ")");
   }
-  if (found != 1 && found != 2 && found != kSchemaVersion) {
+  if (found < 1 || found > kSchemaVersion) {
     throw SqlError("unknown schema version " + std::to_string(found));
   }
   *schema_version = found;
@@ -438,6 +458,8 @@ struct StateFile::Row {
   std::string upper_bounds;
   std::string bucket_counts;
   uint64_t count = 0;
+  // When the series started counting (0 for the rows that are not a series).
+  double created = 0;
 
   friend bool operator==(const Row&, const Row&) = default;
 };
@@ -447,78 +469,40 @@ namespace {
 using Key = std::array<std::string, 3>;
 
 template <typename Rows>
-void AddHistogram(Rows& rows, Key key, const state::Histogram& histogram) {
+void AddHistogram(Rows& rows, Key key, const state::Histogram& histogram, double created) {
   auto& row = rows[std::move(key)];
   row.histogram = true;
+  row.created = created;
   row.value = histogram.sum();
   row.upper_bounds = nlohmann::json(histogram.upper_bounds()).dump();
   row.bucket_counts = nlohmann::json(histogram.bucket_counts()).dump();
   row.count = histogram.count();
 }
 
-// A breakdown key as a JSON array. A value that is not UTF-8 has its bad bytes replaced (the
-// label it becomes is read the same way): a write never throws on a job's text.
-std::string KeyText(const std::vector<std::string>& words) {
-  return nlohmann::json(words).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// Every counter and histogram of the snapshot, as the rows they are stored in.
+// Every counter and histogram of the snapshot, as the rows they are stored in, each with the time
+// its series started counting; and the rows that are not series (the breakdown's named values,
+// the kinds' last successful poll).
 template <typename Rows>
 Rows CounterRows(const state::Snapshot& snapshot) {
   Rows rows;
-  auto counter = [&](Key key, double value) { rows[std::move(key)].value = value; };
+  state::ForEachCountedSeries(
+      snapshot,
+      [&](Key key, double value) {
+        auto& row = rows[key];
+        row.value = value;
+        row.created = state::CreatedAt(snapshot, key, snapshot.watching_since);
+      },
+      [&](Key key, const state::Histogram& histogram) {
+        const double created = state::CreatedAt(snapshot, key, snapshot.watching_since);
+        AddHistogram(rows, std::move(key), histogram, created);
+      });
   for (const auto& kind : snapshot.kinds) {
-    for (const auto& [status, value] : kind.completed) {
-      counter({"completed", kind.name, std::string(creatify::StatusName(status))}, value);
-    }
-    counter({"credits_used", kind.name, ""}, kind.credits_used);
-    counter({"invalid_items", kind.name, ""}, kind.invalid_items);
-    for (const auto& [field, value] : kind.invalid_fields) {
-      counter({"invalid_fields", kind.name, field}, value);
-    }
-    for (const auto& [reason, value] : kind.dropped) counter({"dropped", kind.name, reason}, value);
-    if (kind.last_success) counter({"last_success", kind.name, ""}, *kind.last_success);
-    for (const auto& [status, histogram] : kind.processing) {
-      AddHistogram(rows, {"processing", kind.name, std::string(creatify::StatusName(status))},
-                   histogram);
-    }
-    for (const auto& [stage, histogram] : kind.stage) {
-      AddHistogram(rows, {"stage", kind.name, stage}, histogram);
-    }
-    for (const auto& [key, count] : kind.breakdown) {
-      std::vector<std::string> words;
-      for (const auto& [field, value] : key) {
-        words.push_back(field);
-        words.push_back(value);
-      }
-      counter({"breakdown_credits", kind.name, KeyText(words)}, count.credits_used);
-      words.insert(words.begin(), "");
-      for (const auto& [status, value] : count.completed) {
-        words[0] = creatify::StatusName(status);
-        counter({"breakdown_completed", kind.name, KeyText(words)}, value);
-      }
-    }
+    if (kind.last_success) rows[{"last_success", kind.name, ""}].value = *kind.last_success;
   }
   for (const auto& [field, values] : snapshot.breakdown_values) {
     for (size_t i = 0; i < values.size(); ++i) {
-      counter({"breakdown_value", field, values[i]}, static_cast<double>(i));
+      rows[{"breakdown_value", field, values[i]}].value = static_cast<double>(i);
     }
-  }
-  for (const auto& [key, value] : snapshot.webhook_requests) {
-    counter({"webhook_requests", key.first, key.second}, value);
-  }
-  for (const auto& [key, value] : snapshot.api_requests) {
-    counter({"api_requests", key.first, key.second}, value);
-  }
-  for (const auto& [key, value] : snapshot.webhook_forwards) {
-    counter({"webhook_forwards", key.first, key.second}, value);
-  }
-  for (const auto& [endpoint, histogram] : snapshot.api_request_duration) {
-    AddHistogram(rows, {"api_request_duration", endpoint, ""}, histogram);
-  }
-  AddHistogram(rows, {"poll_duration", "", ""}, snapshot.poll_duration);
-  for (const auto& [name, workspace] : snapshot.workspaces) {
-    AddHistogram(rows, {"poll_duration", name, ""}, workspace.poll_duration);
   }
   return rows;
 }
@@ -612,7 +596,8 @@ bool StateFile::Migrate(std::string* error) {
       Exec(db_, kMigrateFrom1);
       Exec(db_, kRefusedTable);
     }
-    Exec(db_, kMigrateFrom2);
+    if (version_ < 3) Exec(db_, kMigrateFrom2);
+    Exec(db_, kMigrateFrom3);
     Exec(db_, ("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
     Exec(db_, "COMMIT");
   } catch (const std::exception& e) {
@@ -739,11 +724,15 @@ bool StateFile::Write(const state::Changes& changes, const state::Snapshot& snap
       }
     }
     Statement counter(db_,
-                      "INSERT OR REPLACE INTO counters (name, label1, label2, value) "
-                      "VALUES (?, ?, ?, ?)");
+                      "INSERT OR REPLACE INTO counters (name, label1, label2, value, created) "
+                      "VALUES (?, ?, ?, ?, ?)");
     Statement histogram(db_,
                         "INSERT OR REPLACE INTO histograms (name, label1, label2, upper_bounds, "
-                        "bucket_counts, sum, count) VALUES (?, ?, ?, ?, ?, ?, ?)");
+                        "bucket_counts, sum, count, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    // The created column: NULL for a row that is not a series.
+    auto created = [](const Row& row) {
+      return row.created > 0 ? std::optional<double>(row.created) : std::nullopt;
+    };
     for (const auto& [key, row] : rows) {
       auto old = written_->find(key);
       if (old != written_->end() && old->second == row) continue;
@@ -754,8 +743,10 @@ bool StateFile::Write(const state::Changes& changes, const state::Snapshot& snap
             .Bind(5, row.bucket_counts)
             .Bind(6, row.value)
             .Bind(7, static_cast<int64_t>(row.count));
+        histogram.Bind(8, created(row));
       } else {
         counter.Bind(4, row.value);
+        counter.Bind(5, created(row));
       }
       statement.Run();
     }

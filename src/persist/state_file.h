@@ -30,7 +30,7 @@ namespace persist {
 // PRAGMA user_version of the files this exporter writes. A file of version 1 or 2 is brought up
 // to date in place; a file with another version is moved aside (a newer exporter's file is never
 // overwritten in place).
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 struct OpenResult {
   // The state to hand to Store::Restore, after a good restore only.

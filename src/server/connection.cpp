@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "server/accept.h"
+
 namespace server {
 namespace {
 
@@ -218,7 +220,10 @@ void Connection::Route(Clock::time_point now) {
   if (method == "GET" || method == "HEAD") {
     if (const Handler* handler = routes.FindGet(head_.path)) {
       // GET handlers return an already rendered body: they run here, on the event loop.
-      Request request{.method = method, .path = head_.path, .accepts_gzip = head_.accepts_gzip};
+      Request request{.method = method,
+                      .path = head_.path,
+                      .accepts_gzip = head_.accepts_gzip,
+                      .accepts_openmetrics = PrefersOpenMetrics(head_.accept)};
       // A body on a GET is not read: the connection ends with the answer.
       Respond(CallHandler(*handler, request), now, head_.has_body());
       return;
@@ -239,8 +244,10 @@ void Connection::Route(Clock::time_point now) {
 
 void Connection::StartBody(const PostRoute& route, Clock::time_point now) {
   post_route_ = &route;
-  request_ =
-      Request{.method = head_.method, .path = head_.path, .accepts_gzip = head_.accepts_gzip};
+  request_ = Request{.method = head_.method,
+                     .path = head_.path,
+                     .accepts_gzip = head_.accepts_gzip,
+                     .accepts_openmetrics = PrefersOpenMetrics(head_.accept)};
   chunked_.reset();
   if (!head_.has_body()) {
     RunPostHandler();

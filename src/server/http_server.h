@@ -36,6 +36,8 @@ struct Request {
   std::string path;
   // The client's Accept-Encoding allows gzip (q > 0).
   bool accepts_gzip = false;
+  // The client's Accept weighs OpenMetrics above the text format (server/accept.h).
+  bool accepts_openmetrics = false;
   // POST: the body, at most the route's max_body_bytes.
   std::string body;
   // POST: the body was longer than the route's max_body_bytes (by Content-Length, or while a

@@ -233,6 +233,9 @@ int ApplyField(std::string_view name, std::string_view value, RequestHead* head,
     if (!tokens) return 400;
   } else if (EqualsNoCase(name, "Accept-Encoding")) {
     head->accepts_gzip = head->accepts_gzip || AcceptsGzip(value);
+  } else if (EqualsNoCase(name, "Accept")) {
+    if (!head->accept.empty()) head->accept += ',';
+    head->accept += value;
   } else if (EqualsNoCase(name, "Expect")) {
     if (EqualsNoCase(value, "100-continue")) head->expect_continue = true;
   } else if (EqualsNoCase(name, "Authorization")) {

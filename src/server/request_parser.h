@@ -47,6 +47,8 @@ struct RequestHead {
   // The connection ends after this request (Connection: close, or HTTP/1.0 without keep-alive).
   bool close = false;
   bool accepts_gzip = false;
+  // The Accept header's values, joined with commas (at most the head's size).
+  std::string accept;
   bool expect_continue = false;
   std::string authorization;
   // A body follows the head.

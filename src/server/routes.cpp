@@ -54,23 +54,29 @@ void AddRoutes(HttpServer& server, const RouteOptions& options, const state::Sto
     auto exposition = publisher.Current();
     // Before the store's first publish (start-up), render the current snapshot once.
     if (exposition == nullptr) exposition = collect::Render(store.Current(), publisher.options());
-    Response response{.status = 200, .content_type = kMetricsContentType};
-    if (request.accepts_gzip && !exposition->gzip().empty()) {
+    const collect::Format format =
+        request.accepts_openmetrics ? collect::Format::kOpenMetrics : collect::Format::kText;
+    Response response{.status = 200,
+                      .content_type = format == collect::Format::kOpenMetrics
+                                          ? kOpenMetricsContentType
+                                          : kMetricsContentType};
+    if (request.accepts_gzip && !exposition->gzip_body(format).empty()) {
       response.content_encoding = "gzip";
-      response.stream =
-          StreamBody{.size = exposition->gzip().size(),
-                     .write = [exposition](const std::function<bool(std::string_view)>& write) {
-                       // The exposition, held here, keeps its gzip form alive.
-                       return write(exposition->gzip());
-                     }};
+      response.stream = StreamBody{
+          .size = exposition->gzip_body(format).size(),
+          .write = [exposition, format](const std::function<bool(std::string_view)>& write) {
+            // The exposition, held here, keeps its gzip pieces alive: they are sent from the
+            // pieces, never joined.
+            return exposition->gzip_body(format).ForEach(write);
+          }};
     } else {
       // Read as the connection takes it: 16 slow scrapers of a 12 MB body hold 16 buffers, not
       // 16 copies.
-      auto reader = std::make_shared<collect::Exposition::Reader>(exposition);
-      response.stream =
-          StreamBody{.size = exposition->size(), .read = [reader](char* buffer, size_t capacity) {
-                       return reader->Read(buffer, capacity);
-                     }};
+      auto reader = std::make_shared<collect::Exposition::Reader>(exposition, format);
+      response.stream = StreamBody{.size = exposition->size(format),
+                                   .read = [reader](char* buffer, size_t capacity) {
+                                     return reader->Read(buffer, capacity);
+                                   }};
     }
     return response;
   });

@@ -19,6 +19,8 @@ struct RouteOptions {
 };
 
 inline constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr char kOpenMetricsContentType[] =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 // `store` and `publisher` must outlive `server`.
 void AddRoutes(HttpServer& server, const RouteOptions& options, const state::Store& store,

@@ -4,6 +4,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "state/series.h"
+
 namespace state {
 
 using creatify::IsTerminal;
@@ -199,6 +201,7 @@ Snapshot WithDurableCounters(const Snapshot& live, const Snapshot& durable) {
 
 Store::Store(StoreOptions options) : options_(std::move(options)) {
   state_.watching_since = options_.watching_since;
+  state_.process_started_at = options_.watching_since;
   state_.breakdown = options_.breakdown;
   last_now_ = options_.watching_since;
   for (const auto& name : options_.kinds) {
@@ -207,6 +210,8 @@ Store::Store(StoreOptions options) : options_(std::move(options)) {
     kinds_.back()->index = kinds_.size() - 1;
   }
   for (const auto& name : options_.workspaces) state_.workspaces[name];
+  // The series shown from the start count from the start.
+  AssignCreated(state_, options_.watching_since);
   current_ = std::make_shared<const Snapshot>(state_);
 }
 
@@ -279,6 +284,10 @@ void Store::Restore(RestoredState restored) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   state_.watching_since = restored.watching_since;
   options_.watching_since = restored.watching_since;
+  // The file's created times replace those of the start; a series of a file that did not keep
+  // its created time has counted since the file's start.
+  state_.created = std::move(restored.counters.created);
+  AssignCreated(restored.counters, restored.watching_since);
   state_.api_requests = std::move(restored.counters.api_requests);
   for (const auto& [key, value] : restored.counters.webhook_requests) {
     state_.webhook_requests[key] = value;
@@ -348,6 +357,8 @@ void Store::Restore(RestoredState restored) {
   for (const auto& refused : restored.refused) {
     SlotFor(refused.kind).refused[refused.id_hash] = refused.forget_at;
   }
+  // A series the file did not have (a kind switched on at this start) counts from this start.
+  AssignCreated(state_, state_.process_started_at);
   Publish();
 }
 
@@ -566,6 +577,22 @@ void Store::PublishIfChanged() {
   if (dirty_) Publish();
 }
 
+void Store::AssignCreated(const Snapshot& snapshot, double at) {
+  std::shared_ptr<std::map<SeriesKey, double>> grown;
+  auto add = [&](SeriesKey key) {
+    if (state_.created && state_.created->contains(key)) return;
+    if (!grown) {
+      grown = state_.created ? std::make_shared<std::map<SeriesKey, double>>(*state_.created)
+                             : std::make_shared<std::map<SeriesKey, double>>();
+    }
+    grown->emplace(std::move(key), at);
+  };
+  ForEachCountedSeries(
+      snapshot, [&](SeriesKey key, double) { add(std::move(key)); },
+      [&](SeriesKey key, const Histogram&) { add(std::move(key)); });
+  if (grown) state_.created = std::move(grown);
+}
+
 void Store::Publish() {
   dirty_ = false;
   // The kinds are copied one by one below: only the active ones, in render order.
@@ -578,6 +605,9 @@ void Store::Publish() {
     if (i == state_.kinds.size()) continue;
     next->kinds.push_back(state_.kinds[i]);
   }
+  // A series that appeared since the last publish starts counting now.
+  AssignCreated(*next, last_now_);
+  next->created = state_.created;
   for (size_t shown = 0; shown < next->kinds.size(); ++shown) {
     size_t i = 0;
     while (state_.kinds[i].name != next->kinds[shown].name) ++i;

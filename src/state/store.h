@@ -12,6 +12,7 @@
 // never changes afterwards.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -153,6 +154,9 @@ struct WorkspaceStatus {
   Histogram poll_duration{PollBuckets()};
 };
 
+// A counted series by the key of its row in the state file (state/series.h).
+using SeriesKey = std::array<std::string, 3>;
+
 struct Snapshot {
   // Bumped by every Apply.
   uint64_t generation = 0;
@@ -175,6 +179,12 @@ struct Snapshot {
   Histogram poll_duration{PollBuckets()};
   // Unix time from which this exporter (across restarts) has watched.
   double watching_since = 0;
+  // Unix time this process started (its own counters, never persisted, count from then).
+  double process_started_at = 0;
+  // When each counted series (state::ForEachCountedSeries) started counting: the time of the
+  // poll or call that made it, kept with the counts across restarts (watching_since for a series
+  // of a state file that did not keep it). Shared by the snapshots until a series is new.
+  std::shared_ptr<const std::map<SeriesKey, double>> created;
   // Calls to the webhook receiver: (kind, result) -> requests.
   std::map<std::pair<std::string, std::string>, double> webhook_requests;
   // Webhook calls handed to another replica, by how they ended: (kind, result) -> calls.
@@ -424,6 +434,8 @@ class Store {
   KindState& SlotFor(std::string_view name);
   void Record(Change change);
   void Publish();
+  // Gives every counted series of `snapshot` that has none a created time: `at`.
+  void AssignCreated(const Snapshot& snapshot, double at);
   // With workspaces: polled once every configured workspace was, up while all are.
   void UpdateWorkspacesPolled();
   // The slot of an active kind in kinds_ / state_.kinds, or nullptr.

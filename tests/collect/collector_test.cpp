@@ -299,22 +299,29 @@ TEST_CASE("gzip: a render compresses again only the pieces whose jobs changed") 
 
   collect::GzipBuilder gzip;
   auto check = [&](const std::shared_ptr<const collect::Exposition>& exposition) {
-    REQUIRE(exposition->gzip().size() > 20);
-    CHECK(testsupport::Gunzip(exposition->gzip()) == exposition->Text());
+    for (auto format : {collect::Format::kText, collect::Format::kOpenMetrics}) {
+      REQUIRE(exposition->gzip(format).size() > 20);
+      CHECK(exposition->gzip_body(format).size() == exposition->gzip(format).size());
+      CHECK(testsupport::Gunzip(exposition->gzip(format)) == exposition->Text(format));
+    }
   };
+  // Each render compresses the text head and the family headers, and OpenMetrics' head, family
+  // headers and # EOF, every time.
+  constexpr size_t kFixed = (1 + collect::kJobFamilies) + (1 + collect::kJobFamilies + 1);
   auto first = collect::Render(store.Current(), kOptions, std::nullopt, &gzip);
   check(first);
-  const size_t pieces = gzip.compressed();
-  CHECK(gzip.reused() == 0);
+  // The job lines' pieces are compressed once, for the text body; OpenMetrics reuses them all.
+  const size_t pieces = gzip.reused();
+  CHECK(gzip.compressed() == pieces + kFixed);
   // 6000 jobs in 7 families: many pieces, each of a few hundred jobs.
   CHECK(pieces > 7 * 2 * 4);
 
-  // Nothing changed but the head: every job piece is reused.
+  // Nothing changed but the head: every job piece is reused, by both bodies.
   cycle(kStart + 20, {}, {});
   auto same = collect::Render(store.Current(), kOptions, 0.1, &gzip);
   check(same);
-  CHECK(gzip.compressed() == 1 + collect::kJobFamilies);  // the head and the family headers
-  CHECK(gzip.reused() == pieces - gzip.compressed());
+  CHECK(gzip.compressed() == kFixed);
+  CHECK(gzip.reused() == 2 * pieces);
 
   // One job moves, one finishes, one is new: only the pieces that hold them are compressed.
   clones[1234].progress = 0.75;
@@ -322,8 +329,8 @@ TEST_CASE("gzip: a render compresses again only the pieces whose jobs changed") 
   cycle(kStart + 30, {clones[1234], MakeJob("clone-new", Status::kPending)}, {auroras[17]});
   auto changed = collect::Render(store.Current(), kOptions, 0.1, &gzip);
   check(changed);
-  CHECK(gzip.compressed() <= 1 + collect::kJobFamilies + 3 * collect::kJobFamilies);
-  CHECK(gzip.reused() >= pieces - 1 - collect::kJobFamilies - 3 * collect::kJobFamilies);
+  CHECK(gzip.compressed() <= kFixed + 3 * collect::kJobFamilies);
+  CHECK(gzip.reused() >= 2 * (pieces - 3 * collect::kJobFamilies));
   CHECK(changed->Text() != same->Text());
 
   collect::Exposition::Reader reader(changed);
@@ -447,4 +454,54 @@ TEST_CASE("with workspaces, every kind and API series names its workspace, up an
   CHECK(after.find("brand-b") == std::string::npos);
   CHECK(store.Current()->polled);
   CHECK(store.Current()->up);
+}
+
+TEST_CASE("OpenMetrics: the same state with counter families, _created, # UNIT and # EOF") {
+  const auto snapshot = BusySnapshot();
+  const std::string text = collect::RenderText(*snapshot, kOptions, collect::Format::kOpenMetrics);
+  CHECK(text == testsupport::Golden("busy.openmetrics", text));
+  CHECK(text.ends_with("\n# EOF\n"));
+  CHECK(text.find("# EOF") == text.size() - 6);
+  CHECK(text.find("# TYPE creatify_jobs_completed counter\n") != std::string::npos);
+  CHECK(text.find("# TYPE creatify_jobs_completed_total") == std::string::npos);
+  CHECK(text.find("# UNIT creatify_job_processing_seconds seconds\n") != std::string::npos);
+  // A series that counted from the start has the start as its created time; one made by a later
+  // poll, that poll's time.
+  CHECK(text.find("creatify_jobs_completed_created{kind=\"ads_clone\",status=\"done\"} " +
+                  std::to_string(static_cast<long long>(kStart)) + "\n") != std::string::npos);
+  CHECK(text.find("creatify_exporter_api_requests_created{endpoint=\"custom_template\",code="
+                  "\"timeout\"} " +
+                  std::to_string(static_cast<long long>(kStart + 40)) + "\n") != std::string::npos);
+  // Canonical bucket bounds, _created after each histogram's samples.
+  CHECK(text.find("le=\"1.0\"") != std::string::npos);
+  CHECK(text.find("le=\"1\"") == std::string::npos);
+  // The per-job lines are the very same text in both formats.
+  const std::string plain = collect::RenderText(*snapshot, kOptions);
+  const size_t om_jobs = text.find("# HELP creatify_job_status");
+  const size_t text_jobs = plain.find("# HELP creatify_job_status");
+  REQUIRE(om_jobs != std::string::npos);
+  REQUIRE(text_jobs != std::string::npos);
+  auto lines = [](std::string_view body) {
+    std::string kept;
+    size_t at = 0;
+    while (at < body.size()) {
+      size_t end = body.find('\n', at);
+      std::string_view line = body.substr(at, end - at);
+      if (!line.starts_with("#")) (kept += line) += '\n';
+      at = end + 1;
+    }
+    return kept;
+  };
+  CHECK(lines(std::string_view(text).substr(om_jobs)) ==
+        lines(std::string_view(plain).substr(text_jobs)));
+}
+
+TEST_CASE("OpenMetrics: HELP escapes its double quotes, the text format does not") {
+  std::string text;
+  collect::TextWriter om(&text, collect::Format::kOpenMetrics);
+  om.Family("x_total", "say \"hi\"\\n", "counter");
+  CHECK(text == "# HELP x say \\\"hi\\\"\\\\n\n# TYPE x counter\n");
+  std::string plain;
+  collect::TextWriter(&plain).Family("x_total", "say \"hi\"", "counter");
+  CHECK(plain == "# HELP x_total say \"hi\"\n# TYPE x_total counter\n");
 }

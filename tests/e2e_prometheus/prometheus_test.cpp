@@ -379,6 +379,12 @@ void CheckEveryExpression(bool workspaces) {
 
   auto up = Query(port, kUp);
   CHECK_MESSAGE(up.Values() == std::vector<std::string>{"1"}, up.Summary());
+  // Prometheus asks for OpenMetrics first, and gets it: the _created samples only OpenMetrics
+  // carries are scraped as series of their own, and every sample of the body is taken.
+  auto scraped = Query(port, "scrape_samples_scraped{job=\"creatify-exporter\"} > 100");
+  CHECK_MESSAGE(scraped.HasData(), scraped.Summary());
+  auto created = Query(port, "count(creatify_jobs_completed_created) > 0");
+  CHECK_MESSAGE(created.HasData(), created.Summary());
   if (workspaces) {
     // One creatify_up per workspace, and the dashboard's credit burn panel sees both.
     auto per_workspace = Query(port, "count(creatify_up{workspace=~\"brand-a|brand-b\"} == 1)");

@@ -182,6 +182,68 @@ TEST_CASE("promtool check metrics passes on the live exposition") {
   CHECK_MESSAGE(rc == 0, output);
 }
 
+namespace {
+
+// What Prometheus 2.x sends.
+const std::multimap<std::string, std::string> kPrometheusAccept = {
+    {"Accept",
+     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+     "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"}};
+
+// The value of the first line of `body` that starts with `series` and a space.
+std::optional<std::string> LineValue(const std::string& body, const std::string& series) {
+  const size_t at = body.find("\n" + series + " ");
+  if (at == std::string::npos) return std::nullopt;
+  const size_t start = at + 1 + series.size() + 1;
+  return body.substr(start, body.find('\n', start) - start);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "OpenMetrics as Prometheus asks: the Python parser takes it, _created survives restarts") {
+  testsupport::TempDir dir;
+  Simulator simulator(dir, {"--seed=3", "--stage-duration=200ms"});
+  const std::string state = dir.File("state.db");
+  const std::string config = e2e::WithState(
+      e2e::ConfigFor(simulator.port, simulator.Ids("ads_clone"), simulator.Ids("custom_template")),
+      state);
+  auto exporter = std::make_unique<Exporter>(dir, config);
+  REQUIRE(WaitFor([&] { return Completed(*exporter) >= 3; }, std::chrono::seconds(30)));
+  const auto open_metrics = testsupport::HttpGet(exporter->port, "/metrics", kPrometheusAccept);
+  REQUIRE(open_metrics.status == 200);
+  CHECK(open_metrics.Header("Content-Type") ==
+        "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  CHECK(open_metrics.body.ends_with("# EOF\n"));
+  testsupport::WriteFile(dir.File("live.om"), open_metrics.body);
+  std::string output;
+  const int rc = testsupport::RunCommand("/usr/bin/python3 " + std::string(CREATIFY_SOURCE_DIR) +
+                                             "/tests/collect/openmetrics_check.py " +
+                                             dir.File("live.om") + " 2>&1",
+                                         &output);
+  CHECK_MESSAGE(rc == 0, output);
+  // Everyone else gets the text format.
+  const auto text = testsupport::HttpGet(exporter->port, "/metrics");
+  CHECK(text.Header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(text.body.find("# EOF") == std::string::npos);
+
+  const std::string series = "creatify_jobs_completed_created{kind=\"ads_clone\",status=\"done\"}";
+  const auto created = LineValue(open_metrics.body, series);
+  REQUIRE(created.has_value());
+  REQUIRE(exporter->process->Stop(SIGTERM) == 0);
+  testsupport::TempDir second;
+  exporter = std::make_unique<Exporter>(second, config);
+  std::optional<std::string> again;
+  REQUIRE(WaitFor(
+      [&] {
+        again = LineValue(testsupport::HttpGet(exporter->port, "/metrics", kPrometheusAccept).body,
+                          series);
+        return again.has_value();
+      },
+      std::chrono::seconds(10)));
+  CHECK(*again == *created);
+}
+
 TEST_CASE("faults from the API are survived: nothing lost, counted, up 0 while they last") {
   testsupport::TempDir dir;
   Simulator simulator(dir, {"--hold", "--seed=11", "--ads-clone-jobs=5", "--custom-template-jobs=5",

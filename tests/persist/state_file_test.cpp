@@ -8,8 +8,10 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "persist/fixture.h"
+#include "state/series.h"
 #include "support/process.h"
 
 using creatify::Status;
@@ -513,7 +515,9 @@ TEST_CASE("a file of schema version 1 is brought up to date in place, losing not
       "('ads_clone', 'announced', 'unknown', '[]', 0, 0, 0);"
       "ALTER TABLE jobs DROP COLUMN unread; DROP TABLE refused;"
       "ALTER TABLE jobs DROP COLUMN seen_queued; ALTER TABLE jobs DROP COLUMN running_seen_at;"
-      "DELETE FROM histograms WHERE name = 'stage'; PRAGMA user_version = 1;");
+      "DELETE FROM histograms WHERE name = 'stage';"
+      "ALTER TABLE counters DROP COLUMN created; ALTER TABLE histograms DROP COLUMN created;"
+      "PRAGMA user_version = 1;");
   OpenResult result;
   auto file = MustOpen(path, kStart + 900, &result);
   REQUIRE(result.restored);
@@ -543,7 +547,9 @@ TEST_CASE("a file of schema version 2 is brought up to date in place, losing not
   // What version 2 wrote: no seen_queued or running_seen_at column, no stage histograms.
   Sql(path,
       "ALTER TABLE jobs DROP COLUMN seen_queued; ALTER TABLE jobs DROP COLUMN running_seen_at;"
-      "DELETE FROM histograms WHERE name = 'stage'; PRAGMA user_version = 2;");
+      "DELETE FROM histograms WHERE name = 'stage';"
+      "ALTER TABLE counters DROP COLUMN created; ALTER TABLE histograms DROP COLUMN created;"
+      "PRAGMA user_version = 2;");
   OpenResult result;
   auto file = MustOpen(path, kStart + 900, &result);
   REQUIRE(result.restored);
@@ -635,4 +641,77 @@ TEST_CASE("a job read queued before a restart and finished after it is observed 
   CHECK(aurora->stage.at("queued").sum() == (50 + 30) + (20 + 30));
   CHECK(aurora->stage.at("running").count() == 2);
   CHECK(aurora->stage.at("running").sum() == (95.5 - 30 - 50) + (95.5 - 30 - 20));
+}
+
+TEST_CASE("each series' created time is kept with its count, and a new series starts later") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  auto store = WriteBusyState(path);
+  const auto before = store->Current();
+  REQUIRE(before->created);
+  // The busy cycles' series: those there from the start, and those a later cycle made.
+  std::set<double> times;
+  for (const auto& [key, at] : *before->created) times.insert(at);
+  CHECK(times.size() >= 2);
+  CHECK(*times.begin() == before->watching_since);
+  OpenResult result;
+  auto file = MustOpen(path, kStart + 900, &result);
+  REQUIRE(result.restored);
+  state::Store restored(persist_test::Options(kStart + 900));
+  restored.Restore(std::move(*result.restored));
+  auto after = restored.Current();
+  REQUIRE(after->created);
+  // Every series that counts keeps the time it started counting, whatever the restart's time.
+  state::ForEachCountedSeries(
+      *before,
+      [&](state::SeriesKey key, double) {
+        CAPTURE(key[0]);
+        CAPTURE(key[1]);
+        CAPTURE(key[2]);
+        CHECK(state::CreatedAt(*after, key, -1) == state::CreatedAt(*before, key, -2));
+      },
+      [&](state::SeriesKey key, const state::Histogram&) {
+        CHECK(state::CreatedAt(*after, key, -1) == state::CreatedAt(*before, key, -2));
+      });
+  // A series first counted after the restart starts at that cycle.
+  restored.Apply(persist_test::Cycle(kStart + 950, {}));
+  restored.CountWebhook("aurora", "brand_new_result");
+  restored.PublishIfChanged();
+  CHECK(state::CreatedAt(*restored.Current(), {"webhook_requests", "aurora", "brand_new_result"},
+                         -1) == kStart + 950);
+}
+
+TEST_CASE("a file of schema version 3 is brought up to date: its series count from its start") {
+  testsupport::TempDir dir;
+  const std::string path = dir.File("state.db");
+  auto store = WriteBusyState(path);
+  Sql(path,
+      "ALTER TABLE counters DROP COLUMN created; ALTER TABLE histograms DROP COLUMN created;"
+      "PRAGMA user_version = 3;");
+  OpenResult result;
+  auto file = MustOpen(path, kStart + 900, &result);
+  REQUIRE(result.restored);
+  CHECK(result.moved_aside.empty());
+  const double watching_since = result.restored->watching_since;
+  state::Store restored(persist_test::Options(kStart + 900));
+  restored.Restore(std::move(*result.restored));
+  auto snapshot = restored.Current();
+  CHECK(snapshot->FindKind("aurora")->completed == store->Current()->FindKind("aurora")->completed);
+  state::ForEachCountedSeries(
+      *snapshot,
+      [&](state::SeriesKey key, double) {
+        CHECK(state::CreatedAt(*snapshot, key, -1) == watching_since);
+      },
+      [&](state::SeriesKey key, const state::Histogram&) {
+        CHECK(state::CreatedAt(*snapshot, key, -1) == watching_since);
+      });
+  // Written as version 4, the created times stay.
+  persist_test::WriteChanges(restored, *file);
+  file.reset();
+  OpenResult again;
+  auto reopened = MustOpen(path, kStart + 902, &again);
+  REQUIRE(again.restored);
+  REQUIRE(again.restored->counters.created);
+  CHECK(again.restored->counters.created->at({"completed", "aurora", "done"}) == watching_since);
+  Sql(path, "SELECT created FROM counters");
 }
