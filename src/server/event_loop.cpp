@@ -102,6 +102,7 @@ class EventLoop {
     Watch(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, kListenTag);
     Watch(options_.wake_fd, EPOLLIN, kWakeTag);
     if (local_fd_ >= 0) Watch(local_fd_, EPOLLIN, kLocalTag);
+    if (options_.balancer != nullptr) options_.balancer->Running(options_.loop, true);
     Clock::time_point next_sweep = Clock::now() + kSweepInterval;
     std::optional<Clock::time_point> stop_deadline;
     epoll_event events[256];
@@ -121,6 +122,7 @@ class EventLoop {
         } else if (tag == kWakeTag) {
           uint64_t value = 0;
           [[maybe_unused]] ssize_t n = read(options_.wake_fd, &value, sizeof(value));
+          AdoptHandedOver(now);
           ApplyCompletions(now);
         } else {
           OnEvent(tag, events[i].events, now);
@@ -135,7 +137,13 @@ class EventLoop {
         CloseExpired(now);
         next_sweep = now + kSweepInterval;
       }
+      if (options_.balancer != nullptr) options_.balancer->Held(options_.loop, connections_.size());
       if (stop_deadline && (connections_.empty() || now >= *stop_deadline)) break;
+    }
+    // Sockets handed over after the stop began are closed unanswered, as a backlog's are.
+    if (options_.balancer != nullptr) {
+      options_.balancer->Running(options_.loop, false);
+      for (const auto& handoff : options_.balancer->Take(options_.loop)) close(handoff.fd);
     }
   }
 
@@ -166,26 +174,53 @@ class EventLoop {
         }
         return;
       }
-      if (connections_.size() >= limit_ && !EvictOne()) {
-        close(fd);
+      // A loop that holds more than another hands the connection over.
+      if (!local && options_.balancer != nullptr && !stopping_) {
+        const size_t target = options_.balancer->Pick(options_.loop);
+        if (target != options_.loop) {
+          options_.balancer->Hand(target, Balancer::Handoff{.fd = fd, .peer = peer});
+          continue;
+        }
+        // Counted at once, so that the next connection of a burst sees it.
+        options_.balancer->Held(options_.loop, connections_.size() + 1);
+      }
+      Adopt(fd, peer, context, now);
+    }
+  }
+
+  // Serves a socket this loop accepted, or another handed over.
+  void Adopt(int fd, const sockaddr_storage& peer, ServerContext& context, Clock::time_point now) {
+    const bool local = &context == &local_context_;
+    if (connections_.size() >= limit_ && !EvictOne()) {
+      close(fd);
+      return;
+    }
+    int yes = 1;
+    if (!local) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+    // The TLS of this moment: a renewed certificate serves the connections accepted from now on.
+    const auto security = context.security->Get();
+    auto transport = security->tls ? security->tls->NewTransport(fd) : NewPlainTransport(fd);
+    if (!transport) {
+      close(fd);
+      return;
+    }
+    uint64_t id = next_id_++;
+    auto connection =
+        std::make_unique<Connection>(id, fd, std::move(transport), context, now, PeerAddress(peer));
+    connections_.emplace(id, std::move(connection));
+    // Edge-triggered: a connection reads and writes until the socket says EAGAIN.
+    Watch(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, id);
+    Drive(connections_.find(id), now);
+  }
+
+  void AdoptHandedOver(Clock::time_point now) {
+    if (options_.balancer == nullptr) return;
+    for (const auto& handoff : options_.balancer->Take(options_.loop)) {
+      if (stopping_) {
+        close(handoff.fd);
         continue;
       }
-      int yes = 1;
-      if (!local) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-      // The TLS of this moment: a renewed certificate serves the connections accepted from now on.
-      const auto security = context.security->Get();
-      auto transport = security->tls ? security->tls->NewTransport(fd) : NewPlainTransport(fd);
-      if (!transport) {
-        close(fd);
-        continue;
-      }
-      uint64_t id = next_id_++;
-      auto connection = std::make_unique<Connection>(id, fd, std::move(transport), context, now,
-                                                     PeerAddress(peer));
-      connections_.emplace(id, std::move(connection));
-      // Edge-triggered: a connection reads and writes until the socket says EAGAIN.
-      Watch(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, id);
-      Drive(connections_.find(id), now);
+      Adopt(handoff.fd, handoff.peer, context_, now);
     }
   }
 
@@ -251,6 +286,7 @@ class EventLoop {
   }
 
   void BeginStop() {
+    stopping_ = true;
     if (listen_fd_ >= 0) {
       epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
       listen_fd_ = -1;
@@ -287,6 +323,7 @@ class EventLoop {
   int epoll_fd_ = -1;
   int spare_fd_ = -1;
   uint64_t next_id_ = 2;
+  bool stopping_ = false;
   std::vector<char> read_buffer_;
   ServerContext context_;
   // For the health socket's connections (LocalContext of context_).

@@ -1,6 +1,7 @@
 // The server's event loops: each accepts connections on the shared listening socket and drives
-// its own with epoll until told to stop. A loop runs on one thread; only its wake_fd is written
-// from others.
+// its own with epoll until told to stop; with a Balancer, a connection accepted by the loop that
+// holds more goes to the one that holds fewer. A loop runs on one thread; only its wake_fd is
+// written from others.
 #pragma once
 
 #include <atomic>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "server/auth_queue.h"
+#include "server/balancer.h"
 #include "server/handler_pool.h"
 #include "server/route_table.h"
 #include "server/security.h"
@@ -36,6 +38,9 @@ struct EventLoopOptions {
   // local_routes only, without TLS or authorizer (LocalContext).
   int local_fd = -1;
   const RouteTable* local_routes = nullptr;
+  // Shared by the loops (null: each serves what it accepts); `loop` is this loop's slot in it.
+  Balancer* balancer = nullptr;
+  size_t loop = 0;
 };
 
 // Connections the process can hold: 4096, or fewer when file descriptors are short (some are kept

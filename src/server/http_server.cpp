@@ -52,6 +52,8 @@ struct HttpServer::Impl {
   std::string local_path;
   RouteTable local_routes;
   std::atomic<bool> stop_requested{false};
+  // The loops' balancer while Serve runs.
+  std::atomic<Balancer*> balancer{nullptr};
 };
 
 HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
@@ -188,6 +190,11 @@ bool HttpServer::BindLocal(const std::string& path, const std::vector<std::strin
 
 int HttpServer::port() const { return impl_->port; }
 
+std::vector<size_t> HttpServer::ConnectionsPerLoop() const {
+  Balancer* balancer = impl_->balancer.load();
+  return balancer != nullptr ? balancer->Counts() : std::vector<size_t>();
+}
+
 size_t HttpServer::auth_checks_waiting() const {
   return impl_->auth_queue ? impl_->auth_queue->waiting() : 0;
 }
@@ -201,6 +208,8 @@ void HttpServer::Serve() {
   sigaddset(&pipe, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   size_t limit = ConnectionLimit();
+  Balancer balancer(std::vector<int>(std::begin(impl_->wake_fds), std::end(impl_->wake_fds)));
+  impl_->balancer.store(&balancer);
   auto options = [&](int loop) {
     return EventLoopOptions{
         .listen_fd = impl_->listen_fd,
@@ -211,6 +220,8 @@ void HttpServer::Serve() {
         .public_prefixes = impl_->public_prefixes,
         .handlers = impl_->handlers.get(),
         .auth_queue = impl_->auth_queue.get(),
+        .balancer = &balancer,
+        .loop = static_cast<size_t>(loop),
     };
   };
   std::vector<std::thread> others;
@@ -230,6 +241,7 @@ void HttpServer::Serve() {
   first.max_connections = limit - first.max_connections * others.size();
   RunEventLoop(first, impl_->stop_requested);
   for (auto& thread : others) thread.join();
+  impl_->balancer.store(nullptr);
   close(impl_->listen_fd);
   impl_->listen_fd = -1;
   CloseLocal(impl_->local_fd, impl_->local_path);

@@ -157,6 +157,8 @@ class HttpServer {
 
   // The bound port, after Bind.
   int port() const;
+  // While Serve runs: the connections each event loop holds (tests).
+  std::vector<size_t> ConnectionsPerLoop() const;
   // Password checks waiting for a thread (not running), after Bind; thread-safe.
   size_t auth_checks_waiting() const;
 

@@ -1,6 +1,7 @@
 #include "state/store.h"
 
 #include <algorithm>
+#include <queue>
 #include <set>
 #include <stdexcept>
 
@@ -67,14 +68,40 @@ struct Store::KindState {
   std::unordered_map<std::string_view, std::shared_ptr<const JobRecord>, IdHasher, std::equal_to<>>
       jobs;
 
-  // Shows `record` under its id, in place of what was shown; true when the id is new.
+  // Shows `record` under its id, in place of what was shown; true when the id is new. A record
+  // that turns terminal (or finishes again at another time) joins the expiry queue.
   bool Put(std::shared_ptr<const JobRecord> record) {
-    const bool erased = jobs.erase(record->job.id) > 0;
+    auto old = jobs.find(std::string_view(record->job.id));
+    const bool known = old != jobs.end();
+    if (IsTerminal(record->status) && (!known || !IsTerminal(old->second->status) ||
+                                       old->second->finished_at != record->finished_at)) {
+      finishing.emplace(record->finished_at, record->job.id);
+    }
+    if (known) jobs.erase(old);
     std::string_view id = record->job.id;
     jobs.emplace(id, std::move(record));
     changed = true;
-    return !erased;
+    return !known;
   }
+  void RememberUntil(uint64_t hash, double forget_at) {
+    remembered[hash] = forget_at;
+    forgetting.emplace(forget_at, hash);
+  }
+  void RefuseUntil(uint64_t hash, double forget_at) {
+    refused[hash] = forget_at;
+    unrefusing.emplace(forget_at, hash);
+  }
+
+  // The expiry queues, earliest first, so that a cycle touches only what expires: (finished_at,
+  // id) of the terminal jobs shown, (forget_at, id hash) of the remembered and the refused ids.
+  // An entry whose job or id has gone, or moved on, since it was queued is dropped when it comes
+  // up.
+  template <typename T>
+  using Queue =
+      std::priority_queue<std::pair<double, T>, std::vector<std::pair<double, T>>, std::greater<>>;
+  Queue<std::string> finishing;
+  Queue<uint64_t> forgetting;
+  Queue<uint64_t> unrefusing;
   // The shown jobs ordered by id, as last published; rebuilt only after a change.
   JobList published;
   // The oldest_unfinished of `published`, computed with it.
@@ -352,10 +379,10 @@ void Store::Restore(RestoredState restored) {
     kind.Put(std::make_shared<const JobRecord>(std::move(record)));
   }
   for (const auto& remembered : restored.remembered) {
-    SlotFor(remembered.kind).remembered[remembered.id_hash] = remembered.forget_at;
+    SlotFor(remembered.kind).RememberUntil(remembered.id_hash, remembered.forget_at);
   }
   for (const auto& refused : restored.refused) {
-    SlotFor(refused.kind).refused[refused.id_hash] = refused.forget_at;
+    SlotFor(refused.kind).RefuseUntil(refused.id_hash, refused.forget_at);
   }
   // A series the file did not have (a kind switched on at this start) counts from this start.
   AssignCreated(state_, state_.process_started_at);
@@ -814,7 +841,7 @@ void Store::Remember(KindState& kind, std::string_view id, double now) {
 }
 
 void Store::RememberHash(KindState& kind, uint64_t hash, double forget_at) {
-  kind.remembered[hash] = forget_at;
+  kind.RememberUntil(hash, forget_at);
   Record({.type = Change::Type::kRemember,
           .kind = state_.kinds[kind.index].name,
           .id_hash = hash,
@@ -825,7 +852,7 @@ void Store::Refuse(KindState& kind, std::string_view id, double now) {
   const uint64_t hash = IdHash(id);
   if (kind.refused.contains(hash)) return;
   const double forget_at = now + options_.forget_after_seconds;
-  kind.refused.emplace(hash, forget_at);
+  kind.RefuseUntil(hash, forget_at);
   state_.kinds[kind.index].dropped["limit"] += 1;
   Record({.type = Change::Type::kRefuse,
           .kind = state_.kinds[kind.index].name,
@@ -849,28 +876,36 @@ size_t Store::Tracked() const {
 
 void Store::Expire(double now, KindState& kind) {
   const std::string& kind_name = state_.kinds[kind.index].name;
-  for (auto it = kind.jobs.begin(); it != kind.jobs.end();) {
-    const JobRecord& record = *it->second;
-    if (IsTerminal(record.status) &&
-        record.finished_at + options_.terminal_retention_seconds <= now) {
-      Record({.type = Change::Type::kRemove, .kind = kind_name, .id = std::string(it->first)});
-      Remember(kind, it->first, now);
-      it = kind.jobs.erase(it);
-      kind.changed = true;
-    } else {
-      ++it;
+  // The queue is in order of finished_at: whatever the retention (a reload may change it), the
+  // jobs that expire are at its front.
+  while (!kind.finishing.empty() &&
+         kind.finishing.top().first + options_.terminal_retention_seconds <= now) {
+    const auto [finished_at, id] = kind.finishing.top();
+    kind.finishing.pop();
+    auto it = kind.jobs.find(std::string_view(id));
+    if (it == kind.jobs.end() || !IsTerminal(it->second->status) ||
+        it->second->finished_at != finished_at) {
+      continue;
     }
+    Record({.type = Change::Type::kRemove, .kind = kind_name, .id = id});
+    Remember(kind, id, now);
+    kind.jobs.erase(it);
+    kind.changed = true;
   }
-  std::erase_if(kind.remembered, [&](const auto& entry) {
-    if (entry.second > now) return false;
-    Record({.type = Change::Type::kForget, .kind = kind_name, .id_hash = entry.first});
-    return true;
-  });
-  std::erase_if(kind.refused, [&](const auto& entry) {
-    if (entry.second > now) return false;
-    Record({.type = Change::Type::kUnrefuse, .kind = kind_name, .id_hash = entry.first});
-    return true;
-  });
+  // The remembered and the refused ids end the same way, each with its change.
+  auto forget = [&](KindState::Queue<uint64_t>& queue, std::unordered_map<uint64_t, double>& ids,
+                    Change::Type type) {
+    while (!queue.empty() && queue.top().first <= now) {
+      const auto [forget_at, hash] = queue.top();
+      queue.pop();
+      auto it = ids.find(hash);
+      if (it == ids.end() || it->second != forget_at) continue;
+      ids.erase(it);
+      Record({.type = type, .kind = kind_name, .id_hash = hash});
+    }
+  };
+  forget(kind.forgetting, kind.remembered, Change::Type::kForget);
+  forget(kind.unrefusing, kind.refused, Change::Type::kUnrefuse);
 }
 
 }  // namespace state

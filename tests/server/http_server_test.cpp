@@ -473,3 +473,32 @@ TEST_CASE("the authorizer's no is a 401 with WWW-Authenticate, and the route is 
   CHECK(server.Posts().empty());
   CHECK(asked.load() == 4);
 }
+
+TEST_CASE("connections are spread evenly over the event loops, whichever accepts them") {
+  TestServer server;
+  std::vector<std::unique_ptr<rawclient::Connection>> clients;
+  for (int i = 0; i < 16; ++i) {
+    clients.push_back(std::make_unique<rawclient::Connection>(server.port()));
+    // Answered: the connection is held by a loop by now.
+    REQUIRE(clients.back()->Send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(clients.back()->Read().status == 200);
+  }
+  std::vector<size_t> counts;
+  REQUIRE(testsupport::WaitFor(
+      [&] {
+        counts = server.http.ConnectionsPerLoop();
+        size_t total = 0;
+        for (size_t count : counts) total += count;
+        return total == 16;
+      },
+      seconds(5)));
+  CAPTURE(counts[0]);
+  CAPTURE(counts[1]);
+  REQUIRE(counts.size() == 2);
+  CHECK(std::max(counts[0], counts[1]) - std::min(counts[0], counts[1]) <= 1);
+  // Every connection still answers, on whichever loop holds it.
+  for (auto& client : clients) {
+    REQUIRE(client->Send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"));
+    CHECK(client->Read().status == 200);
+  }
+}
