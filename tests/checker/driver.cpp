@@ -305,11 +305,14 @@ class Sequence {
       DiskEmpty();
       Quiet();
     }
-    if (Workspaces() && config_.workspaces.size() < config_.all_workspaces.size()) {
-      // Every workspace back before the end: a removed one's counts must come back whole.
+    if (Workspaces() &&
+        (config_.workspaces.size() < config_.all_workspaces.size() || !config_.kinds_off.empty())) {
+      // Every workspace and kind section back before the end: a removed one's counts must come
+      // back whole.
       ModelConfig next = config_;
       next.workspaces.insert(config_.all_workspaces.begin(), config_.all_workspaces.end());
-      Op("POST /-/reload with every workspace back: " + DescribeConfig(next));
+      next.kinds_off.clear();
+      Op("POST /-/reload with every workspace and kind section back: " + DescribeConfig(next));
       config_ = next;
       WriteConfig();
       Reload(false);
@@ -546,7 +549,7 @@ class Sequence {
       const ApiJob& job = JobOf(key);
       const Facts* durable = Durable(job);
       if (durable != nullptr && durable->taken && Memory(job).taken &&
-          !config_.config_ids.contains(key) && config_.Enabled(job)) {
+          !config_.config_ids.contains(key) && (!Workspaces() || config_.Enabled(job))) {
         candidates.push_back(key);
       }
     }
