@@ -93,14 +93,17 @@ bool Monotonic(const std::string& name) {
   return false;
 }
 
-// Sequences come in three profiles, so that the model stays exact: "churn" varies retention,
+// Sequences come in four profiles, so that the model stays exact: "churn" varies retention,
 // forget_after, kinds, ids and the disk under a cap never reached; "cap" keeps a long retention
 // and both kinds on, and lowers and raises max_tracked_jobs; "shards" runs two replicas
 // (--total-shards=2, a state file each, no webhooks, no full disk) that restart one at a time,
 // and holds each to the jobs it owns. The number of shards never changes within a sequence: a
 // job finishing while it does may be counted by its old and its new owner (README, Sharding),
-// which is left unchecked.
-enum class Profile { kChurn, kCap, kShards };
+// which is left unchecked. "workspaces" runs two workspaces (`workspaces:`), each against a fake
+// API of its own that answers only its own credentials, with ids that exist in both (two jobs);
+// reloads and restarts take a workspace, or a kind section of one, away and bring it back, under
+// a cap never reached, or else a cap over both workspaces that stays as it was (no full disk).
+enum class Profile { kChurn, kCap, kShards, kWorkspaces };
 
 const char* ProfileName(Profile profile) {
   switch (profile) {
@@ -110,6 +113,8 @@ const char* ProfileName(Profile profile) {
       return "cap";
     case Profile::kShards:
       return "shards";
+    case Profile::kWorkspaces:
+      return "workspaces";
   }
   return "?";
 }
@@ -122,12 +127,25 @@ bool ShardSeed(uint64_t seed) {
   return draw() % 6 == 0;
 }
 
+// About one seed in five of the others runs two workspaces; drawn apart in the same way, with a
+// salt that leaves every seed of regression_seeds.txt on its profile.
+bool WorkspacesSeed(uint64_t seed) {
+  std::mt19937_64 draw(seed ^ 0x3a75ba5fULL);
+  return draw() % 5 == 0;
+}
+
+constexpr const char* kWorkspaceNames[] = {"ws-a", "ws-b"};
+
+// A workspace's credentials, which its fake API alone accepts.
+std::string WorkspaceApiId(const std::string& workspace) { return "checker-id-" + workspace; }
+std::string WorkspaceApiKey(const std::string& workspace) { return "checker-key-" + workspace; }
+
 // One exporter process after another on one state file, with the model of what it knows.
 struct Replica {
   int shard = 0;
   Model model;
   std::unique_ptr<ExporterProcess> exporter;
-  // Terminal answers served to it before its current process started, per job.
+  // Terminal answers served to it before its current process started, per job (JobKey).
   std::map<std::string, int> terminal_at_start;
   // The highest value every monotonic series showed.
   std::map<std::string, double> highest;
@@ -147,7 +165,19 @@ class Sequence {
   Sequence(uint64_t seed, std::string binary)
       : seed_(seed), random_(seed), binary_(std::move(binary)) {
     profile_ = Chance(0.7) ? Profile::kChurn : Profile::kCap;
-    if (ShardSeed(seed)) profile_ = Profile::kShards;
+    if (ShardSeed(seed)) {
+      profile_ = Profile::kShards;
+    } else if (WorkspacesSeed(seed)) {
+      profile_ = Profile::kWorkspaces;
+    }
+    if (profile_ == Profile::kWorkspaces) {
+      for (const char* workspace : kWorkspaceNames) {
+        apis_[workspace] =
+            std::make_unique<FakeApi>(WorkspaceApiId(workspace), WorkspaceApiKey(workspace));
+      }
+    } else {
+      apis_[""] = std::make_unique<FakeApi>();
+    }
     const int replicas = profile_ == Profile::kShards ? 2 : 1;
     for (int i = 0; i < replicas; ++i) {
       replicas_.push_back(std::make_unique<Replica>());
@@ -186,19 +216,40 @@ class Sequence {
   // The first replica: its model holds every job (each model does) and the disk state.
   Replica& First() { return *replicas_[0]; }
   Model& Main() { return First().model; }
-  Replica& OwnerOf(const std::string& id) {
+  Replica& OwnerOf(const ApiJob& job) {
     for (auto& replica : replicas_) {
-      if (replica->model.Owns(id)) return *replica;
+      if (replica->model.Owns(job)) return *replica;
     }
     return First();
   }
-  Facts& Memory(const std::string& id) { return OwnerOf(id).model.memory[id]; }
-  const Facts* Durable(const std::string& id) {
-    const Model& model = OwnerOf(id).model;
-    auto it = model.durable.find(id);
+  Facts& Memory(const ApiJob& job) { return OwnerOf(job).model.memory[JobKey(job)]; }
+  const Facts* Durable(const ApiJob& job) {
+    const Model& model = OwnerOf(job).model;
+    auto it = model.durable.find(JobKey(job));
     return it == model.durable.end() ? nullptr : &it->second;
   }
+  // The job of this JobKey (every model holds every job).
+  const ApiJob& JobOf(const std::string& key) {
+    const ApiJob* job = Main().Find(key);
+    if (job == nullptr) throw Failure("the checker lost job " + key);
+    return *job;
+  }
+
+  // ---- the fake APIs: one, or one per workspace ("": without workspaces)
+  bool Workspaces() const { return profile_ == Profile::kWorkspaces; }
+  FakeApi& Api(const std::string& workspace) { return *apis_.at(workspace); }
+  // The X-API-ID the replica sends to the workspace's API.
+  static std::string ClientOf(const Replica& replica, const std::string& workspace) {
+    return workspace.empty() ? replica.ApiId() : WorkspaceApiId(workspace);
+  }
+  // The workspaces polled now ("" alone without workspaces).
+  std::vector<std::string> Polled() const {
+    if (!Workspaces()) return {""};
+    return {config_.workspaces.begin(), config_.workspaces.end()};
+  }
+  // Serves the job from its API from now on, and tells every model.
   void PutJob(const ApiJob& job) {
+    Api(job.workspace).Put(job);
     for (auto& replica : replicas_) replica->model.Put(job);
   }
   void ReconfigureAll() {
@@ -218,9 +269,24 @@ class Sequence {
     config_.breakdown_fields = {"failed_reason"};
     if (profile_ == Profile::kCap) config_.breakdown_fields = {"aspect_ratio", "failed_reason"};
     config_.breakdown_max_values = 2;
+    if (Workspaces()) {
+      for (const char* workspace : kWorkspaceNames) {
+        config_.all_workspaces.push_back(workspace);
+        config_.workspaces.insert(workspace);
+        testsupport::WriteFile(dir_.File(std::string(workspace) + ".id"),
+                               WorkspaceApiId(workspace) + "\n");
+        testsupport::WriteFile(dir_.File(std::string(workspace) + ".key"),
+                               WorkspaceApiKey(workspace) + "\n");
+      }
+      // A cap over both workspaces, reached, that stays as it is; or none.
+      if (Chance(0.4)) config_.max_tracked_jobs = static_cast<size_t>(Uniform(3, 6));
+    }
     WriteIdsFile();
     WriteConfig();
-    Op(std::string("start (profile ") + ProfileName(profile_) + ")");
+    Op(std::string("start (profile ") + ProfileName(profile_) + ")" +
+       (config_.max_tracked_jobs != kNoCap
+            ? ", max_tracked_jobs " + std::to_string(config_.max_tracked_jobs)
+            : std::string()));
     for (auto& replica : replicas_) StartExporter(*replica);
     const double started = Now();
     for (auto& replica : replicas_) {
@@ -228,10 +294,28 @@ class Sequence {
       replica->model.Start(config_);
     }
     Quiet();
+    if (Workspaces()) {
+      // At least one id in both workspaces: a job, then another with its id in the other one.
+      Step(&Sequence::CreateJob);
+      Step(&Sequence::CreateTwin);
+    }
     const int steps = Uniform(8, 14);
     for (int step = 0; step < steps; ++step) Step();
     if (Main().disk_full) {
       DiskEmpty();
+      Quiet();
+    }
+    if (Workspaces() &&
+        (config_.workspaces.size() < config_.all_workspaces.size() || !config_.kinds_off.empty())) {
+      // Every workspace and kind section back before the end: a removed one's counts must come
+      // back whole.
+      ModelConfig next = config_;
+      next.workspaces.insert(config_.all_workspaces.begin(), config_.all_workspaces.end());
+      next.kinds_off.clear();
+      Op("POST /-/reload with every workspace and kind section back: " + DescribeConfig(next));
+      config_ = next;
+      WriteConfig();
+      Reload(false);
       Quiet();
     }
     Op("final clean restart");
@@ -239,13 +323,15 @@ class Sequence {
     Quiet();
   }
 
-  void Step() {
+  // One operation (`forced`, when it applies; else a random one), maybe a kill, a quiet point.
+  void Step(bool (Sequence::*forced)() = nullptr) {
     struct Choice {
       double weight;
       bool (Sequence::*op)();
     };
     const bool churn = profile_ == Profile::kChurn;
     const bool webhooks = profile_ != Profile::kShards;
+    // Zero weights last: the other profiles draw as they did before "workspaces".
     const std::vector<Choice> choices = {
         {4, &Sequence::CreateJob},
         {4.5, &Sequence::AdvanceJob},
@@ -253,17 +339,22 @@ class Sequence {
         {1.2, &Sequence::IdsFileAdd},
         {profile_ == Profile::kCap ? 0.2 : 0.6, &Sequence::IdsFileRemove},
         {1.5, &Sequence::RestartOp},
-        {1.2, &Sequence::ReloadOp},
+        {Workspaces() ? 2.0 : 1.2, &Sequence::ReloadOp},
         {churn ? 0.5 : 0.0, &Sequence::DiskOp},
+        {Workspaces() ? 1.0 : 0.0, &Sequence::CreateTwin},
     };
     double total = 0;
     for (const auto& choice : choices) total += choice.weight;
     for (int attempt = 0; attempt < 20; ++attempt) {
-      double at = std::uniform_real_distribution<double>(0, total)(random_);
-      size_t i = 0;
-      while (i + 1 < choices.size() && at >= choices[i].weight) at -= choices[i++].weight;
       kill_safe_ = true;
-      if (!(this->*choices[i].op)()) continue;
+      if (forced != nullptr && attempt == 0) {
+        if (!(this->*forced)()) continue;
+      } else {
+        double at = std::uniform_real_distribution<double>(0, total)(random_);
+        size_t i = 0;
+        while (i + 1 < choices.size() && at >= choices[i].weight) at -= choices[i++].weight;
+        if (!(this->*choices[i].op)()) continue;
+      }
       if (kill_safe_ && Chance(0.25)) {
         // A kill (or a clean stop) at a random moment: what the exporter did of the change is
         // unknown, and the model must not care.
@@ -309,7 +400,8 @@ class Sequence {
   }
 
   std::string Describe(const ApiJob& job) {
-    std::string out = job.kind + " " + job.id + " " + job.status;
+    std::string out = (job.workspace.empty() ? "" : job.workspace + " ") + job.kind + " " + job.id +
+                      " " + job.status;
     if (job.created_at < Main().watching_since) out += " (old)";
     if (IsTerminalWord(job.status)) {
       char values[128];
@@ -325,40 +417,65 @@ class Sequence {
     return out;
   }
 
-  bool CreateJob() {
+  bool CreateJob() { return NewJob(nullptr); }
+
+  // A job whose id is that of a job of the other workspace (another job, of the same kind).
+  bool CreateTwin() {
+    if (!Workspaces() || Main().jobs.size() >= 14) return false;
+    std::vector<ApiJob> candidates;
+    for (const auto& job : Main().jobs) {
+      ApiJob twin = job;
+      twin.workspace =
+          job.workspace == kWorkspaceNames[0] ? kWorkspaceNames[1] : kWorkspaceNames[0];
+      if (Main().Find(JobKey(twin)) == nullptr) candidates.push_back(job);
+    }
+    if (candidates.empty()) return false;
+    return NewJob(&Pick(candidates));
+  }
+
+  // A new job (`twin`: with the id and kind of that job of the other workspace).
+  bool NewJob(const ApiJob* twin) {
     if (Main().jobs.size() >= 14) return false;
     ApiJob job;
-    job.kind = Chance(0.5) ? kAdsClone : kAurora;
-    job.id = NewId(job.kind);
+    if (twin != nullptr) {
+      job.workspace =
+          twin->workspace == kWorkspaceNames[0] ? kWorkspaceNames[1] : kWorkspaceNames[0];
+      job.kind = twin->kind;
+      job.id = twin->id;
+    } else {
+      if (Workspaces()) job.workspace = kWorkspaceNames[Uniform(0, 1)];
+      job.kind = Chance(0.5) ? kAdsClone : kAurora;
+      job.id = NewId(job.kind);
+    }
     const bool old = Chance(0.25);
     // Far from the boundaries: days before watching_since, or now (after the first start).
     job.created_at = Millis(old ? Main().watching_since - 3 * 86400 - Uniform(0, 3600) : Now());
     job.updated_at = job.created_at;
     job.status = Chance(0.5) ? "pending" : "running";
     if (Chance(0.35)) Finish(job, false);
-    api_.Put(job);
     PutJob(job);
     std::string how = job.kind == kAurora ? "listed" : "unknown to the exporter";
     if (job.kind == kAdsClone) {
       const double way = std::uniform_real_distribution<double>(0, 1)(random_);
       if (way < 0.35) {
         how = "in the ids file";
-        config_.file_ids.insert(job.id);
+        config_.file_ids.insert(JobKey(job));
         WriteIdsFile();
         ReconfigureAll();
       } else if (way < 0.6) {
         how = "in the config ids, reloaded";
-        config_.config_ids.insert(job.id);
+        config_.config_ids.insert(JobKey(job));
         WriteConfig();
         Reload(false);
       } else if (way < 0.85 && !Sharded()) {
         how = "announced by webhook";
         Op("create " + Describe(job) + ", " + how);
         kill_safe_ = false;  // a webhook lost to a kill is not sent again
-        PostWebhook(job.id);
+        PostWebhook(JobKey(job));
         return true;
       }
     }
+    if (twin != nullptr) how += ", the id of " + JobKey(*twin);
     Op("create " + Describe(job) + ", " + how);
     return true;
   }
@@ -369,10 +486,14 @@ class Sequence {
       if (IsTerminalWord(job.status)) continue;
       if (job.created_at < Main().watching_since) {
         // An old job finishes only once its unfinished sighting was written and its kind is
-        // on: else whether it finished while watched would depend on timing.
-        const Facts* durable = Durable(job.id);
+        // on: else whether it finished while watched would depend on timing. Or while its
+        // workspace is out of the config, which keeps its rows untouched: the written sighting
+        // counts it when the workspace returns (a kind section left out is a kind switched off).
+        const Facts* durable = Durable(job);
         if (durable == nullptr || !durable->seen_unfinished) continue;
-        if (!config_.Enabled(job.kind)) continue;
+        const bool away = Workspaces() && !config_.workspaces.contains(job.workspace) &&
+                          !config_.kinds_off.contains(job.workspace + "/" + job.kind);
+        if (!config_.Enabled(job) && !away) continue;
       }
       candidates.push_back(job);
     }
@@ -381,10 +502,9 @@ class Sequence {
     if (job.status == "pending" && Chance(0.3)) {
       job.status = "running";
     } else {
-      const Facts* durable = Durable(job.id);
+      const Facts* durable = Durable(job);
       Finish(job, durable != nullptr && durable->seen_unfinished);
     }
-    api_.Put(job);
     PutJob(job);
     Op("advance " + Describe(job));
     return true;
@@ -400,41 +520,45 @@ class Sequence {
     const int times = Chance(0.3) ? 2 : 1;
     kill_safe_ = false;
     Op("webhook for " + Describe(job) + (times > 1 ? " (twice)" : ""));
-    for (int i = 0; i < times; ++i) PostWebhook(job.id);
+    for (int i = 0; i < times; ++i) PostWebhook(JobKey(job));
     return true;
   }
 
   bool IdsFileAdd() {
     std::vector<std::string> candidates;
     for (const auto& job : Main().jobs) {
-      if (job.kind == kAdsClone && !config_.Listed(job.id)) candidates.push_back(job.id);
+      if (job.kind == kAdsClone && !config_.Listed(JobKey(job))) candidates.push_back(JobKey(job));
     }
     if (candidates.empty()) return false;
-    const std::string id = Pick(candidates);
-    config_.file_ids.insert(id);
+    const std::string key = Pick(candidates);
+    config_.file_ids.insert(key);
     WriteIdsFile();
     ReconfigureAll();
-    Op("add " + id + " to the ids file");
+    Op("add " + key + " to the ids file");
     return true;
   }
 
   bool IdsFileRemove() {
     // Only ids whose terminal answer was taken and written: an unfinished job removed while the
-    // exporter runs stops being polled, and one removed while it is down does not.
+    // exporter runs stops being polled, and one removed while it is down does not. Only while
+    // the exporter reads the file (its workspace is configured). Under a cap over two
+    // workspaces, never: a slot freed would go to whichever workspace's poller asks first.
+    if (Workspaces() && config_.max_tracked_jobs != kNoCap) return false;
     std::vector<std::string> candidates;
-    for (const auto& id : config_.file_ids) {
-      const Facts* durable = Durable(id);
-      if (durable != nullptr && durable->taken && Memory(id).taken &&
-          !config_.config_ids.contains(id)) {
-        candidates.push_back(id);
+    for (const auto& key : config_.file_ids) {
+      const ApiJob& job = JobOf(key);
+      const Facts* durable = Durable(job);
+      if (durable != nullptr && durable->taken && Memory(job).taken &&
+          !config_.config_ids.contains(key) && (!Workspaces() || config_.Enabled(job))) {
+        candidates.push_back(key);
       }
     }
     if (candidates.empty()) return false;
-    const std::string id = Pick(candidates);
-    config_.file_ids.erase(id);
+    const std::string key = Pick(candidates);
+    config_.file_ids.erase(key);
     WriteIdsFile();
     ReconfigureAll();
-    Op("remove " + id + " from the ids file");
+    Op("remove " + key + " from the ids file");
     return true;
   }
 
@@ -442,7 +566,9 @@ class Sequence {
   // tracked, which a start puts aside).
   ModelConfig ChangedConfig(bool restart, std::string* what) {
     ModelConfig next = config_;
-    if (profile_ != Profile::kCap) {
+    if (Workspaces()) {
+      ChangeWorkspaces(next);
+    } else if (profile_ != Profile::kCap) {
       if (Chance(0.4)) {
         const bool ads = Chance(0.5);
         bool& flag = ads ? next.ads_clone_enabled : next.aurora_enabled;
@@ -450,9 +576,9 @@ class Sequence {
         // switch ads_clone off only when no unfinished job is known by a webhook alone.
         bool webhook_only = false;
         for (const auto& job : Main().jobs) {
-          const Facts& f = Memory(job.id);
-          webhook_only = webhook_only ||
-                         (job.kind == kAdsClone && f.tracked && !f.taken && !next.Listed(job.id));
+          const Facts& f = Memory(job);
+          webhook_only = webhook_only || (job.kind == kAdsClone && f.tracked && !f.taken &&
+                                          !next.Listed(JobKey(job)));
         }
         if (!(flag && ads && webhook_only)) flag = !flag;
         if (!next.ads_clone_enabled && !next.aurora_enabled) flag = true;
@@ -462,11 +588,12 @@ class Sequence {
       if (Chance(0.3)) next.forget_after = next.forget_after == 3600 ? 7 * 86400 : 3600;
       if (Chance(0.2) && !next.config_ids.empty()) {
         // Takes a finished id out of the config.
-        for (const auto& id : next.config_ids) {
-          const Facts* durable = Durable(id);
-          if (durable != nullptr && durable->taken && Memory(id).taken &&
-              !next.file_ids.contains(id)) {
-            next.config_ids.erase(id);
+        for (const auto& key : next.config_ids) {
+          const ApiJob& job = JobOf(key);
+          const Facts* durable = Durable(job);
+          if (durable != nullptr && durable->taken && Memory(job).taken &&
+              !next.file_ids.contains(key)) {
+            next.config_ids.erase(key);
             break;
           }
         }
@@ -489,11 +616,81 @@ class Sequence {
         if (low >= tracked || (restart && all_taken)) next.max_tracked_jobs = low;
       }
     }
+    *what = DescribeConfig(next);
+    return next;
+  }
+
+  // The "workspaces" profile's changes, under no cap (with a cap, no job stops being tracked, so
+  // that no slot is freed for the two workspaces' pollers to race for): a workspace taken away or
+  // brought back, or a kind section of one; a finished id out of the config. A workspace or an
+  // ads_clone section goes only when no unfinished ads_clone job of it is known by a webhook alone
+  // (whether a start keeps those is not part of the contract), and a configured workspace keeps at
+  // least one kind.
+  void ChangeWorkspaces(ModelConfig& next) {
+    auto webhook_only = [&](const std::string& workspace) {
+      for (const auto& job : Main().jobs) {
+        const Facts& f = Memory(job);
+        if (job.workspace == workspace && job.kind == kAdsClone && f.tracked && !f.taken &&
+            !next.Listed(JobKey(job))) {
+          return true;
+        }
+      }
+      return false;
+    };
+    if (next.max_tracked_jobs == kNoCap && Chance(0.7)) {
+      if (Chance(0.7)) {
+        std::string removed;
+        for (const auto& workspace : next.all_workspaces) {
+          if (!next.workspaces.contains(workspace)) removed = workspace;
+        }
+        if (!removed.empty()) {
+          next.workspaces.insert(removed);
+        } else {
+          const std::string& workspace = Pick(next.all_workspaces);
+          if (!webhook_only(workspace)) {
+            next.workspaces.erase(workspace);
+            kind_switched_off_ = true;
+          }
+        }
+      } else {
+        const std::string workspace =
+            Pick(std::vector<std::string>(next.workspaces.begin(), next.workspaces.end()));
+        const std::string kind = Chance(0.5) ? kAdsClone : kAurora;
+        const std::string other = kind == kAdsClone ? kAurora : kAdsClone;
+        const std::string section = workspace + "/" + kind;
+        if (next.kinds_off.contains(section)) {
+          next.kinds_off.erase(section);
+        } else if (!next.kinds_off.contains(workspace + "/" + other) &&
+                   !(kind == kAdsClone && webhook_only(workspace))) {
+          next.kinds_off.insert(section);
+          kind_switched_off_ = true;
+        }
+      }
+    }
+    if (next.max_tracked_jobs == kNoCap && Chance(0.2)) {
+      for (const auto& key : next.config_ids) {
+        const ApiJob& job = JobOf(key);
+        const Facts* durable = Durable(job);
+        if (durable != nullptr && durable->taken && Memory(job).taken &&
+            !next.file_ids.contains(key) && config_.Enabled(job)) {
+          next.config_ids.erase(key);
+          break;
+        }
+      }
+    }
+  }
+
+  std::string DescribeConfig(const ModelConfig& next) {
     auto ids = [](const std::set<std::string>& set) {
       std::string out;
       for (const auto& id : set) out += (out.empty() ? "" : ",") + id;
       return "[" + out + "]";
     };
+    if (Workspaces()) {
+      return "workspaces " + ids(next.workspaces) + ", kind sections left out " +
+             ids(next.kinds_off) + ", max_tracked_jobs " + std::to_string(next.max_tracked_jobs) +
+             ", config ids " + ids(next.config_ids);
+    }
     char text[256];
     std::snprintf(text, sizeof text,
                   "ads_clone %s, aurora %s, retention %s, forget_after %s, "
@@ -501,8 +698,7 @@ class Sequence {
                   next.ads_clone_enabled ? "on" : "off", next.aurora_enabled ? "on" : "off",
                   Duration(next.terminal_retention).c_str(), Duration(next.forget_after).c_str(),
                   next.max_tracked_jobs, ids(next.config_ids).c_str());
-    *what = text;
-    return next;
+    return text;
   }
 
   bool RestartOp() {
@@ -561,13 +757,51 @@ class Sequence {
     return dir_.File(replica.Name("exporter", ".log"));
   }
 
+  // The ads_clone ids of the workspace ("": without workspaces) in `keys`.
+  std::vector<std::string> IdsOf(const std::set<std::string>& keys, const std::string& workspace) {
+    std::vector<std::string> ids;
+    for (const auto& key : keys) {
+      const ApiJob& job = JobOf(key);
+      if (job.workspace == workspace) ids.push_back(job.id);
+    }
+    return ids;
+  }
+
+  std::string IdsFilePath(const std::string& workspace) {
+    return dir_.File(workspace.empty() ? "ads_clone.ids" : "ads_clone-" + workspace + ".ids");
+  }
+
+  // `workspaces:`: the configured ones, each with its own API, credentials and kind sections.
+  void WriteWorkspaces(std::ostream& out) {
+    out << "workspaces:\n";
+    for (const auto& workspace : config_.all_workspaces) {
+      if (!config_.workspaces.contains(workspace)) continue;
+      out << "  - name: " << workspace
+          << "\n    api:\n      base_url: http://127.0.0.1:" << Api(workspace).port()
+          << "\n      api_id_file: \"" << dir_.File(workspace + ".id")
+          << "\"\n      api_key_file: \"" << dir_.File(workspace + ".key") << "\"\n";
+      if (config_.Enabled(workspace, kAdsClone)) {
+        out << "    ads_clone:\n      ids: [";
+        bool first = true;
+        for (const auto& id : IdsOf(config_.config_ids, workspace)) {
+          out << (first ? "" : ", ") << "\"" << id << "\"";
+          first = false;
+        }
+        out << "]\n      ids_file: \"" << IdsFilePath(workspace) << "\"\n";
+      }
+      if (config_.Enabled(workspace, kAurora)) out << "    aurora: {}\n";
+    }
+  }
+
   // The same configuration for every replica, each with its own state file.
   void WriteConfig() {
     for (const auto& replica : replicas_) {
       std::ostringstream out;
       const auto timeout = testsupport::Scaled(milliseconds(2000));
-      out << "api:\n  base_url: http://127.0.0.1:" << api_.port()
-          << "\n  timeout: " << timeout.count() << "ms\n  max_concurrency: 4\n"
+      out << "api:\n";
+      // With workspaces, each names its own API.
+      if (!Workspaces()) out << "  base_url: http://127.0.0.1:" << Api("").port() << "\n";
+      out << "  timeout: " << timeout.count() << "ms\n  max_concurrency: 4\n"
           << "poll_interval: 100ms\ndiscovery_interval: 100ms\n"
           << "terminal_retention: " << Duration(config_.terminal_retention) << "\n"
           << "max_tracked_jobs: " << config_.max_tracked_jobs << "\n"
@@ -575,17 +809,21 @@ class Sequence {
           << "  forget_after: " << Duration(config_.forget_after) << "\n";
       // A sharded webhook needs the peers' addresses, which are chosen at run time.
       if (!Sharded()) out << "webhook:\n  token: \"" << kToken << "\"\n";
-      out << "ads_clone:\n  enabled: " << (config_.ads_clone_enabled ? "true" : "false")
-          << "\n  ids: [";
-      bool first = true;
-      for (const auto& id : config_.config_ids) {
-        out << (first ? "" : ", ") << "\"" << id << "\"";
-        first = false;
+      if (Workspaces()) {
+        WriteWorkspaces(out);
+      } else {
+        out << "ads_clone:\n  enabled: " << (config_.ads_clone_enabled ? "true" : "false")
+            << "\n  ids: [";
+        bool first = true;
+        for (const auto& id : config_.config_ids) {
+          out << (first ? "" : ", ") << "\"" << id << "\"";
+          first = false;
+        }
+        out << "]\n  ids_file: \"" << IdsFilePath("") << "\"\n"
+            << "custom_template_jobs:\n  enabled: false\n"
+            << "aurora:\n  enabled: " << (config_.aurora_enabled ? "true" : "false") << "\n";
       }
-      out << "]\n  ids_file: \"" << dir_.File("ads_clone.ids") << "\"\n"
-          << "custom_template_jobs:\n  enabled: false\n"
-          << "aurora:\n  enabled: " << (config_.aurora_enabled ? "true" : "false") << "\n"
-          << "breakdown:\n  max_values: " << config_.breakdown_max_values << "\n  fields: [";
+      out << "breakdown:\n  max_values: " << config_.breakdown_max_values << "\n  fields: [";
       for (size_t i = 0; i < config_.breakdown_fields.size(); ++i) {
         out << (i == 0 ? "" : ", ") << config_.breakdown_fields[i];
       }
@@ -596,11 +834,17 @@ class Sequence {
     }
   }
 
+  // The ids file, or one per workspace.
   void WriteIdsFile() {
-    std::string text = "# checker\n";
-    for (const auto& id : config_.file_ids) text += id + "\n";
-    testsupport::WriteFile(dir_.File("ads_clone.ids.tmp"), text);
-    std::filesystem::rename(dir_.File("ads_clone.ids.tmp"), dir_.File("ads_clone.ids"));
+    std::vector<std::string> workspaces = config_.all_workspaces;
+    if (workspaces.empty()) workspaces.push_back("");
+    for (const auto& workspace : workspaces) {
+      std::string text = "# checker\n";
+      for (const auto& id : IdsOf(config_.file_ids, workspace)) text += id + "\n";
+      const std::string path = IdsFilePath(workspace);
+      testsupport::WriteFile(path + ".tmp", text);
+      std::filesystem::rename(path + ".tmp", path);
+    }
   }
 
   void StartExporter(Replica& replica) {
@@ -617,7 +861,8 @@ class Sequence {
                                                          LogPath(replica), replica.ApiId(), flags);
     replica.terminal_at_start.clear();
     for (const auto& job : Main().jobs) {
-      replica.terminal_at_start[job.id] = api_.TerminalServes(job.id, replica.ApiId());
+      replica.terminal_at_start[JobKey(job)] =
+          Api(job.workspace).TerminalServes(job.id, ClientOf(replica, job.workspace));
     }
   }
 
@@ -669,18 +914,21 @@ class Sequence {
     ReconfigureAll();
   }
 
-  void PostWebhook(const std::string& id) {
-    const ApiJob* job = Main().Find(id);
-    Replica& replica = OwnerOf(id);
-    auto result =
-        testsupport::HttpPost(replica.exporter->port(), "/webhook/" + job->kind + "/" + kToken,
-                              "{\"id\": \"" + id + "\", \"status\": \"done\"}", "application/json");
-    const int expected = config_.Enabled(job->kind) ? 202 : 404;
+  // POST /webhook/{kind}/{token}, with workspaces /webhook/{workspace}/{kind}/{token}: 404 when
+  // the workspace is not configured or the kind is not on in it.
+  void PostWebhook(const std::string& key) {
+    const ApiJob job = JobOf(key);
+    Replica& replica = OwnerOf(job);
+    const std::string route = job.workspace.empty() ? job.kind : job.workspace + "/" + job.kind;
+    auto result = testsupport::HttpPost(
+        replica.exporter->port(), "/webhook/" + route + "/" + kToken,
+        "{\"id\": \"" + job.id + "\", \"status\": \"done\"}", "application/json");
+    const int expected = config_.Enabled(job) ? 202 : 404;
     if (result.status != expected) {
-      throw Failure("webhook for " + id + " answered " + std::to_string(result.status) +
+      throw Failure("webhook for " + key + " answered " + std::to_string(result.status) +
                     ", expected " + std::to_string(expected));
     }
-    replica.model.Webhook(id);
+    replica.model.Webhook(key);
   }
 
   void CheckAlive(Replica& replica) {
@@ -717,13 +965,25 @@ class Sequence {
     return exposition;
   }
 
-  double PollCount(Replica& replica) {
-    return Scrape(replica).Value("creatify_exporter_poll_duration_seconds_count").value_or(0);
+  // The poll cycles of the workspace ("": without workspaces), each of which has its own.
+  double PollCount(Replica& replica, const std::string& workspace) {
+    std::map<std::string, std::string> labels;
+    if (!workspace.empty()) labels["workspace"] = workspace;
+    return Scrape(replica)
+        .Value("creatify_exporter_poll_duration_seconds_count", labels)
+        .value_or(0);
   }
 
   // Waits until every replica read every job in its current state and published it, then
   // compares /metrics with the model.
   void Quiet() {
+    for (auto& [workspace, api] : apis_) {
+      if (api->Refused() > 0) {
+        throw Failure("the fake API of workspace " + workspace + " answered " +
+                      std::to_string(api->Refused()) +
+                      " requests 401: they carried another workspace's credentials, or none");
+      }
+    }
     for (auto& replica : replicas_) Settle(*replica);
     const double now = Now();
     for (auto& replica : replicas_) {
@@ -737,17 +997,19 @@ class Sequence {
     const auto pending = replica.model.PendingTerminal();
     // A job whose answers are put off is asked for again until taken; an exporter that took it
     // early (a defect the comparison then shows) stops asking: 3 cycles without an answer.
-    std::map<std::string, std::pair<int, int>> last;  // id -> (answers, cycle of the last)
+    std::map<std::string, std::pair<int, int>> last;  // key -> (answers, cycle of the last)
     const bool answered = testsupport::WaitFor(
         [&] {
-          const int cycle = api_.Cycles();
           bool all = true;
           for (const auto& p : pending) {
-            const int served = api_.TerminalServes(p.id, replica.ApiId());
-            if (served >= p.total && served - replica.terminal_at_start[p.id] >= p.since_start) {
+            const ApiJob& job = JobOf(p.key);
+            FakeApi& api = Api(job.workspace);
+            const int cycle = api.Cycles();
+            const int served = api.TerminalServes(job.id, ClientOf(replica, job.workspace));
+            if (served >= p.total && served - replica.terminal_at_start[p.key] >= p.since_start) {
               continue;
             }
-            auto [it, inserted] = last.try_emplace(p.id, served, cycle);
+            auto [it, inserted] = last.try_emplace(p.key, served, cycle);
             if (!inserted && it->second.first != served) it->second = {served, cycle};
             if (cycle - it->second.second < 3) all = false;
           }
@@ -758,18 +1020,26 @@ class Sequence {
       CheckAlive(replica);
       throw Failure("not quiet: the exporter did not ask for the jobs whose answers are put off");
     }
-    const int cycles = api_.Cycles();
     if (replica.model.disk_full) {
-      // Nothing is published while writes fail: wait for cycles of the API instead.
+      // Nothing is published while writes fail: wait for cycles of the API instead (no full
+      // disk with workspaces).
+      const int cycles = Api("").Cycles();
       const bool polled = testsupport::WaitFor(
-          [&] { return api_.Cycles() >= cycles + 4 || replica.exporter->Exited().has_value(); },
+          [&] { return Api("").Cycles() >= cycles + 4 || replica.exporter->Exited().has_value(); },
           timeout);
       CheckAlive(replica);
       if (!polled) throw Failure("not quiet: the exporter stopped polling");
     } else {
-      const double polls = PollCount(replica);
-      if (!testsupport::WaitFor([&] { return PollCount(replica) >= polls + 2; }, timeout)) {
-        throw Failure("not quiet: creatify_exporter_poll_duration_seconds_count did not advance");
+      // Each workspace polls on its own schedule: two more cycles of every one.
+      std::map<std::string, double> polls;
+      for (const auto& workspace : Polled()) polls[workspace] = PollCount(replica, workspace);
+      for (const auto& [workspace, before] : polls) {
+        if (!testsupport::WaitFor([&] { return PollCount(replica, workspace) >= before + 2; },
+                                  timeout)) {
+          throw Failure("not quiet: creatify_exporter_poll_duration_seconds_count" +
+                        (workspace.empty() ? std::string() : "{workspace=\"" + workspace + "\"}") +
+                        " did not advance");
+        }
       }
     }
   }
@@ -796,11 +1066,29 @@ class Sequence {
       }
     }
     diff += CompareBreakdown(replica, metrics, seen);
-    for (const char* kind : {kAdsClone, kAurora}) {
-      if (!config_.Enabled(kind) && !model.disk_full &&
-          metrics.Count("creatify_jobs_completed_total", {{"kind", kind}}) > 0) {
-        diff += std::string("  creatify_jobs_completed_total{kind=\"") + kind +
-                "\"}: switched off, still on /metrics\n";
+    std::vector<std::string> workspaces = config_.all_workspaces;
+    if (workspaces.empty()) workspaces.push_back("");
+    for (const auto& workspace : workspaces) {
+      const std::string scope = workspace.empty() ? "" : "workspace=\"" + workspace + "\",";
+      for (const char* kind : {kAdsClone, kAurora}) {
+        std::map<std::string, std::string> labels = {{"kind", kind}};
+        if (!workspace.empty()) labels["workspace"] = workspace;
+        if (!config_.Enabled(workspace, kind) && !model.disk_full &&
+            metrics.Count("creatify_jobs_completed_total", labels) > 0) {
+          diff += "  creatify_jobs_completed_total{" + scope + "kind=\"" + kind +
+                  "\"}: switched off, still on /metrics\n";
+        }
+      }
+      // A workspace taken out of the config leaves the output whole.
+      if (!workspace.empty() && !config_.workspaces.contains(workspace)) {
+        for (const auto& sample : metrics.samples) {
+          auto it = sample.labels.find("workspace");
+          if (it != sample.labels.end() && it->second == workspace) {
+            diff += "  " + SeriesKey(sample.name, sample.labels) +
+                    ": of a workspace taken out of the config, still on /metrics\n";
+            break;
+          }
+        }
       }
     }
     ++quiet_points_;
@@ -856,17 +1144,22 @@ class Sequence {
     for (size_t i = 0; i < ops_.size(); ++i) out << "  " << i + 1 << ". " << ops_[i] << "\n";
     out << "model facts (memory):\n";
     for (const auto& job : Main().jobs) {
-      const Facts& f = Memory(job.id);
-      Replica& owner = OwnerOf(job.id);
+      const Facts& f = Memory(job);
+      Replica& owner = OwnerOf(job);
       out << "  " << Describe(job) << ": "
           << (Sharded() ? "shard " + std::to_string(owner.shard) + " " : std::string())
           << (f.tracked ? "tracked " : "") << (f.seen_unfinished ? "seen-unfinished " : "")
           << (f.taken ? "taken " : "") << (f.counted ? "counted " : "")
           << (f.remembered ? "remembered " : "") << (f.refused ? "refused " : "")
-          << (f.announced ? "announced " : "") << "(served " << api_.Serves(job.id)
-          << ", terminal to its owner " << api_.TerminalServes(job.id, owner.ApiId()) << ")\n";
+          << (f.announced ? "announced " : "") << "(served " << Api(job.workspace).Serves(job.id)
+          << ", terminal to its owner "
+          << Api(job.workspace).TerminalServes(job.id, ClientOf(owner, job.workspace)) << ")\n";
     }
-    out << "the fake API's last requests:\n" << api_.Recent();
+    for (const auto& [workspace, api] : apis_) {
+      out << "the fake API's last requests"
+          << (workspace.empty() ? std::string() : " (workspace " + workspace + ")") << ":\n"
+          << api->Recent();
+    }
     for (const auto& replica : replicas_) {
       const std::string log = LogPath(*replica);
       const std::string kept = "/tmp/creatify-checker-" + std::to_string(seed_) +
@@ -887,7 +1180,8 @@ class Sequence {
   // A kind was switched off at some point of the sequence.
   bool kind_switched_off_ = false;
   testsupport::TempDir dir_;
-  FakeApi api_;
+  // By workspace ("": the one API without workspaces).
+  std::map<std::string, std::unique_ptr<FakeApi>> apis_;
   ModelConfig config_;
   // After the API and the directory: the exporters stop first.
   std::vector<std::unique_ptr<Replica>> replicas_;

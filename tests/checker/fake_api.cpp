@@ -6,6 +6,7 @@
 #include <ctime>
 #include <set>
 #include <stdexcept>
+#include <utility>
 
 namespace checker {
 
@@ -119,11 +120,15 @@ std::string FakeApi::Serve(Entry& entry, const std::string& client) {
   return json;
 }
 
-FakeApi::FakeApi() {
+FakeApi::FakeApi() : FakeApi("", "") {}
+
+FakeApi::FakeApi(std::string api_id, std::string api_key)
+    : api_id_(std::move(api_id)), api_key_(std::move(api_key)) {
   server_.Get("/api/remaining_credits/",
               [this](const httplib::Request& req, httplib::Response& res) {
                 {
                   std::lock_guard<std::mutex> lock(mutex_);
+                  if (!Authorized(req, res)) return;
                   ++cycles_;
                   Note(req, 200);
                 }
@@ -132,6 +137,7 @@ FakeApi::FakeApi() {
   server_.Get(
       R"(/api/ads_clone/([^/]+)/)", [this](const httplib::Request& req, httplib::Response& res) {
         std::lock_guard<std::mutex> lock(mutex_);
+        if (!Authorized(req, res)) return;
         auto it = jobs_.find(req.matches[1]);
         if (it == jobs_.end() || it->second.job.kind != "ads_clone") {
           Note(req, 404);
@@ -144,6 +150,7 @@ FakeApi::FakeApi() {
       });
   server_.Get("/api/aurora/", [this](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (!Authorized(req, res)) return;
     std::string body = "[";
     auto add = [&](Entry& entry) {
       if (body.size() > 1) body += ", ";
@@ -196,6 +203,18 @@ int FakeApi::TerminalServes(const std::string& id, const std::string& client) co
   return to == it->second.terminal_serves_to.end() ? 0 : to->second;
 }
 
+bool FakeApi::Authorized(const httplib::Request& req, httplib::Response& res) {
+  if (api_id_.empty() || (req.get_header_value("X-API-ID") == api_id_ &&
+                          req.get_header_value("X-API-KEY") == api_key_)) {
+    return true;
+  }
+  ++refused_;
+  Note(req, 401);
+  res.status = 401;
+  res.set_content("{\"detail\": \"Invalid API credentials.\"}", "application/json");
+  return false;
+}
+
 void FakeApi::Note(const httplib::Request& req, int status) {
   const double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -215,6 +234,11 @@ std::string FakeApi::Recent() const {
 int FakeApi::Cycles() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return cycles_;
+}
+
+int FakeApi::Refused() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return refused_;
 }
 
 }  // namespace checker

@@ -4,7 +4,8 @@
 //
 // Two kinds only: ads_clone, asked for by id (GET /api/ads_clone/{id}/), and aurora, listed
 // (GET /api/aurora/, with or without ?ids=). A terminal answer can carry a bad credits_used,
-// created_at or updated_at for its first `bad_answers` serves, then turn clean.
+// created_at or updated_at for its first `bad_answers` serves, then turn clean. With credentials
+// (one fake API per workspace, each its own), it answers only the requests that carry them.
 //
 // Thread-safety: every public member may be called from any thread.
 #pragma once
@@ -25,6 +26,8 @@ enum class BadField { kNone, kCredits, kCreatedAt, kUpdatedAt };
 enum class BadShape { kNull, kMissing, kMalformed };
 
 struct ApiJob {
+  // The workspace (`workspaces:`) whose API serves it; "" without workspaces.
+  std::string workspace;
   std::string kind;  // "ads_clone" or "aurora"
   std::string id;
   double created_at = 0;  // Unix seconds, millisecond precision
@@ -51,7 +54,10 @@ std::string IsoTime(double unix_seconds);
 
 class FakeApi {
  public:
+  // Without credentials, every request is answered; with them, only those that send this
+  // X-API-ID and X-API-KEY (any other gets a 401 and is counted in Refused()).
   FakeApi();
+  FakeApi(std::string api_id, std::string api_key);
   ~FakeApi();
   FakeApi(const FakeApi&) = delete;
   FakeApi& operator=(const FakeApi&) = delete;
@@ -66,6 +72,8 @@ class FakeApi {
   int TerminalServes(const std::string& id, const std::string& client) const;
   // Full poll cycles seen (remaining_credits requests).
   int Cycles() const;
+  // Requests answered 401 for credentials other than this API's.
+  int Refused() const;
   // The last requests served, one a line (for failure reports).
   std::string Recent() const;
 
@@ -80,6 +88,8 @@ class FakeApi {
   std::string Serve(Entry& entry, const std::string& client);
   // Notes a request; called with mutex_ held.
   void Note(const httplib::Request& req, int status);
+  // False, with a 401 answered and noted, when the request's credentials are not this API's.
+  bool Authorized(const httplib::Request& req, httplib::Response& res);
 
   httplib::Server server_;
   std::thread thread_;
@@ -87,8 +97,11 @@ class FakeApi {
   mutable std::mutex mutex_;
   std::map<std::string, Entry> jobs_;      // guarded by mutex_
   std::vector<std::string> aurora_order_;  // guarded by mutex_, creation order
-  int cycles_ = 0;                         // guarded by mutex_
-  std::deque<std::string> recent_;         // guarded by mutex_
+  std::string api_id_;                     // empty: no credentials checked
+  std::string api_key_;
+  int cycles_ = 0;                  // guarded by mutex_
+  int refused_ = 0;                 // guarded by mutex_
+  std::deque<std::string> recent_;  // guarded by mutex_
 };
 
 }  // namespace checker

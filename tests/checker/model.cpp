@@ -37,6 +37,19 @@ Counted Resolve(const ApiJob& job, bool seen_unfinished) {
   return out;
 }
 
+// The labels of a kind's series: `workspace` first with workspaces (SeriesKey sorts them anyway).
+std::map<std::string, std::string> KindLabels(const std::string& workspace,
+                                              const std::string& kind) {
+  if (workspace.empty()) return {{"kind", kind}};
+  return {{"workspace", workspace}, {"kind", kind}};
+}
+
+std::map<std::string, std::string> With(std::map<std::string, std::string> labels,
+                                        const std::string& name, const std::string& value) {
+  labels[name] = value;
+  return labels;
+}
+
 }  // namespace
 
 std::string SeriesKey(const std::string& name, const std::map<std::string, std::string>& labels) {
@@ -50,25 +63,30 @@ std::string SeriesKey(const std::string& name, const std::map<std::string, std::
   return key + "}";
 }
 
-bool Model::Owns(const std::string& id) const {
+std::string JobKey(const ApiJob& job) {
+  return job.workspace.empty() ? job.id : job.workspace + "/" + job.kind + "/" + job.id;
+}
+
+bool Model::Owns(const ApiJob& job) const {
+  const std::string hashed = job.workspace.empty() ? job.id : job.workspace + "/" + job.id;
   uint64_t hash = 14695981039346656037ULL;
-  for (unsigned char byte : id) {
+  for (unsigned char byte : hashed) {
     hash ^= byte;
     hash *= 1099511628211ULL;
   }
   return static_cast<int>(hash % static_cast<uint64_t>(total_shards)) == shard;
 }
 
-const ApiJob* Model::Find(const std::string& id) const {
+const ApiJob* Model::Find(const std::string& key) const {
   for (const auto& job : jobs) {
-    if (job.id == id) return &job;
+    if (JobKey(job) == key) return &job;
   }
   return nullptr;
 }
 
 void Model::Put(const ApiJob& job) {
   for (auto& existing : jobs) {
-    if (existing.id == job.id) {
+    if (JobKey(existing) == JobKey(job)) {
       existing = job;
       return;
     }
@@ -103,7 +121,7 @@ void Model::Start(const ModelConfig& next) {
     return a->id > b->id;
   });
   for (auto it = by_age.begin(); it != by_age.end() && Tracked() > config.max_tracked_jobs; ++it) {
-    Facts& facts = memory[(*it)->id];
+    Facts& facts = memory[JobKey(**it)];
     if (facts.tracked && facts.taken) {
       facts.tracked = false;
       facts.remembered = true;
@@ -140,10 +158,10 @@ void Model::Reconfigure(const ModelConfig& next) {
   config = next;
 }
 
-void Model::Webhook(const std::string& id) {
-  const ApiJob* job = Find(id);
-  if (!running || job == nullptr || !config.Enabled(job->kind) || !Owns(id)) return;
-  Facts& facts = memory[id];
+void Model::Webhook(const std::string& key) {
+  const ApiJob* job = Find(key);
+  if (!running || job == nullptr || !config.Enabled(*job) || !Owns(*job)) return;
+  Facts& facts = memory[key];
   if (facts.tracked || facts.remembered) return;
   if (Tracked() >= config.max_tracked_jobs) {
     facts.refused = true;
@@ -157,10 +175,10 @@ void Model::SetDiskFull(bool full) { disk_full = full; }
 
 void Model::Observe(double now) {
   for (const auto& job : jobs) {
-    if (!config.Enabled(job.kind) || !Owns(job.id)) continue;
-    Facts& facts = memory[job.id];
+    if (!config.Enabled(job) || !Owns(job)) continue;
+    Facts& facts = memory[JobKey(job)];
     if (facts.taken || facts.remembered) continue;
-    const bool asked = job.kind == kAurora || config.Listed(job.id) || facts.tracked;
+    const bool asked = job.kind == kAurora || config.Listed(JobKey(job)) || facts.tracked;
     if (!asked) continue;
     if (!IsTerminalWord(job.status)) {
       if (!facts.tracked) {
@@ -209,36 +227,38 @@ void Model::Observe(double now) {
 Series Model::Expected() const {
   const auto& facts = disk_full ? durable : memory;
   Series out;
-  for (const char* kind : {kAdsClone, kAurora}) {
-    if (!config.Enabled(kind)) continue;
-    const std::string k = kind;
-    for (const char* status : kTerminalStatuses) {
-      out[SeriesKey("creatify_jobs_completed_total", {{"kind", k}, {"status", status}})] = 0;
-      out[SeriesKey("creatify_job_processing_seconds_count", {{"kind", k}, {"status", status}})] =
-          0;
-      out[SeriesKey("creatify_job_processing_seconds_sum", {{"kind", k}, {"status", status}})] = 0;
+  std::vector<std::string> workspaces = config.all_workspaces;
+  if (workspaces.empty()) workspaces.push_back("");
+  for (const auto& workspace : workspaces) {
+    for (const char* kind : {kAdsClone, kAurora}) {
+      if (!config.Enabled(workspace, kind)) continue;
+      const auto labels = KindLabels(workspace, kind);
+      for (const char* status : kTerminalStatuses) {
+        out[SeriesKey("creatify_jobs_completed_total", With(labels, "status", status))] = 0;
+        out[SeriesKey("creatify_job_processing_seconds_count", With(labels, "status", status))] = 0;
+        out[SeriesKey("creatify_job_processing_seconds_sum", With(labels, "status", status))] = 0;
+      }
+      out[SeriesKey("creatify_credits_used_total", labels)] = 0;
+      out[SeriesKey("creatify_exporter_jobs_dropped_total", With(labels, "reason", "limit"))] = 0;
     }
-    out[SeriesKey("creatify_credits_used_total", {{"kind", k}})] = 0;
-    out[SeriesKey("creatify_exporter_jobs_dropped_total", {{"kind", k}, {"reason", "limit"}})] = 0;
   }
   for (const auto& job : jobs) {
-    if (!config.Enabled(job.kind) || !Owns(job.id)) continue;
-    auto it = facts.find(job.id);
+    if (!config.Enabled(job) || !Owns(job)) continue;
+    auto it = facts.find(JobKey(job));
     if (it == facts.end()) continue;
     const Facts& f = it->second;
+    const auto labels = KindLabels(job.workspace, job.kind);
     if (f.refused) {
-      out[SeriesKey("creatify_exporter_jobs_dropped_total",
-                    {{"kind", job.kind}, {"reason", "limit"}})] += 1;
+      out[SeriesKey("creatify_exporter_jobs_dropped_total", With(labels, "reason", "limit"))] += 1;
     }
     if (!f.counted) continue;
-    out[SeriesKey("creatify_jobs_completed_total", {{"kind", job.kind}, {"status", f.status}})] +=
-        1;
-    out[SeriesKey("creatify_credits_used_total", {{"kind", job.kind}})] += f.credits;
+    out[SeriesKey("creatify_jobs_completed_total", With(labels, "status", f.status))] += 1;
+    out[SeriesKey("creatify_credits_used_total", labels)] += f.credits;
     if (f.processing) {
-      out[SeriesKey("creatify_job_processing_seconds_count",
-                    {{"kind", job.kind}, {"status", f.status}})] += 1;
-      out[SeriesKey("creatify_job_processing_seconds_sum",
-                    {{"kind", job.kind}, {"status", f.status}})] += *f.processing;
+      out[SeriesKey("creatify_job_processing_seconds_count", With(labels, "status", f.status))] +=
+          1;
+      out[SeriesKey("creatify_job_processing_seconds_sum", With(labels, "status", f.status))] +=
+          *f.processing;
     }
   }
   return out;
@@ -249,11 +269,11 @@ Series Model::ExpectedBreakdown(const Named& named) const {
   Series out;
   if (config.breakdown_fields.empty()) return out;
   for (const auto& job : jobs) {
-    if (!config.Enabled(job.kind) || !Owns(job.id)) continue;
-    auto it = facts.find(job.id);
+    if (!config.Enabled(job) || !Owns(job)) continue;
+    auto it = facts.find(JobKey(job));
     if (it == facts.end() || !it->second.counted) continue;
     const Facts& f = it->second;
-    std::map<std::string, std::string> labels = {{"kind", job.kind}};
+    std::map<std::string, std::string> labels = KindLabels(job.workspace, job.kind);
     for (const auto& [field, value] : f.breakdown) {
       auto names = named.find(field);
       const bool has_name =
@@ -273,13 +293,13 @@ std::string Model::BreakdownNamesWrong(const Named& named, bool every_kind_on) c
     std::set<std::string> counted;  // by any kind
     std::set<std::string> shown;    // by the kinds on now
     for (const auto& job : jobs) {
-      if (!Owns(job.id)) continue;
-      auto it = facts.find(job.id);
+      if (!Owns(job)) continue;
+      auto it = facts.find(JobKey(job));
       if (it == facts.end() || !it->second.counted) continue;
       for (const auto& [name, value] : it->second.breakdown) {
         if (name != field || value.empty()) continue;
         counted.insert(value);
-        if (config.Enabled(job.kind)) shown.insert(value);
+        if (config.Enabled(job)) shown.insert(value);
       }
     }
     auto it = named.find(field);
@@ -308,16 +328,17 @@ std::vector<Model::Pending> Model::PendingTerminal() const {
   std::vector<Pending> out;
   if (!running) return out;
   for (const auto& job : jobs) {
-    if (!config.Enabled(job.kind) || !IsTerminalWord(job.status) || !Owns(job.id)) continue;
+    if (!config.Enabled(job) || !IsTerminalWord(job.status) || !Owns(job)) continue;
     if (job.bad == BadField::kNone || job.bad_answers == 0) continue;
-    auto it = memory.find(job.id);
+    const std::string key = JobKey(job);
+    auto it = memory.find(key);
     const Facts facts = it == memory.end() ? Facts{} : it->second;
     if (facts.taken || facts.remembered) continue;
-    if (job.kind != kAurora && !config.Listed(job.id) && !facts.tracked) continue;
+    if (job.kind != kAurora && !config.Listed(key) && !facts.tracked) continue;
     if (job.bad_answers <= kDeferredAnswers) {
-      out.push_back({job.id, job.bad_answers + 1, 0});
+      out.push_back({key, job.bad_answers + 1, 0});
     } else {
-      out.push_back({job.id, 0, kDeferredAnswers + 1});
+      out.push_back({key, 0, kDeferredAnswers + 1});
     }
   }
   return out;

@@ -17,6 +17,9 @@
 //   max_tracked_jobs, a kind switched off and on, an ids file change or a forgotten retention.
 // - A job refused for max_tracked_jobs is counted once in jobs_dropped_total{reason="limit"}.
 // - Counters survive anything; while state writes fail, /metrics shows what was last written.
+// - With `workspaces:`, all of this holds per (workspace, kind, id): the same id in two workspaces
+//   is two jobs, a workspace removed from the config leaves the output and keeps what it knew,
+//   whole when it returns, and max_tracked_jobs is one cap over all workspaces.
 //
 // Not thread-safe.
 #pragma once
@@ -36,12 +39,22 @@ inline constexpr const char* kAdsClone = "ads_clone";  // asked for by id
 inline constexpr const char* kAurora = "aurora";       // listed
 inline constexpr int kDeferredAnswers = 3;
 
+// The model's name of a job: its id without workspaces, "<workspace>/<kind>/<id>" with them (an
+// id is unique only within its workspace).
+std::string JobKey(const ApiJob& job);
+
 // The exporter's configuration, as far as counting is concerned.
 struct ModelConfig {
   bool ads_clone_enabled = true;
   bool aurora_enabled = true;
-  std::set<std::string> config_ids;  // ads_clone ids in the config
-  std::set<std::string> file_ids;    // ads_clone ids in the ids file
+  // With `workspaces:`: every workspace of the sequence (empty: no workspaces), the ones the
+  // config has now, and the kinds whose section a configured workspace leaves out
+  // ("<workspace>/<kind>"). ads_clone_enabled and aurora_enabled stay true then.
+  std::vector<std::string> all_workspaces;
+  std::set<std::string> workspaces;
+  std::set<std::string> kinds_off;
+  std::set<std::string> config_ids;  // ads_clone jobs (JobKey) in the config
+  std::set<std::string> file_ids;    // ads_clone jobs (JobKey) in the ids file
   size_t max_tracked_jobs = 10000;
   double terminal_retention = 900;
   double forget_after = 7 * 24 * 3600;
@@ -49,11 +62,16 @@ struct ModelConfig {
   std::vector<std::string> breakdown_fields;
   size_t breakdown_max_values = 2;
 
-  bool Enabled(const std::string& kind) const {
+  // The kind is polled in the workspace ("" without workspaces).
+  bool Enabled(const std::string& workspace, const std::string& kind) const {
+    if (!all_workspaces.empty()) {
+      return workspaces.contains(workspace) && !kinds_off.contains(workspace + "/" + kind);
+    }
     return kind == kAdsClone ? ads_clone_enabled : aurora_enabled;
   }
-  bool Listed(const std::string& id) const {
-    return config_ids.contains(id) || file_ids.contains(id);
+  bool Enabled(const ApiJob& job) const { return Enabled(job.workspace, job.kind); }
+  bool Listed(const std::string& key) const {
+    return config_ids.contains(key) || file_ids.contains(key);
   }
 };
 
@@ -80,8 +98,9 @@ using Series = std::map<std::string, double>;  // "name{labels}" -> value
 
 class Model {
  public:
-  // Every job, in creation order, as the API now serves it.
+  // Every job, in creation order, as the API (of its workspace) now serves it.
   std::vector<ApiJob> jobs;
+  // By JobKey.
   std::map<std::string, Facts> memory;   // the running exporter's knowledge
   std::map<std::string, Facts> durable;  // as last written
   ModelConfig config;
@@ -93,10 +112,12 @@ class Model {
   int shard = 0;
   int total_shards = 1;
 
-  // The README's rule: FNV-1a-64 of the id's bytes, modulo the number of shards.
-  bool Owns(const std::string& id) const;
+  // The README's rule: FNV-1a-64 of the id's bytes ("<workspace>/<id>" with workspaces), modulo
+  // the number of shards.
+  bool Owns(const ApiJob& job) const;
 
-  const ApiJob* Find(const std::string& id) const;
+  // By JobKey.
+  const ApiJob* Find(const std::string& key) const;
   void Put(const ApiJob& job);
 
   // A start with `config`: restores what was written, then puts the jobs over the cap aside.
@@ -107,14 +128,16 @@ class Model {
   void Terminate();
   // A reload, or the exporter's re-reading of the ids file.
   void Reconfigure(const ModelConfig& next);
-  void Webhook(const std::string& id);
+  // A webhook for the job of this JobKey.
+  void Webhook(const std::string& key);
   void SetDiskFull(bool full);
 
   // What the exporter must have taken once it read every job in its current state (a quiet
   // point), at Unix time `now`.
   void Observe(double now);
 
-  // The counting series /metrics must show now, for the enabled kinds.
+  // The counting series /metrics must show now, for the enabled kinds (of the configured
+  // workspaces, each series with its `workspace` label first).
   Series Expected() const;
   // The breakdown families /metrics must show now, given the values the exporter named (which
   // values get names depends on the order in which one poll counted jobs: the driver checks the
@@ -129,7 +152,7 @@ class Model {
   // with a bad field is put off, so the fake API must have served `total` terminal answers of
   // the job in all, and `since_start` since the exporter started (deferrals are not written).
   struct Pending {
-    std::string id;
+    std::string key;
     int total = 0;
     int since_start = 0;
   };
