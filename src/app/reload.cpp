@@ -34,9 +34,10 @@ std::string Prepare(Context& ctx, std::optional<config::Config>* next, Pollers* 
   return "";
 }
 
-// Takes the ids that are no longer in the config or an ids file away from the store (before a
-// kind switched off is hidden, so that its removed ids are gone should it come back). Returns how
-// many.
+// Takes away from the store the ids that left the config or an ids file of a kind that stays on.
+// A kind switched off (or a workspace taken away) keeps all its jobs, hidden, as a restart
+// without it would: an unfinished job of it that finishes meanwhile is still counted when it
+// comes back. Returns how many.
 size_t RemoveIdsNoLongerWatched(Context& ctx,
                                 const std::map<std::string, std::vector<std::string>>& before,
                                 const std::map<std::string, std::vector<std::string>>& after,
@@ -44,10 +45,10 @@ size_t RemoveIdsNoLongerWatched(Context& ctx,
   size_t removed_total = 0;
   for (const auto& [kind, ids] : before) {
     auto still = after.find(kind);
+    if (still == after.end()) continue;
     std::vector<std::string> removed;
     for (const auto& id : ids) {
-      if (still == after.end() ||
-          std::find(still->second.begin(), still->second.end(), id) == still->second.end()) {
+      if (std::find(still->second.begin(), still->second.end(), id) == still->second.end()) {
         removed.push_back(id);
       }
     }
