@@ -26,6 +26,7 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # An exporter with no jobs: the resident baseline.
 jobs=0 start_simulator 1h
+printf 'state:\n  path: ""\nmax_tracked_jobs: 1000000\n' >>"$work/exporter.yaml"
 CREATIFY_API_ID=demo-id CREATIFY_API_KEY=demo-key taskset -c 0 "$exporter" \
   --config.file="$work/exporter.yaml" --web.listen-address=127.0.0.1:0 2>"$work/empty.log" &
 empty=$!
@@ -42,6 +43,8 @@ wait 2>/dev/null || true
 rm -f "$work/simulator.log"
 
 start_simulator 1h
+# No state file: the run starts from the API alone.
+printf 'state:\n  path: ""\nmax_tracked_jobs: 1000000\n' >>"$work/exporter.yaml"
 CREATIFY_API_ID=demo-id CREATIFY_API_KEY=demo-key taskset -c 0 "$exporter" \
   --config.file="$work/exporter.yaml" --web.listen-address=127.0.0.1:0 2>"$work/exporter.log" &
 exp=$!
