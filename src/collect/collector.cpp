@@ -63,7 +63,8 @@ bool EndpointShown(const state::Snapshot& snapshot, std::string_view scoped) {
 
 // When a counted series started counting, for OpenMetrics' _created (0, unused, in the text
 // format).
-double Created(const TextWriter& out, const state::Snapshot& snapshot, state::SeriesKey key) {
+double Created(const TextWriter& out, const state::Snapshot& snapshot,
+               const state::SeriesKey& key) {
   if (!out.open_metrics()) return 0;
   return state::CreatedAt(snapshot, key, snapshot.watching_since);
 }

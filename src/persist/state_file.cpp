@@ -406,7 +406,7 @@ state::RestoredState Validate(sqlite3* db, int64_t* schema_version) {
     throw SqlError("its schema version " + std::to_string(found) +
                    " is newer than this exporter's (" + std::to_string(kSchemaVersion) + ")");
   }
-  if (found < 1 || found > kSchemaVersion) {
+  if (found < 1) {
     throw SqlError("unknown schema version " + std::to_string(found));
   }
   *schema_version = found;

@@ -4,7 +4,7 @@
 
 namespace server {
 
-Balancer::Balancer(std::vector<int> wake_fds) {
+Balancer::Balancer(const std::vector<int>& wake_fds) {
   for (int fd : wake_fds) {
     slots_.push_back(std::make_unique<Slot>());
     slots_.back()->wake_fd = fd;

@@ -26,7 +26,7 @@ class Balancer {
   };
 
   // One slot per loop, each woken through its eventfd.
-  explicit Balancer(std::vector<int> wake_fds);
+  explicit Balancer(const std::vector<int>& wake_fds);
   ~Balancer();
   Balancer(const Balancer&) = delete;
   Balancer& operator=(const Balancer&) = delete;
