@@ -86,19 +86,21 @@ std::string WithLastPoll(std::string_view help) {
 struct JobFieldGauge {
   std::string_view name;
   std::string_view help;
-  std::optional<double> creatify::Job::*field;
+  creatify::OptionalNumber creatify::JobFields::*field;
 };
 
 constexpr JobFieldGauge kJobFieldGauges[] = {
-    {"creatify_job_progress_ratio", "Per job: progress from 0 to 1.", &creatify::Job::progress},
+    {"creatify_job_progress_ratio", "Per job: progress from 0 to 1.",
+     &creatify::JobFields::progress},
     {"creatify_job_video_duration_seconds",
      "Per job: length of the produced video (the API's duration).",
-     &creatify::Job::video_duration_seconds},
-    {"creatify_job_credits_used", "Per job: credits the job used.", &creatify::Job::credits_used},
+     &creatify::JobFields::video_duration_seconds},
+    {"creatify_job_credits_used", "Per job: credits the job used.",
+     &creatify::JobFields::credits_used},
     {"creatify_job_created_timestamp_seconds", "Per job: Unix time the job was created.",
-     &creatify::Job::created_at},
+     &creatify::JobFields::created_at},
     {"creatify_job_updated_timestamp_seconds", "Per job: Unix time the job was last updated.",
-     &creatify::Job::updated_at},
+     &creatify::JobFields::updated_at},
 };
 
 struct JobFamily {

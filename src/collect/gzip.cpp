@@ -2,8 +2,6 @@
 
 #include <zlib.h>
 
-#include <algorithm>
-
 namespace collect {
 namespace {
 
@@ -16,11 +14,14 @@ void AppendLe32(std::string* out, uint32_t value) {
   for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xff));
 }
 
-bool SameRecords(const std::vector<state::JobList::Entry>& cached,
-                 std::span<const state::JobList::Entry> records) {
-  return cached.size() == records.size() &&
-         std::equal(cached.begin(), cached.end(), records.begin(),
-                    [](const auto& a, const auto& b) { return a.get() == b.get(); });
+// splitmix64's finaliser: every input bit moves every output bit.
+uint64_t Mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  x ^= x >> 31;
+  return x;
 }
 
 }  // namespace
@@ -50,6 +51,17 @@ std::string GzipBody::Joined() const {
   return out;
 }
 
+GzipBuilder::Digest GzipBuilder::DigestOf(std::span<const state::JobList::Entry> records) {
+  Digest digest{
+      .first = 0x243f6a8885a308d3ull, .second = 0x13198a2e03707344ull, .count = records.size()};
+  for (const auto& record : records) {
+    const uint64_t serial = record->serial.value();
+    digest.first = Mix(digest.first ^ serial);
+    digest.second = Mix(digest.second + serial * 0x9e3779b97f4a7c15ull + 0xa4093822299f31d0ull);
+  }
+  return digest;
+}
+
 void GzipBuilder::Begin() {
   ++body_;
   failed_ = !stream_->ready;
@@ -62,20 +74,21 @@ void GzipBuilder::StartRender() {
 }
 
 std::shared_ptr<const GzipPiece> GzipBuilder::Deflate(std::string_view text) {
-  auto piece = std::make_shared<Piece>();
   z_stream& z = stream_->z;
   if (deflateReset(&z) != Z_OK) return nullptr;
-  piece->deflated.resize(deflateBound(&z, text.size()) + 16);
+  // Compressed into the builder's buffer, then copied into a piece of its exact size: a piece
+  // allocated at the bound and shrunk would leave a hole of the bound's size behind each one.
+  out_.resize(deflateBound(&z, text.size()) + 16);
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
   z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(piece->deflated.data());
-  z.avail_out = static_cast<uInt>(piece->deflated.size());
+  z.next_out = reinterpret_cast<Bytef*>(out_.data());
+  z.avail_out = static_cast<uInt>(out_.size());
   // A sync flush ends the piece on a byte boundary with an empty stored block, and no final
   // block: the next piece's blocks may follow.
   const int rc = deflate(&z, Z_SYNC_FLUSH);
   if (rc != Z_OK || z.avail_in != 0) return nullptr;
-  piece->deflated.resize(piece->deflated.size() - z.avail_out);
-  piece->deflated.shrink_to_fit();
+  auto piece = std::make_shared<Piece>();
+  piece->deflated.assign(out_.data(), out_.size() - z.avail_out);
   piece->crc = static_cast<uint32_t>(
       crc32(0L, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
   piece->length = text.size();
@@ -105,7 +118,8 @@ void GzipBuilder::AddRecords(std::string key, size_t section,
     AddText(scratch_);
     return;
   }
-  if (!added && cached.section == section && SameRecords(cached.records, records)) {
+  const Digest digest = DigestOf(records);
+  if (!added && cached.section == section && cached.records == digest) {
     cached.body = body_;
     ++reused_;
     order_.push_back(cached.piece);
@@ -113,7 +127,7 @@ void GzipBuilder::AddRecords(std::string key, size_t section,
   }
   scratch_.clear();
   for (const auto& record : records) scratch_.append(record->Section(section));
-  cached.records.assign(records.begin(), records.end());
+  cached.records = digest;
   cached.section = section;
   cached.body = body_;
   cached.piece = Deflate(scratch_);
@@ -146,8 +160,9 @@ GzipBody GzipBuilder::Finish() {
   // Forget what this body did not use (jobs gone, pieces split or merged).
   std::erase_if(cache_, [this](const auto& entry) { return entry.second.body != body_; });
   order_.clear();
-  scratch_.clear();
-  if (scratch_.capacity() > (1u << 20)) scratch_.shrink_to_fit();
+  // Not worth their room between renders (up to a piece's worth of job lines, and its bound).
+  std::string().swap(scratch_);
+  std::string().swap(out_);
   return body;
 }
 

@@ -88,8 +88,19 @@ class GzipBuilder {
 
  private:
   using Piece = GzipPiece;
+  // The serials of a piece's records, in order, hashed twice: equal digests mean the same records
+  // (a false match needs two independent 64-bit hashes of distinct serial sequences to collide).
+  struct Digest {
+    uint64_t first = 0;
+    uint64_t second = 0;
+    size_t count = 0;
+    friend bool operator==(const Digest&, const Digest&) = default;
+  };
+  static Digest DigestOf(std::span<const state::JobList::Entry> records);
+
   struct Cached {
-    std::vector<state::JobList::Entry> records;
+    // Not the records: holding them would keep every replaced record alive until its piece goes.
+    Digest records;
     size_t section = 0;
     std::shared_ptr<const Piece> piece;
     uint64_t body = 0;  // the last body that used it
@@ -106,7 +117,9 @@ class GzipBuilder {
   // The pieces of the body being built, in order: cached ones, and the texts compressed for this
   // body only.
   std::vector<std::shared_ptr<const Piece>> order_;
+  // A piece's text, and its compressed form as deflate writes it; emptied after each body.
   std::string scratch_;
+  std::string out_;
   size_t compressed_ = 0;
   size_t reused_ = 0;
 };

@@ -186,8 +186,7 @@ void ReadJobFields(const KindSpec& kind, const JobMembers& members, Job& job,
     }
   }
 
-  auto read_amount = [&](Field field, std::string_view name, double max,
-                         std::optional<double>& out) {
+  auto read_amount = [&](Field field, std::string_view name, double max, OptionalNumber& out) {
     const JsonValue* value = members.Present(field);
     if (value == nullptr) return;
     const auto number = NumberOf(*value, &scratch);
@@ -200,7 +199,7 @@ void ReadJobFields(const KindSpec& kind, const JobMembers& members, Job& job,
   read_amount(Field::kDuration, "duration", kMaxDurationSeconds, job.video_duration_seconds);
   read_amount(Field::kCreditsUsed, "credits_used", kMaxCreditsPerJob, job.credits_used);
 
-  auto read_time = [&](Field field, std::string_view name, std::optional<double>& out) {
+  auto read_time = [&](Field field, std::string_view name, OptionalNumber& out) {
     const JsonValue* value = members.Present(field);
     if (value == nullptr) return;
     std::optional<double> seconds;

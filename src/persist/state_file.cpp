@@ -148,7 +148,7 @@ class Statement {
     Check(db_, sqlite3_bind_int64(stmt_, i, value), "bind");
     return *this;
   }
-  Statement& Bind(int i, const std::optional<double>& value) {
+  Statement& Bind(int i, creatify::OptionalNumber value) {
     Check(db_, value ? sqlite3_bind_double(stmt_, i, *value) : sqlite3_bind_null(stmt_, i), "bind");
     return *this;
   }
@@ -203,16 +203,17 @@ Status TerminalStatusFromText(const std::string& text) {
   return status;
 }
 
-std::string InfoToJson(const std::vector<std::pair<std::string, std::string>>& info) {
+std::string InfoToJson(const creatify::InfoFields& info) {
   nlohmann::json array = nlohmann::json::array();
   for (const auto& [name, value] : info) array.push_back({name, value});
   return array.dump();
 }
 
-std::vector<std::pair<std::string, std::string>> InfoFromJson(const std::string& text) {
-  std::vector<std::pair<std::string, std::string>> info;
+creatify::InfoFields InfoFromJson(const std::string& text) {
+  creatify::InfoFields info;
   for (const auto& pair : nlohmann::json::parse(text)) {
-    info.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
+    info.emplace_back(pair.at(0).get_ref<const std::string&>(),
+                      pair.at(1).get_ref<const std::string&>());
   }
   return info;
 }
@@ -685,7 +686,7 @@ bool StateFile::Write(const state::Changes& changes, const state::Snapshot& snap
       switch (op.type) {
         case state::Change::Type::kUpsert: {
           const state::JobRecord& record = *op.record;
-          const creatify::Job& job = record.job;
+          const creatify::JobFields& job = record.job;
           upsert.Bind(1, op.kind).Bind(2, op.id).Bind(3, std::string(StatusName(record.status)));
           if (job.status) upsert.Bind(4, std::string(StatusName(*job.status)));
           upsert.Bind(5, job.progress)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -17,10 +18,32 @@ namespace state {
 // How many sections a job's rendered lines may be cut into (one per per-job metric family).
 inline constexpr size_t kMaxJobSections = 8;
 
+// A number no other record of this process has had: what tells a record from the one that replaced
+// it once the old one is gone (the gzip builder keeps the serials of the records of its cached
+// pieces, not the records). A copy or a move takes a new number: a copied record is changed before
+// it is published, and a published record never changes.
+class RecordSerial {
+ public:
+  RecordSerial() : value_(Next()) {}
+  RecordSerial(const RecordSerial&) : value_(Next()) {}
+  RecordSerial& operator=(const RecordSerial&) {
+    value_ = Next();
+    return *this;
+  }
+  ~RecordSerial() = default;
+  uint64_t value() const { return value_; }
+
+ private:
+  static uint64_t Next() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
+  uint64_t value_;
+};
+
 struct JobRecord {
-  // The last known fields. raw_status and invalid_fields are not kept (they matter only while
-  // an answer is read).
-  creatify::Job job;
+  // The last known fields (what matters only while an answer is read is not kept).
+  creatify::JobFields job;
   // Never unset: the last status the API sent, or kUnknown when it never sent a usable one.
   creatify::Status status = creatify::Status::kUnknown;
   // Unix time at which the store took the job's terminal transition (0 while unfinished). The
@@ -42,6 +65,7 @@ struct JobRecord {
   // lines[section_end[i-1] .. section_end[i]). Empty when per-job metrics are off.
   std::string lines;
   std::array<uint32_t, kMaxJobSections> section_end{};
+  RecordSerial serial;
 
   std::string_view Section(size_t i) const {
     const uint32_t begin = i == 0 ? 0 : section_end[i - 1];

@@ -17,7 +17,7 @@ namespace {
 // The fields a terminal transition counts are not all there: one is malformed, null or missing in
 // `answer` (created_at may come from an earlier answer: `merged` holds it). Counting now would
 // make the counters wrong for good.
-bool LacksCountedField(const creatify::Job& answer, const creatify::Job& merged) {
+bool LacksCountedField(const creatify::Job& answer, const creatify::JobFields& merged) {
   for (const auto& field : answer.invalid_fields) {
     if (field == "credits_used" || field == "created_at" || field == "updated_at") return true;
   }
@@ -721,10 +721,7 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
   kind.not_found.erase(job.id);
 
   JobRecord next;
-  next.job = job;
-  next.job.raw_status.clear();
-  next.job.failed_reason.clear();
-  next.job.invalid_fields.clear();
+  next.job = static_cast<const creatify::JobFields&>(job);
   next.status = job.status ? *job.status : (known ? it->second->status : Status::kUnknown);
   // created_at never changes: a response that lacks it does not erase it.
   if (!next.job.created_at && known) next.job.created_at = it->second->job.created_at;
@@ -742,7 +739,7 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
   // Seen running before, or created after we started watching (and recently enough that it
   // cannot have been counted and forgotten): it finished while we watched.
   auto finished_while_watched = [&] {
-    const std::optional<double>& created = next.job.created_at;
+    const creatify::OptionalNumber created = next.job.created_at;
     return seen_before || (created && *created >= options_.watching_since &&
                            *created >= now - options_.forget_after_seconds);
   };
@@ -760,7 +757,7 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
   counters.deferred.erase(job.id);
 
   if (IsTerminal(next.status)) {
-    const creatify::Job& seen = next.job;
+    const creatify::JobFields& seen = next.job;
     next.finished_at = now;
     if (finished_while_watched()) {
       next.counted = true;
@@ -794,7 +791,7 @@ void Store::MergeJob(const creatify::Job& job, double now, KindState& kind) {
   Track(kind, std::move(next));
 }
 
-void Store::CountBreakdown(KindCounters& counters, const creatify::Job& job,
+void Store::CountBreakdown(KindCounters& counters, const creatify::JobFields& job,
                            std::string_view failed_reason, Status status) {
   const BreakdownOptions& breakdown = state_.breakdown;
   if (breakdown.fields.empty()) return;

@@ -419,7 +419,7 @@ class Store {
   void Track(KindState& kind, JobRecord record);
   // Counts a terminal transition in the breakdown (when it is on).
   // `failed_reason` is the answer's (the record does not keep it).
-  void CountBreakdown(KindCounters& counters, const creatify::Job& job,
+  void CountBreakdown(KindCounters& counters, const creatify::JobFields& job,
                       std::string_view failed_reason, creatify::Status status);
   void Expire(double now, KindState& kind);
   void Remember(KindState& kind, std::string_view id, double now);

@@ -16,7 +16,7 @@ namespace creatify {
 namespace {
 
 using nlohmann::json;
-using Info = std::vector<std::pair<std::string, std::string>>;
+using Info = creatify::InfoFields;
 using Fields = std::vector<std::string>;
 
 std::string ReadFixture(const std::string& name) {
@@ -81,7 +81,7 @@ TEST_CASE("custom_template fixture: percentage progress, fractional and offset t
   const Job& job = r.jobs[0];
   CHECK(job.id == "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d");
   CHECK(job.status == Status::kRunning);
-  CHECK(job.progress == doctest::Approx(0.45));
+  CHECK(job.progress.value_or(-1) == doctest::Approx(0.45));
   CHECK(job.video_duration_seconds == 15.0);
   CHECK(job.credits_used == 20.0);
   REQUIRE(job.created_at.has_value());
@@ -127,7 +127,7 @@ TEST_CASE("aurora list with malformed items keeps the good ones") {
   CHECK(r.jobs[1].id == "good-2");
   CHECK(r.jobs[1].status == Status::kUnknown);
   CHECK(r.jobs[1].raw_status == "rendering");
-  CHECK(r.jobs[1].progress == doctest::Approx(0.125));
+  CHECK(r.jobs[1].progress.value_or(-1) == doctest::Approx(0.125));
   CHECK_FALSE(r.jobs[1].credits_used.has_value());
   CHECK(r.invalid_fields == Fields{"credits_used"});
 }

@@ -18,6 +18,12 @@ namespace {
 
 constexpr double kWatchStart = 1'700'000'000;
 
+// Whether a record type keeps an answer's failed_reason among its job fields.
+template <typename Record>
+constexpr bool kKeepsFailedReason = requires(const Record& record) {
+  record.job.failed_reason;
+};
+
 Job MakeJob(std::string id, Status status, double created = kWatchStart - 100,
             std::optional<double> credits = 0.0) {
   Job job;
@@ -701,8 +707,7 @@ Store BreakdownStore(std::vector<std::string> fields, size_t max_values) {
   });
 }
 
-Job WithFields(Job job, std::vector<std::pair<std::string, std::string>> info,
-               std::string failed_reason = "") {
+Job WithFields(Job job, creatify::InfoFields info, std::string failed_reason = "") {
   job.info = std::move(info);
   job.failed_reason = std::move(failed_reason);
   return job;
@@ -737,8 +742,8 @@ TEST_CASE("the breakdown counts a terminal transition once, by the answer's fiel
   CHECK(breakdown.size() == 2);
   CHECK(breakdown.at({{"model_version", "v1"}, {"failed_reason", "timeout"}}).credits_used == 4);
   CHECK(breakdown.at({{"model_version", ""}, {"failed_reason", ""}}).credits_used == 6);
-  // The record does not keep the failed_reason.
-  CHECK(store.Current()->FindKind("aurora")->jobs.at("a").job.failed_reason.empty());
+  // The record does not keep the failed_reason: its fields have none.
+  static_assert(!kKeepsFailedReason<state::JobRecord>);
   CHECK(store.Current()->breakdown_values.at("model_version") == std::vector<std::string>{"v1"});
   CHECK(store.Current()->breakdown_values.at("failed_reason") ==
         std::vector<std::string>{"timeout"});
@@ -819,7 +824,7 @@ void CheckBreakdownHistory(uint64_t seed) {
       std::string name = pick(4) == 0 ? "" : "n" + std::to_string(pick(4));
       std::string reason =
           status == Status::kFailed && pick(3) != 0 ? "r" + std::to_string(pick(3)) : "";
-      std::vector<std::pair<std::string, std::string>> info;
+      creatify::InfoFields info;
       if (!name.empty()) info.emplace_back("name", name);
       jobs.push_back(WithFields(MakeJob(id, status, kWatchStart + 1, credits), info, reason));
       // The reference counts the first terminal answer of a job it has not counted.

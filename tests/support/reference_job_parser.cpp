@@ -83,7 +83,7 @@ void ReadJobFields(const KindSpec& kind, const json& object, Job& job,
     }
   }
 
-  auto read_amount = [&](const char* name, double max, std::optional<double>& out) {
+  auto read_amount = [&](const char* name, double max, creatify::OptionalNumber& out) {
     const json* value = present(name);
     if (value == nullptr) return;
     const auto number = NumberOf(*value);
@@ -96,7 +96,7 @@ void ReadJobFields(const KindSpec& kind, const json& object, Job& job,
   read_amount("duration", kMaxDurationSeconds, job.video_duration_seconds);
   read_amount("credits_used", kMaxCreditsPerJob, job.credits_used);
 
-  auto read_time = [&](const char* name, std::optional<double>& out) {
+  auto read_time = [&](const char* name, creatify::OptionalNumber& out) {
     const json* value = present(name);
     if (value == nullptr) return;
     std::optional<double> seconds;
