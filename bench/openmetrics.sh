@@ -3,7 +3,7 @@
 # tracking JOBS jobs of each of three kinds (S2 of bench/run.sh by default: 3334 each), scraped by
 # wrk as the text format and as OpenMetrics (Prometheus' Accept header), plain and gzip, in
 # alternating runs (RUNS of each), the exporter on CPU 0 and wrk on CPU 1 (taskset). Prints a
-# Markdown section for BENCHMARKS.md.
+# Markdown section for BENCHMARKS.md; with RUNS=0, only the memory line (bench/memory.sh).
 #
 #   bench/openmetrics.sh                     JOBS=3334 RUNS=3 SECONDS_EACH=5 CONNECTIONS=16
 set -euo pipefail
@@ -81,6 +81,18 @@ median() { grep "^$1 " "$work/runs" | awk '{print $2}' | sort -n | awk '{a[NR]=$
 all() { grep "^$1 " "$work/runs" | awk '{printf "%s%s", sep, $2; sep=", "}'; }
 p99s() { grep "^$1 " "$work/runs" | awk '{printf "%s%s", sep, $3; sep=", "}'; }
 
+per_job=$(awk -v r="$rss" -v b="$base_rss" -v p="$text_bytes" -v g="$text_gz" -v j=$((jobs * 3)) \
+  'BEGIN {printf "%.0f", (r * 1024 - b * 1024 - p - g) / j}')
+memory_line() {
+  echo "Resident memory per tracked job: (VmRSS $((rss / 1024)) MiB - VmRSS with no jobs $((base_rss / 1024)) MiB"
+  echo "- plain body $((text_bytes / 1024)) KiB - gzip body $((text_gz / 1024)) KiB) / $((jobs * 3)) jobs = **$per_job bytes/job**,"
+  echo "after 3 scrapes of each of the four bodies."
+}
+if [ "$runs" -eq 0 ]; then
+  memory_line
+  exit 0
+fi
+
 echo "## OpenMetrics and the text format on the same state"
 echo
 echo "\`bench/openmetrics.sh\` on $(git rev-parse --short HEAD), $(date -u +%Y-%m-%dT%H:%MZ): $((jobs * 3)) unfinished jobs"
@@ -96,8 +108,4 @@ for pair in "plain:$text_bytes:$om_bytes" "gzip:$text_gz:$om_gz"; do
   echo "| OpenMetrics, $kind | $ob | $(all "om-$kind") | $o | $(awk -v o="$o" -v t="$t" 'BEGIN {printf "%.2fx", o / t}') | $(p99s "om-$kind") |"
 done
 echo
-per_job=$(awk -v r="$rss" -v b="$base_rss" -v p="$text_bytes" -v g="$text_gz" -v j=$((jobs * 3)) \
-  'BEGIN {printf "%.0f", (r * 1024 - b * 1024 - p - g) / j}')
-echo "Resident memory per tracked job: (VmRSS $((rss / 1024)) MiB - VmRSS with no jobs $((base_rss / 1024)) MiB"
-echo "- plain body $((text_bytes / 1024)) KiB - gzip body $((text_gz / 1024)) KiB) / $((jobs * 3)) jobs = **$per_job bytes/job**,"
-echo "after 3 scrapes of each of the four bodies."
+memory_line

@@ -487,11 +487,14 @@ stop "$nginx_pid"
 
 . bench/report.sh
 write_report >"$out"
-# The two formats on S2 and the memory per job; with a baseline, the event loops' p99 before and
-# after (each its own sections, measured after the scenarios above).
+# The two formats on S2 and the memory per job (and that again over fresh exporters); with a
+# baseline, the event loops' p99 before and after (each its own sections, measured after the
+# scenarios above).
 {
   echo
   bench/openmetrics.sh
+  echo
+  bench/memory.sh
   if [ -n "$baseline" ]; then
     echo
     BASELINE=$baseline bench/loops.sh

@@ -9,6 +9,17 @@
 #include "creatify/kind.h"
 
 namespace config {
+
+void IdList::push_back(std::string id) {
+  auto ids = std::make_shared<std::vector<std::string>>(vector());
+  ids->push_back(std::move(id));
+  ids_ = std::move(ids);
+}
+
+const std::vector<std::string>& IdList::Empty() {
+  static const std::vector<std::string> empty;
+  return empty;
+}
 namespace {
 
 constexpr std::string_view kDefaultOrdering = "-created_at";

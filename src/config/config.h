@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +16,35 @@
 
 namespace config {
 
+// A kind's configured job ids: held once by every copy of a config (the running config, each
+// poller's), tens of thousands as they may be. A value: changing a copy copies the ids first.
+class IdList {
+ public:
+  IdList() = default;
+  // NOLINTNEXTLINE(google-explicit-constructor): stands for the vector it holds
+  IdList(std::vector<std::string> ids)
+      : ids_(ids.empty() ? nullptr
+                         : std::make_shared<const std::vector<std::string>>(std::move(ids))) {}
+  IdList(std::initializer_list<std::string> ids) : IdList(std::vector<std::string>(ids)) {}
+
+  const std::vector<std::string>& vector() const { return ids_ ? *ids_ : Empty(); }
+  auto begin() const { return vector().begin(); }
+  auto end() const { return vector().end(); }
+  size_t size() const { return vector().size(); }
+  bool empty() const { return vector().empty(); }
+  const std::string& operator[](size_t i) const { return vector()[i]; }
+  void push_back(std::string id);
+
+  friend bool operator==(const IdList& a, const IdList& b) { return a.vector() == b.vector(); }
+  friend bool operator==(const IdList& a, const std::vector<std::string>& b) {
+    return a.vector() == b;
+  }
+
+ private:
+  static const std::vector<std::string>& Empty();
+  std::shared_ptr<const std::vector<std::string>> ids_;
+};
+
 // One section per job kind, keyed in Config::kinds by the kind's name (creatify::KindSpec::name),
 // read from the YAML key creatify::KindSpec::config_key (a custom kind: its `custom_kinds` entry).
 struct KindConfig {
@@ -22,7 +53,7 @@ struct KindConfig {
   bool enabled = true;
   // `ids:` (default empty): job ids, each of letters, digits, '-' and '_' only, no duplicates.
   // For a list kind, empty means every job of the workspace.
-  std::vector<std::string> ids;
+  IdList ids;
   // `ordering:` for list kinds (default "-created_at"); empty for kinds without a list.
   std::string ordering;
   // `ids_file:` (default none): a file of job ids, one per line ('#' comments and blank lines

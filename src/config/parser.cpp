@@ -306,15 +306,16 @@ bool Parser::ReadIdsFile(const Entry& entry, std::string* out) {
   return true;
 }
 
-bool Parser::ReadIds(const Entry& entry, std::vector<std::string>* out) {
-  out->clear();
+bool Parser::ReadIds(const Entry& entry, IdList* out) {
+  *out = IdList();
   if (entry.value.IsNull()) return true;
   if (!entry.value.IsSequence()) {
     return Fail(ValueMark(entry), entry.path,
                 "expected a list of job ids, got " + Describe(entry.value));
   }
   std::map<std::string, std::size_t, std::less<>> seen;  // id -> index
-  return ForEachItem(entry, [&](const Entry& item, std::size_t i) {
+  std::vector<std::string> ids;
+  const bool good = ForEachItem(entry, [&](const Entry& item, std::size_t i) {
     if (!IsString(item.value)) {
       return Fail(ValueMark(item), item.path,
                   "expected a job id (a string; quote ids that look like numbers), got " +
@@ -335,9 +336,12 @@ bool Parser::ReadIds(const Entry& entry, std::vector<std::string>* out) {
                   "duplicate job id " + Quote(id) + " (first at " + entry.path + "[" +
                       std::to_string(pos->second) + "])");
     }
-    out->push_back(std::move(id));
+    ids.push_back(std::move(id));
     return true;
   });
+  ids.shrink_to_fit();
+  *out = IdList(std::move(ids));
+  return good;
 }
 
 bool Parser::ReadOrdering(const Entry& entry, std::string* out) {

@@ -55,7 +55,7 @@ class Parser : public YamlReader {
                       Config* out);
   bool ReadWorkspaceName(const Entry& entry, const std::vector<Config>& before, std::string* out);
 
-  bool ReadIds(const Entry& entry, std::vector<std::string>* out);
+  bool ReadIds(const Entry& entry, IdList* out);
   bool ReadIdsFile(const Entry& entry, std::string* out);
   bool ReadOrdering(const Entry& entry, std::string* out);
   bool ReadBaseUrl(const Entry& entry, std::string* out);

@@ -175,7 +175,7 @@ std::map<std::string, std::vector<std::string>> Poller::StaticIds() const {
   std::map<std::string, std::vector<std::string>> ids;
   for (const auto& kind : config_.kind_table) {
     if (!config_.KindEnabled(kind.name)) continue;
-    ids[std::string(kind.name)] = config_.kinds.find(kind.name)->second.ids;
+    ids[std::string(kind.name)] = config_.kinds.find(kind.name)->second.ids.vector();
   }
   std::lock_guard<std::mutex> lock(ids_mutex_);
   for (const auto& [kind, file] : ids_files_) {

@@ -50,9 +50,13 @@ std::map<Status, double> OldestUnfinished(const JobList& jobs) {
 }
 
 // Hashes ids for the job table (heterogeneous lookup by string_view).
+// noexcept, so that the map's nodes do not keep each id's hash (8 bytes a job): a rehash hashes
+// the ids again.
 struct IdHasher {
   using is_transparent = void;
-  size_t operator()(std::string_view id) const { return std::hash<std::string_view>()(id); }
+  size_t operator()(std::string_view id) const noexcept {
+    return std::hash<std::string_view>()(id);
+  }
 };
 
 }  // namespace

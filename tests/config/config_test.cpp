@@ -145,6 +145,25 @@ aurora:
   CHECK(c.api_key == config_test::kEnvKey);
 }
 
+TEST_CASE("copies of a config hold its ids once, and a changed copy changes alone") {
+  config_test::SetDefaultEnv();
+  TempDir dir;
+  const Config loaded = MustLoad(dir, "ads_clone:\n  ids: [a1, a2, a3]\n");
+  const Config copy = loaded;  // NOLINT(performance-unnecessary-copy-initialization): the point
+  const auto& ids = loaded.kinds.at("ads_clone").ids;
+  CHECK(ids == std::vector<std::string>{"a1", "a2", "a3"});
+  CHECK(&copy.kinds.at("ads_clone").ids.vector() == &ids.vector());
+
+  Config changed = loaded;
+  changed.kinds.at("ads_clone").ids.push_back("a4");
+  CHECK(changed.kinds.at("ads_clone").ids == std::vector<std::string>{"a1", "a2", "a3", "a4"});
+  CHECK(ids == std::vector<std::string>{"a1", "a2", "a3"});
+  CHECK(copy.kinds.at("ads_clone").ids == ids);
+  CHECK_FALSE(changed == loaded);
+  CHECK(config::IdList{} == config::IdList(std::vector<std::string>{}));
+  CHECK(config::IdList{}.empty());
+}
+
 TEST_CASE("kind sections are found through the kind table") {
   config_test::SetDefaultEnv();
   TempDir dir;
