@@ -652,12 +652,15 @@ std::shared_ptr<const Exposition> Render(std::shared_ptr<const state::Snapshot> 
   }
   exposition->rendered_here_.resize(snapshot->kinds.size());
   if (options.per_job_metrics) {
-    // A store made without a renderer (tests) hands out records without lines.
+    // A store made without a renderer (tests) hands out records without lines. A job known only
+    // by its id (unread) has none either way: it is not shown.
     for (size_t k = 0; k < snapshot->kinds.size(); ++k) {
       const auto& kind = snapshot->kinds[k];
       bool bare = false;
-      for (const auto& record : kind.jobs) bare = bare || record->lines.empty();
+      for (const auto& record : kind.jobs)
+        bare = bare || (record->lines.empty() && !record->unread);
       if (!bare) continue;
+      exposition->rendered_here_[k].reserve(kind.jobs.size());
       for (const auto& record : kind.jobs) {
         state::JobRecord copy = *record;
         RenderJobLines(options, kind.name, &copy);

@@ -160,7 +160,8 @@ GzipBody GzipBuilder::Finish() {
   // Forget what this body did not use (jobs gone, pieces split or merged).
   std::erase_if(cache_, [this](const auto& entry) { return entry.second.body != body_; });
   order_.clear();
-  // Not worth their room between renders (up to a piece's worth of job lines, and its bound).
+  // Not worth their room between bodies (up to a piece's worth of job lines, and its bound);
+  // allocated again for the next body, beside the compression of its pieces.
   std::string().swap(scratch_);
   std::string().swap(out_);
   return body;

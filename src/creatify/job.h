@@ -61,6 +61,9 @@ class OptionalNumber {
     return a.has_value() == b.has_value() && (!a.has_value() || a.value_ == b.value_);
   }
   friend bool operator==(OptionalNumber a, std::nullopt_t) { return !a.has_value(); }
+  friend bool operator==(OptionalNumber a, const std::optional<double>& b) {
+    return a == OptionalNumber(b);
+  }
   // Set and equal to `value`, as std::optional.
   friend bool operator==(OptionalNumber a, double value) {
     return a.has_value() && a.value_ == value;

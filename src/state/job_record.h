@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "creatify/job.h"
 
@@ -24,9 +25,10 @@ inline constexpr size_t kMaxJobSections = 8;
 // it is published, and a published record never changes.
 class RecordSerial {
  public:
-  RecordSerial() : value_(Next()) {}
-  RecordSerial(const RecordSerial&) : value_(Next()) {}
-  RecordSerial& operator=(const RecordSerial&) {
+  RecordSerial() noexcept : value_(Next()) {}
+  // noexcept: a record moves within a vector, not copied (its lines are large).
+  RecordSerial(const RecordSerial&) noexcept : value_(Next()) {}
+  RecordSerial& operator=(const RecordSerial&) noexcept {
     value_ = Next();
     return *this;
   }
@@ -34,7 +36,7 @@ class RecordSerial {
   uint64_t value() const { return value_; }
 
  private:
-  static uint64_t Next() {
+  static uint64_t Next() noexcept {
     static std::atomic<uint64_t> next{1};
     return next.fetch_add(1, std::memory_order_relaxed);
   }
@@ -72,6 +74,8 @@ struct JobRecord {
     return std::string_view(lines).substr(begin, section_end[i] - begin);
   }
 };
+
+static_assert(std::is_nothrow_move_constructible_v<JobRecord>);
 
 // Fills record->lines and record->section_end from the other fields. `kind` is the kind label.
 using JobRenderer = std::function<void(std::string_view kind, JobRecord* record)>;

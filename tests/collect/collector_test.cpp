@@ -333,6 +333,15 @@ TEST_CASE("gzip: a render compresses again only the pieces whose jobs changed") 
   CHECK(gzip.reused() >= 2 * (pieces - 3 * collect::kJobFamilies));
   CHECK(changed->Text() != same->Text());
 
+  // A job a webhook announced is not shown until read: it costs no piece, and the other records'
+  // pieces stay as they were.
+  REQUIRE(store.AddJob("aurora", "announced") == state::AddResult::kAdded);
+  auto announced = collect::Render(store.Current(), kOptions, 0.1, &gzip);
+  check(announced);
+  CHECK(gzip.compressed() <= kFixed + 2 * collect::kJobFamilies);
+  CHECK(gzip.reused() >= 2 * (pieces - 2 * collect::kJobFamilies));
+  CHECK(announced->Text().find("announced") == std::string::npos);
+
   collect::Exposition::Reader reader(changed);
   std::string read(changed->size() + 1, '\0');
   CHECK(reader.Read(read.data(), read.size()) == changed->size());

@@ -33,6 +33,11 @@ TEST_CASE("an optional number is unset, or holds any finite value, as std::optio
   // Unset is its own kind of value: equal to unset only, as nullopt is.
   CHECK(OptionalNumber(std::optional<double>()) == unset);
   CHECK(OptionalNumber(std::nullopt) == unset);
+  // Against std::optional<double> as std::optional compares with itself.
+  CHECK(unset == std::optional<double>());
+  CHECK_FALSE(unset == std::optional<double>(0.0));
+  CHECK(OptionalNumber(2.5) == std::optional<double>(2.5));
+  CHECK_FALSE(OptionalNumber(2.5) == std::optional<double>());
   // A NaN leaves it unset (no value the API or the state file holds is one).
   CHECK(OptionalNumber(std::nan("")) == unset);
 }
