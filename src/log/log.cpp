@@ -106,6 +106,7 @@ std::string FormatLine(Format format, Level level, std::string_view timestamp, s
     line += ",\"msg\":";
     AppendQuoted(line, msg);
     for (const auto& [key, value] : fields) {
+      if (key.empty()) continue;
       line += ',';
       AppendQuoted(line, key);
       line += ':';
@@ -121,6 +122,7 @@ std::string FormatLine(Format format, Level level, std::string_view timestamp, s
   line += " msg=";
   AppendLogfmtValue(line, msg);
   for (const auto& [key, value] : fields) {
+    if (key.empty()) continue;
     line += ' ';
     line += key;
     line += '=';

@@ -25,6 +25,8 @@ void Configure(Level level, Format format);
 
 bool Enabled(Level level);
 
+// A field with an empty name is left out: the way to give a field that only some lines have
+// (the poller's workspace, which a config without workspaces has not).
 using Field = std::pair<std::string_view, std::string_view>;
 
 void Log(Level level, std::string_view msg, std::initializer_list<Field> fields = {});

@@ -135,7 +135,7 @@ void Poller::RefreshIdsFiles(bool initial) {
       store_.SetIdsFile(Scope(kind), 0, 0, /*read_failed=*/true);
       if (error != file.logged_error) {
         logging::Warn("Cannot read the ids file; keeping the ids last read",
-                      {{"kind", kind}, {"error", error}});
+                      {WorkspaceField(), {"kind", kind}, {"error", error}});
         file.logged_error = error;
       }
       continue;
@@ -145,7 +145,8 @@ void Poller::RefreshIdsFiles(bool initial) {
     for (const auto& line : content->invalid) {
       if (file.logged_lines.insert(line.text).second) {
         logging::Warn("Ignored a line of the ids file that is not a job id",
-                      {{"kind", kind},
+                      {WorkspaceField(),
+                       {"kind", kind},
                        {"file", file.path},
                        {"line", std::to_string(line.number)},
                        {"text", line.text}});
@@ -161,7 +162,8 @@ void Poller::RefreshIdsFiles(bool initial) {
         if (!kept.contains(id)) removed.push_back(id);
       }
       if (!removed.empty()) store_.RemoveJobs(Scope(kind), removed, now);
-      logging::Info("Read the ids file again", {{"kind", kind},
+      logging::Info("Read the ids file again", {WorkspaceField(),
+                                                {"kind", kind},
                                                 {"ids", std::to_string(content->ids.size())},
                                                 {"removed", std::to_string(removed.size())}});
     }
@@ -393,7 +395,8 @@ CycleReport Poller::RunCycle() {
   report.retry_after_seconds = retry_after;
   if (logging::Enabled(logging::Level::kDebug)) {
     logging::Debug("Poll cycle finished",
-                   {{"requests", std::to_string(report.requests)},
+                   {WorkspaceField(),
+                    {"requests", std::to_string(report.requests)},
                     {"up", cycle.up ? "1" : "0"},
                     {"duration_seconds", std::to_string(cycle.duration_seconds)}});
   }
@@ -516,7 +519,7 @@ void Poller::LogNotFound(const std::string& kind, const std::string& id) {
     logging::Warn(
         "Job not found: deleted at the API, or a wrong id (in the config, an ids file or a "
         "webhook call)",
-        {{"kind", kind}, {"job_id", id}});
+        {WorkspaceField(), {"kind", kind}, {"job_id", id}});
   }
 }
 
@@ -529,7 +532,7 @@ void Poller::LogOutcome(const Task& task, const Outcome& outcome) {
       logging::Warn(
           "Job not found: deleted at the API, or a wrong id (in the config, an ids file or a "
           "webhook call)",
-          {{"kind", endpoint}, {"job_id", task.job_id}});
+          {WorkspaceField(), {"kind", endpoint}, {"job_id", task.job_id}});
     }
     return;
   }
@@ -537,12 +540,13 @@ void Poller::LogOutcome(const Task& task, const Outcome& outcome) {
   if (outcome.good) {
     if (last != last_error_.end()) {
       logging::Info("Creatify API answers again",
-                    {{"endpoint", endpoint}, {"job_id", task.job_id}});
+                    {WorkspaceField(), {"endpoint", endpoint}, {"job_id", task.job_id}});
       last_error_.erase(last);
     }
     if (outcome.parsed.invalid_items > 0 || !outcome.parsed.invalid_fields.empty()) {
       logging::Debug("Skipped malformed parts of a response",
-                     {{"endpoint", endpoint},
+                     {WorkspaceField(),
+                      {"endpoint", endpoint},
                       {"invalid_items", std::to_string(outcome.parsed.invalid_items)},
                       {"invalid_fields", std::to_string(outcome.parsed.invalid_fields.size())}});
     }
@@ -553,7 +557,8 @@ void Poller::LogOutcome(const Task& task, const Outcome& outcome) {
   if (last != last_error_.end() && last->second == outcome.code) return;
   last_error_[target] = outcome.code;
   logging::Warn("Creatify API request failed; serving the last known data",
-                {{"endpoint", endpoint},
+                {WorkspaceField(),
+                 {"endpoint", endpoint},
                  {"job_id", task.job_id},
                  {"code", outcome.code},
                  {"error", outcome.error}});

@@ -22,6 +22,7 @@
 #include "config/ids_file.h"
 #include "creatify/client.h"
 #include "creatify/kind.h"
+#include "log/log.h"
 #include "poller/fork_join_pool.h"
 #include "poller/hints.h"
 #include "poller/schedule.h"
@@ -151,6 +152,10 @@ class Poller {
   // The kind's name in the store: scoped to this poller's workspace (creatify::ScopedKind).
   std::string Scope(std::string_view kind) const {
     return creatify::ScopedKind(config_.workspace, kind);
+  }
+  // The first field of every log line: the workspace, left out without workspaces.
+  logging::Field WorkspaceField() const {
+    return {config_.workspace.empty() ? std::string_view() : "workspace", config_.workspace};
   }
 
   const config::Config config_;

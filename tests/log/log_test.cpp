@@ -48,6 +48,16 @@ TEST_CASE("JSON: one object, the fields in order, every value a string") {
   CHECK(nlohmann::json::parse(line)["n"] == "3");
 }
 
+TEST_CASE("a field with an empty name is left out in both formats, whatever its value") {
+  CHECK(Logfmt("Read", {{"", "brand-a"}, {"kind", "aurora"}, {"", ""}}) ==
+        "ts=2025-11-22T08:00:00.000Z level=info msg=Read kind=aurora");
+  CHECK(Json("Read", {{"kind", "aurora"}, {"", "x"}}) ==
+        R"({"ts":"2025-11-22T08:00:00.000Z","level":"info","msg":"Read","kind":"aurora"})");
+  // An empty value is still a field.
+  CHECK(Logfmt("Read", {{"workspace", ""}}) ==
+        "ts=2025-11-22T08:00:00.000Z level=info msg=Read workspace=\"\"");
+}
+
 TEST_CASE("quotes, backslashes, newlines and control characters are escaped in both formats") {
   const std::string value = std::string("say \"hi\"\\ then\nnext\rline\ttab\x01 bell\x07 del\x7f");
   const std::string escaped = R"("say \"hi\"\\ then\nnext\rline\ttab\u0001 bell\u0007 del\u007f")";

@@ -414,6 +414,37 @@ TEST_CASE("a failing job is logged once per change, not on every cycle, and name
   CHECK(Count(log, "request failed") == 0);
 }
 
+TEST_CASE(
+    "with a workspace, the poller's log lines name it, and without one they have no such field") {
+  for (const std::string workspace : {"brand-a", ""}) {
+    CAPTURE(workspace);
+    auto config = BaseConfig();
+    config.workspace = workspace;
+    config.kinds["ads_clone"].ids = {"bad", "gone"};
+    FakeApi api;
+    api.answers["/api/ads_clone/bad/"] = Json("<html>oops</html>", 500);
+    api.answers["/api/ads_clone/gone/"] = Json(R"({"detail": "Not found."})", 404);
+    api.answers["/api/remaining_credits/"] = Json(R"({"remaining_credits": 1})");
+    std::vector<std::string> kinds;
+    for (const auto& kind : ActiveKinds(config))
+      kinds.push_back(creatify::ScopedKind(workspace, kind));
+    state::Store store(kinds, 0);
+    poller::Poller poller(config, store, api.Fetch());
+    std::string log = CaptureStderr([&] { poller.RunCycle(); });
+    api.answers["/api/ads_clone/bad/"] = Json(AdsClone("bad", "running"));
+    log += CaptureStderr([&] { poller.RunCycle(); });
+    const int lines = Count(log, "\n");
+    CHECK(Count(log, "Creatify API request failed") == 1);
+    CHECK(Count(log, "Job not found") == 1);
+    CHECK(Count(log, "answers again") == 1);
+    if (workspace.empty()) {
+      CHECK(Count(log, "workspace=") == 0);
+    } else {
+      CHECK(Count(log, " workspace=brand-a ") == lines);
+    }
+  }
+}
+
 namespace {
 
 int ThreadCount() {
