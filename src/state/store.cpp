@@ -5,6 +5,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "state/clock.h"
 #include "state/series.h"
 
 namespace state {
@@ -390,7 +391,7 @@ void Store::Restore(RestoredState restored) {
   }
   // A series the file did not have (a kind switched on at this start) counts from this start.
   AssignCreated(state_, state_.process_started_at);
-  Publish();
+  Publish(state_.process_started_at);
 }
 
 void Store::Apply(const PollCycle& cycle) {
@@ -430,7 +431,7 @@ void Store::Apply(const PollCycle& cycle) {
   for (const auto& poll : cycle.kinds) {
     if (KindState* kind = Active(poll.kind)) MergeKind(poll, now, cycle.partial, *kind);
   }
-  Publish();
+  Publish(now);
 }
 
 Store::KindState* Store::Active(std::string_view name) const {
@@ -448,7 +449,7 @@ AddResult Store::AddJob(std::string_view kind_name, std::string_view id) {
   if (kind->remembered.contains(IdHash(id))) return AddResult::kFinished;
   if (Full()) {
     Refuse(*kind, id, last_now_);
-    Publish();
+    Publish(Now());
     return AddResult::kFull;
   }
   JobRecord record;
@@ -456,7 +457,7 @@ AddResult Store::AddJob(std::string_view kind_name, std::string_view id) {
   record.unread = true;
   Unrefuse(*kind, id);
   Track(*kind, std::move(record));
-  Publish();
+  Publish(Now());
   return AddResult::kAdded;
 }
 
@@ -479,7 +480,7 @@ void Store::RemoveJobs(std::string_view kind_name, const std::vector<std::string
     if (finished) Remember(*kind, id, now);
     changed = true;
   }
-  if (changed) Publish();
+  if (changed) Publish(now);
 }
 
 void Store::Reconfigure(std::vector<std::string> kinds, double terminal_retention_seconds,
@@ -522,7 +523,7 @@ void Store::Reconfigure(std::vector<std::string> kinds, double terminal_retentio
       }
     }
   }
-  Publish();
+  Publish(Now());
 }
 
 void Store::UpdateWorkspacesPolled() {
@@ -542,32 +543,32 @@ void Store::SetWorkspaces(const std::vector<std::string>& workspaces) {
   for (auto& [name, workspace] : state_.workspaces) workspace.configured = false;
   for (const auto& name : workspaces) state_.workspaces[name].configured = true;
   if (!workspaces.empty()) UpdateWorkspacesPolled();
-  dirty_ = true;
+  MarkDirty();
 }
 
 void Store::MarkPollAttempted() {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   if (state_.polled) return;
   state_.polled = true;
-  Publish();
+  Publish(Now());
 }
 
 void Store::CountWebhook(std::string_view kind, std::string_view result, double amount) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   state_.webhook_requests[{std::string(kind), std::string(result)}] += amount;
-  dirty_ = true;
+  MarkDirty();
 }
 
 void Store::CountWebhookForward(std::string_view kind, std::string_view result, double amount) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   state_.webhook_forwards[{std::string(kind), std::string(result)}] += amount;
-  dirty_ = true;
+  MarkDirty();
 }
 
 void Store::AddWebhookForwardsWaiting(double delta) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   state_.webhook_forwards_waiting = state_.webhook_forwards_waiting.value_or(0) + delta;
-  dirty_ = true;
+  MarkDirty();
 }
 
 void Store::SetIdsFile(std::string_view kind, double ids, double invalid_lines, bool read_failed) {
@@ -579,14 +580,14 @@ void Store::SetIdsFile(std::string_view kind, double ids, double invalid_lines, 
     file.ids = ids;
     file.invalid_lines = invalid_lines;
   }
-  dirty_ = true;
+  MarkDirty();
 }
 
 void Store::RecordReload(bool ok, double at) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   state_.reload.successful = ok;
   if (ok) state_.reload.last_success = at;
-  dirty_ = true;
+  MarkDirty();
 }
 
 void Store::RecordWebConfigReload(bool ok, double at) {
@@ -594,18 +595,18 @@ void Store::RecordWebConfigReload(bool ok, double at) {
   state_.web_config.watched = true;
   state_.web_config.successful = ok;
   if (ok) state_.web_config.last_success = at;
-  dirty_ = true;
+  MarkDirty();
 }
 
 void Store::KeepIdsFiles(const std::set<std::string>& kinds) {
   std::lock_guard<std::mutex> lock(apply_mutex_);
   std::erase_if(state_.ids_files, [&](const auto& entry) { return !kinds.contains(entry.first); });
-  dirty_ = true;
+  MarkDirty();
 }
 
 void Store::PublishIfChanged() {
   std::lock_guard<std::mutex> lock(apply_mutex_);
-  if (dirty_) Publish();
+  if (dirty_) Publish(dirty_at_);
 }
 
 void Store::AssignCreated(const Snapshot& snapshot, double at) {
@@ -624,7 +625,14 @@ void Store::AssignCreated(const Snapshot& snapshot, double at) {
   if (grown) state_.created = std::move(grown);
 }
 
-void Store::Publish() {
+void Store::MarkDirty() {
+  if (!dirty_) dirty_at_ = Now();
+  dirty_ = true;
+}
+
+double Store::Now() const { return options_.clock ? options_.clock() : UnixNow(); }
+
+void Store::Publish(double at) {
   dirty_ = false;
   // The kinds are copied one by one below: only the active ones, in render order.
   std::vector<KindSnapshot> all = std::move(state_.kinds);
@@ -637,7 +645,7 @@ void Store::Publish() {
     next->kinds.push_back(state_.kinds[i]);
   }
   // A series that appeared since the last publish starts counting now.
-  AssignCreated(*next, last_now_);
+  AssignCreated(*next, at);
   next->created = state_.created;
   for (size_t shown = 0; shown < next->kinds.size(); ++shown) {
     size_t i = 0;

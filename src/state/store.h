@@ -286,6 +286,10 @@ struct StoreOptions {
   // Keep the changes for TakeChanges (a persistence writer takes them after every Apply).
   bool record_changes = false;
   BreakdownOptions breakdown;
+  // The wall clock (Unix seconds), read for a change that comes between poll cycles (a webhook
+  // call, a reload): a series it creates starts counting then. A cycle's series start at the
+  // cycle's time. Empty: state::UnixNow.
+  std::function<double()> clock;
 };
 
 // The rows a persistence backend must write, in the order they happened: jobs added or changed,
@@ -433,7 +437,11 @@ class Store {
   // The kind's slot, made hidden when it is not one of the options' kinds.
   KindState& SlotFor(std::string_view name);
   void Record(Change change);
-  void Publish();
+  // Publishes a new snapshot; a series that appeared since the last one starts counting `at`.
+  void Publish(double at);
+  // A self-metric changed: published by PublishIfChanged (with the time of the first change).
+  void MarkDirty();
+  double Now() const;
   // Gives every counted series of `snapshot` that has none a created time: `at`.
   void AssignCreated(const Snapshot& snapshot, double at);
   // With workspaces: polled once every configured workspace was, up while all are.
@@ -449,8 +457,9 @@ class Store {
   std::vector<std::unique_ptr<KindState>> kinds_;
   // The latest cycle's time (the start before the first): "now" for calls that are given none.
   double last_now_ = 0;
-  // A self-metric changed since the last publish.
+  // A self-metric changed since the last publish, first at dirty_at_.
   bool dirty_ = false;
+  double dirty_at_ = 0;
   Changes changes_;
   std::function<void(const std::shared_ptr<const Snapshot>&)> listener_;
 

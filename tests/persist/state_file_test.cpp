@@ -657,7 +657,11 @@ TEST_CASE("each series' created time is kept with its count, and a new series st
   OpenResult result;
   auto file = MustOpen(path, kStart + 900, &result);
   REQUIRE(result.restored);
-  state::Store restored(persist_test::Options(kStart + 900));
+  // The wall clock, for changes between poll cycles.
+  double clock = kStart + 900;
+  auto options = persist_test::Options(kStart + 900);
+  options.clock = [&clock] { return clock; };
+  state::Store restored(std::move(options));
   restored.Restore(std::move(*result.restored));
   auto after = restored.Current();
   REQUIRE(after->created);
@@ -673,12 +677,19 @@ TEST_CASE("each series' created time is kept with its count, and a new series st
       [&](state::SeriesKey key, const state::Histogram&) {
         CHECK(state::CreatedAt(*after, key, -1) == state::CreatedAt(*before, key, -2));
       });
-  // A series first counted after the restart starts at that cycle.
+  // A series made between poll cycles (by a webhook call) starts at the time of that call, not
+  // at the last cycle's.
   restored.Apply(persist_test::Cycle(kStart + 950, {}));
+  clock = kStart + 990;
   restored.CountWebhook("aurora", "brand_new_result");
+  clock = kStart + 991;
+  restored.CountWebhook("aurora", "another_result");
   restored.PublishIfChanged();
   CHECK(state::CreatedAt(*restored.Current(), {"webhook_requests", "aurora", "brand_new_result"},
-                         -1) == kStart + 950);
+                         -1) == kStart + 990);
+  // Published together with the first change: both start at its time.
+  CHECK(state::CreatedAt(*restored.Current(), {"webhook_requests", "aurora", "another_result"},
+                         -1) == kStart + 990);
 }
 
 TEST_CASE("a file of schema version 3 is brought up to date: its series count from its start") {

@@ -8,6 +8,8 @@
 #include <random>
 #include <set>
 
+#include "state/series.h"
+
 using creatify::Job;
 using creatify::Status;
 using state::KindPoll;
@@ -645,6 +647,35 @@ TEST_CASE("a job refused for the cap is counted once, across a restart too") {
     unrefused = unrefused || op.type == state::Change::Type::kUnrefuse;
   }
   CHECK(unrefused);
+}
+
+TEST_CASE("a series starts counting at the change that made it, a cycle or a call between cycles") {
+  double clock = kWatchStart + 500;
+  auto options = Options(900, 86400);
+  options.clock = [&clock] { return clock; };
+  Store store(std::move(options));
+  auto created = [&](state::SeriesKey key) { return state::CreatedAt(*store.Current(), key, -1); };
+  // Shown from the start: the start.
+  CHECK(created({"completed", "aurora", "done"}) == kWatchStart);
+  CHECK(created({"dropped", "aurora", "limit"}) == kWatchStart);
+  // Made by a cycle: the cycle's time, whatever the clock says.
+  PollCycle cycle = At(kWatchStart + 10, {MakeJob("a", Status::kRunning)});
+  cycle.requests.push_back({.endpoint = "aurora", .code = "200", .seconds = 0.1});
+  store.Apply(cycle);
+  CHECK(created({"api_requests", "aurora", "200"}) == kWatchStart + 10);
+  // Made between cycles (a webhook call counted, a kind that a reload switched on): the clock's
+  // time then, not the last cycle's. A change waiting to be published keeps the time it came.
+  store.Apply(At(kWatchStart + 20, {MakeJob("a", Status::kRunning)}));
+  clock = kWatchStart + 45;
+  store.CountWebhook("aurora", "accepted");
+  clock = kWatchStart + 46;
+  store.PublishIfChanged();
+  CHECK(created({"webhook_requests", "aurora", "accepted"}) == kWatchStart + 45);
+  clock = kWatchStart + 60;
+  store.Reconfigure({"aurora", "ads_clone"}, 900, 86400, 10000, nullptr, false, {});
+  CHECK(created({"completed", "ads_clone", "done"}) == kWatchStart + 60);
+  CHECK(created({"completed", "aurora", "done"}) == kWatchStart);
+  CHECK(created({"api_requests", "aurora", "200"}) == kWatchStart + 10);
 }
 
 TEST_CASE("pending changes keep only the last change of each row") {
